@@ -1,0 +1,105 @@
+// The personality interface: one RAID level's data path, as the kernel's
+// struct md_personality. The md core (src/core) owns members and lifecycle;
+// a personality only maps array I/O onto member I/O and keeps redundancy.
+// Adding a level is one new file in src/raid/ with one PersonalityType value.
+#pragma once
+
+#include <linux/major.h>
+#include <linux/raid/md_u.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mdfs/result.h"
+
+namespace mdfs::raid {
+
+inline constexpr uint64_t kSectorSize = 512;
+
+// The array's shape, as the md core knows it from sysfs or a superblock.
+struct Geometry {
+  int level = LEVEL_NONE;       // LEVEL_LINEAR (-1), 0, 1, 4, 5, 6, 10
+  int layout = 0;               // the md layout number (raid5 algorithm, raid10 copies)
+  uint32_t chunk_sectors = 0;   // chunk size in 512-byte sectors
+  int raid_disks = 0;
+  // Data sectors available on the member in each role (index = role), after
+  // data_offset; 0 for a missing role. linear and raid0 use each member's own
+  // size; the redundant levels use the smallest (see component_sectors()).
+  std::vector<uint64_t> member_sectors;
+  // component_size as set by the user or the superblock (sectors); 0 = derive.
+  uint64_t dev_sectors = 0;
+};
+
+// One member's data area. Offsets are bytes from the start of its data
+// (the superblock's data_offset); implemented by the core over a file.
+class Disk {
+ public:
+  virtual ~Disk() = default;
+  // 0 or an errno; a short transfer is EIO.
+  virtual int read(uint64_t offset, std::span<std::byte> buf) = 0;
+  virtual int write(uint64_t offset, std::span<const std::byte> buf) = 0;
+  virtual int sync() = 0;  // fsync: the data reached storage
+  // For zero-copy replies: the file and where the data area starts in it.
+  virtual int fd() const = 0;
+  virtual uint64_t data_start() const = 0;
+};
+
+// A piece of a read that can be sent straight from a member file.
+struct Extent {
+  int fd;
+  uint64_t file_offset;
+  size_t length;
+};
+
+// What a personality tells the array running it (the kernel's md_error).
+class ArrayEvents {
+ public:
+  virtual ~ArrayEvents() = default;
+  // The member in `role` failed I/O with `error`; the core marks it Faulty.
+  virtual void member_failed(int role, int error) = 0;
+};
+
+class Personality {
+ public:
+  virtual ~Personality() = default;
+  virtual uint64_t array_sectors() const = 0;
+  // Offsets and lengths in bytes, inside the array (the core checks bounds).
+  virtual int read(uint64_t offset, std::span<std::byte> out) = 0;
+  virtual int write(uint64_t offset, std::span<const std::byte> in) = 0;
+  // Extents covering [offset, offset+length) in order when the data can be
+  // read straight from working members; false when it must be computed.
+  virtual bool map_read(uint64_t offset, size_t length, std::vector<Extent>& out) = 0;
+  virtual int sync() = 0;  // every working member's data reached storage
+  // The member in `role` is Faulty from now on: never read or written again.
+  virtual void fail(int role) = 0;
+  virtual int degraded() const = 0;  // roles without a working member
+  // The level-specific part of a /proc/mdstat line, after "super X.Y":
+  // raid0 " 64k chunks", raid5 " level 5, 64k chunk, algorithm 2 [4/4] [UUUU]".
+  virtual std::string mdstat_status() const = 0;
+};
+
+struct PersonalityType {
+  std::string_view name;  // "raid0"; as /proc/mdstat and sysfs `level` print it
+  int level;
+  int min_disks;
+  // How many roles may be missing while the array still runs.
+  int (*max_degraded)(const Geometry&);
+  // Checks layout, chunk and member count; the array size in sectors or EINVAL.
+  Result<uint64_t> (*array_sectors)(const Geometry&);
+  // Starts the data path; roles[i] is the member in role i, nullptr if missing.
+  Result<std::unique_ptr<Personality>> (*run)(const Geometry&, std::vector<Disk*> roles,
+                                              ArrayEvents& events);
+};
+
+// The registered personalities; nullptr for a level mdfs does not have.
+const PersonalityType* find_personality(int level);
+const PersonalityType* find_personality(std::string_view name);
+// Every registered personality, in /proc/mdstat's "Personalities" order.
+std::span<const PersonalityType* const> personalities();
+
+}  // namespace mdfs::raid

@@ -1,0 +1,209 @@
+// Array: the mddev. One md array, its configuration, its state machine
+// (array_state) and its lifecycle counters. Lifecycle rules live in
+// Registry (registry.h); this class holds what one array knows.
+#pragma once
+
+#include <linux/raid/md_p.h>
+#include <linux/raid/md_u.h>
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/member.h"
+#include "mdfs/personality.h"
+#include "mdfs/result.h"
+
+namespace mdfs::core {
+
+class Registry;
+
+// hold_active: why an array with no configuration is kept.
+enum class Hold : int {
+  kNone = 0,
+  kUntilIoctl = 1,  // made by an open (the probe) or by new_array mdN
+  kUntilStop = 2,   // made by new_array md_NAME
+};
+
+// The values of sys/block/<name>/md/array_state, in the kernel's order.
+enum class ArrayState {
+  kClear, kInactive, kSuspended, kReadonly, kReadAuto, kClean, kActive,
+  kWritePending, kActiveIdle, kBroken, kBad,
+};
+std::string_view to_string(ArrayState s);
+ArrayState parse_array_state(std::string_view word);  // kBad when unknown
+
+// mddev->ro
+enum class ReadOnly : int { kReadWrite = 0, kReadOnly = 1, kAutoRead = 2 };
+
+inline constexpr uint64_t kMaxSector = ~uint64_t{0};
+
+class Array : public raid::ArrayEvents {
+ public:
+  Array(Registry& registry, std::string name, long minor, uint64_t id, Hold hold);
+  ~Array() override;
+  Array(const Array&) = delete;
+  Array& operator=(const Array&) = delete;
+
+  const std::string& name() const { return name_; }
+  long minor() const { return minor_; }
+  // A number no other incarnation of any array ever had in this process.
+  uint64_t id() const { return id_; }
+
+  // Lifecycle facts, readable without locks (Registry changes them).
+  Hold hold() const { return hold_.load(); }
+  int openers() const { return openers_.load(); }
+  bool dying() const { return deleted_.load(); }
+  // raid_disks, members or a creation time: an array like this is never
+  // deleted by its last close (mddev_put).
+  bool configured() const { return configured_.load(); }
+
+  // ---- sysfs shows and stores (take mutex_) ----
+  ArrayState array_state() const;
+  Result<void> store_array_state(std::string_view text);
+  std::string level_text() const;
+  Result<void> store_level(std::string_view text);
+  std::string raid_disks_text() const;
+  Result<void> store_raid_disks(std::string_view text);
+  std::string chunk_size_text() const;
+  Result<void> store_chunk_size(std::string_view text);
+  std::string layout_text() const;
+  Result<void> store_layout(std::string_view text);
+  std::string metadata_version_text() const;
+  Result<void> store_metadata_version(std::string_view text);
+  std::string component_size_text() const;
+  Result<void> store_component_size(std::string_view text);
+  std::string array_size_text() const;
+  Result<void> store_array_size(std::string_view text);
+  std::string resync_start_text() const;
+  Result<void> store_resync_start(std::string_view text);
+  std::string safe_mode_delay_text() const;
+  Result<void> store_safe_mode_delay(std::string_view text);
+  std::string uuid_text() const;
+  std::string fail_last_dev_text() const;
+  Result<void> store_fail_last_dev(std::string_view text);
+  std::string max_read_errors_text() const;
+  Result<void> store_max_read_errors(std::string_view text);
+  std::string reshape_direction_text() const;
+  Result<void> store_reshape_direction(std::string_view text);
+  std::string reshape_position_text() const;
+  Result<void> store_reshape_position(std::string_view text);
+  std::string consistency_policy_text() const;
+  std::string serialize_policy_text() const;
+  int degraded() const;
+  bool running() const;
+  bool read_only_disk() const;  // sys/block/<name>/ro
+  uint64_t size_bytes() const;  // dev/<name>'s size: 0 unless running
+  std::string mdstat_entry() const;  // this array's part of /proc/mdstat
+
+  // ---- md ioctls (the caller's own open counts as one opener) ----
+  Result<mdu_array_info_t> get_array_info() const;
+  Result<mdu_disk_info_t> get_disk_info(int number) const;
+  Result<void> ioctl_run_array();
+  Result<void> ioctl_stop_array(bool read_only);
+  Result<void> ioctl_restart_array_rw();
+  Result<void> ioctl_set_disk_faulty(uint32_t dev);
+  // An md ioctl mdfs does not carry: answered as the kernel's locked
+  // section answers it (ENODEV without configuration, else EINVAL).
+  Result<void> ioctl_unsupported();
+
+  // ---- data path (no mutex_; a shared lock on the running personality) ----
+  class Io {
+   public:
+    explicit operator bool() const { return pers_ != nullptr; }
+    raid::Personality* operator->() const { return pers_.get(); }
+    uint64_t size_bytes() const { return size_bytes_; }
+
+   private:
+    friend class Array;
+    std::shared_lock<std::shared_mutex> lock_;
+    std::shared_ptr<raid::Personality> pers_;
+    uint64_t size_bytes_ = 0;
+  };
+  // Holds the personality for the duration of one request: a stop waits for it.
+  Io io() const;
+  int read(uint64_t offset, std::span<std::byte> out);
+  Result<size_t> write(uint64_t offset, std::span<const std::byte> in);
+  int sync();
+
+  // Stops a running array and marks superblocks clean (at unmount).
+  void shutdown();
+
+  // raid::ArrayEvents
+  void member_failed(int role, int error) override;
+
+ private:
+  friend class Registry;
+
+  // All below guarded by mutex_ unless said otherwise.
+  Result<void> do_md_run();
+  Result<void> do_md_stop(int mode, bool caller_is_opener);
+  Result<void> md_set_readonly(bool caller_is_opener);
+  Result<void> restart_array();
+  bool set_in_sync();
+  void md_clean();
+  bool openers_beyond(int allowed);
+  void update_configured();
+  template <class F>
+  Result<void> locked_ioctl(F&& body);
+
+  Registry& registry_;
+  const std::string name_;
+  const long minor_;
+  const uint64_t id_;
+
+  // Lifecycle, changed by Registry under its mutex_.
+  std::atomic<Hold> hold_;
+  std::atomic<int> openers_{0};
+  std::atomic<bool> deleted_{false};      // MD_DELETED: its deletion is queued
+  std::atomic<bool> configured_{false};
+  int active_ = 0;                        // references (mddev->active); Registry::mutex_
+  bool deletion_done_ = false;            // Registry::mutex_
+  bool closing_ = false;                  // MD_CLOSING, during STOP_ARRAY; open_mutex_
+
+  // open_mutex: orders md_open against a stop's openers check. Order:
+  // mutex_ -> open_mutex_ -> Registry::mutex_.
+  mutable std::mutex open_mutex_;
+  std::condition_variable released_;      // signalled on every release (open_mutex_)
+
+  // reconfig_mutex: configuration and state; every store and ioctl.
+  mutable std::mutex mutex_;
+  int level_ = LEVEL_NONE;
+  std::string clevel_;                    // a level name written while inactive
+  int layout_ = 0;
+  uint32_t chunk_sectors_ = 0;
+  int raid_disks_ = 0;
+  uint64_t dev_sectors_ = 0;              // component size
+  uint64_t array_sectors_ = 0;
+  bool external_size_ = false;
+  bool persistent_ = false;
+  int major_version_ = 0;
+  int minor_version_ = 90;
+  int64_t ctime_ = 0;
+  uint64_t recovery_cp_ = 0;              // resync_start
+  unsigned safemode_delay_jiffies_ = 0;
+  ReadOnly ro_ = ReadOnly::kReadWrite;
+  bool in_sync_ = false;
+  std::array<uint8_t, 16> uuid_{};
+  bool fail_last_dev_ = false;
+  unsigned max_read_errors_ = 20;
+  bool reshape_backwards_ = false;
+  uint64_t reshape_position_ = kMaxSector;  // mdfs does not reshape: must stay none to run
+  std::vector<std::shared_ptr<Member>> members_;  // in order of adding
+  const raid::PersonalityType* pers_type_ = nullptr;
+
+  // The running personality; swapped only with pers_lock_ held exclusively,
+  // which waits for in-flight requests (their Io holds it shared).
+  mutable std::shared_mutex pers_lock_;
+  std::shared_ptr<raid::Personality> pers_;
+  std::atomic<int> writes_in_flight_{0};
+};
+
+}  // namespace mdfs::core

@@ -1,0 +1,52 @@
+// Number parsing as the kernel's sysfs stores parse (kstrtoul & co.):
+// base 10, an optional leading '+', one optional trailing newline;
+// EINVAL for anything else, ERANGE when the value does not fit.
+#pragma once
+
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+#include "mdfs/result.h"
+
+namespace mdfs::core {
+
+inline std::string_view strip_newline(std::string_view s) {
+  if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  return s;
+}
+
+template <class T>
+Result<T> parse_kstrto(std::string_view text) {
+  text = strip_newline(text);
+  if (!text.empty() && text.front() == '+') text.remove_prefix(1);
+  if (text.empty() || text.front() == '-' || text.front() == ' ') return err(EINVAL);
+  unsigned long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc::result_out_of_range) return err(ERANGE);
+  if (ec != std::errc() || end != text.data() + text.size()) return err(EINVAL);
+  if (value > std::numeric_limits<T>::max()) return err(ERANGE);
+  return static_cast<T>(value);
+}
+
+// "Y"/"N" and friends, as kstrtobool (only the first characters count).
+inline Result<bool> parse_kstrtobool(std::string_view text) {
+  if (text.empty()) return err(EINVAL);
+  switch (text[0]) {
+    case 'y': case 'Y': case '1': return true;
+    case 'n': case 'N': case '0': return false;
+    case 'o': case 'O':
+      if (text.size() > 1 && (text[1] == 'n' || text[1] == 'N')) return true;
+      if (text.size() > 1 && (text[1] == 'f' || text[1] == 'F')) return false;
+      break;
+    default: break;
+  }
+  return err(EINVAL);
+}
+
+// Whether `text` is `word`, allowing one trailing newline (cmd_match).
+inline bool cmd_match(std::string_view text, std::string_view word) { return strip_newline(text) == word; }
+
+}  // namespace mdfs::core

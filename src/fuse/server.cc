@@ -1,0 +1,480 @@
+#include "fuse/server.h"
+
+#include <linux/fs.h>
+#include <linux/major.h>
+#include <linux/raid/md_u.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace mdfs::fuse {
+
+namespace {
+
+using sysfs::DirKind;
+using sysfs::Entry;
+using sysfs::NodeType;
+
+// The fixed directories get fixed numbers; arrays' nodes count up from here
+// and a number is never given twice, so no new incarnation reuses one.
+constexpr fuse_ino_t kRootIno = FUSE_ROOT_ID;
+constexpr fuse_ino_t kFirstDynamicIno = 16;
+
+// The fixed tree never changes: the kernel may cache it for long. An
+// array's own names (dev/<name>, sys/block/<name>) are never cached, so a
+// path walk right after a clear or a create always reaches the current
+// incarnation; what lies below them belongs to one incarnation and may be
+// cached briefly. A device's attributes (its size) are never cached.
+constexpr double kStaticTimeout = 86400.0;
+constexpr double kArrayTimeout = 1.0;
+
+constexpr size_t kMaxWrite = 1 << 20;
+// readdir of a name not looked up yet: any number but 0 (which readers skip).
+constexpr fuse_ino_t kUnknownIno = 0xffffffff;
+
+Server* server_of(fuse_req_t req) { return static_cast<Server*>(fuse_req_userdata(req)); }
+
+}  // namespace
+
+// One open file. Devices count as md openers until release; attribute files
+// keep the text shown at offset 0 so reads at later offsets are consistent.
+struct Server::Handle {
+  Entry entry;
+  std::string text;
+};
+
+Server::Server(sysfs::Namespace& ns) : ns_(ns), uid_(getuid()), gid_(getgid()), next_ino_(kFirstDynamicIno) {
+  clock_gettime(CLOCK_REALTIME, &mount_time_);
+  auto root = std::make_shared<Inode>(Inode{kRootIno, kRootIno, "", ns_.root(), 1});
+  inodes_[kRootIno] = root;
+  // Number the fixed directories once, in a breadth-first walk.
+  std::vector<std::shared_ptr<Inode>> todo{root};
+  fuse_ino_t next = kRootIno + 1;
+  while (!todo.empty()) {
+    auto dir = todo.front();
+    todo.erase(todo.begin());
+    for (auto& [name, entry] : ns_.list(dir->entry)) {
+      if (entry.type != NodeType::kDir || entry.array) continue;
+      auto node = std::make_shared<Inode>(Inode{next++, dir->ino, name, entry, 1});
+      inodes_[node->ino] = node;
+      children_[{dir->ino, name}] = node->ino;
+      todo.push_back(node);
+    }
+  }
+}
+
+Server::~Server() = default;
+
+void Server::detach() { session_.store(nullptr); }
+
+std::shared_ptr<Server::Inode> Server::find(fuse_ino_t ino) {
+  std::lock_guard lock(mutex_);
+  auto it = inodes_.find(ino);
+  return it == inodes_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<Server::Inode> Server::remember(fuse_ino_t parent, const std::string& name, const Entry& entry) {
+  std::lock_guard lock(mutex_);
+  auto key = std::make_pair(parent, name);
+  if (auto it = children_.find(key); it != children_.end()) {
+    auto node = inodes_.find(it->second);
+    if (node != inodes_.end() && node->second->entry.same_node(entry)) {
+      ++node->second->nlookup;
+      return node->second;
+    }
+  }
+  auto node = std::make_shared<Inode>(Inode{next_ino_++, parent, name, entry, 1});
+  inodes_[node->ino] = node;
+  children_[key] = node->ino;
+  return node;
+}
+
+void Server::forget(fuse_ino_t ino, uint64_t nlookup) {
+  if (ino < kFirstDynamicIno) return;
+  std::lock_guard lock(mutex_);
+  auto it = inodes_.find(ino);
+  if (it == inodes_.end()) return;
+  auto& node = it->second;
+  node->nlookup -= std::min(node->nlookup, nlookup);
+  if (node->nlookup > 0) return;
+  auto child = children_.find({node->parent, node->name});
+  if (child != children_.end() && child->second == ino) children_.erase(child);
+  inodes_.erase(it);
+}
+
+struct stat Server::stat_of(const Inode& inode) const {
+  struct stat st {};
+  st.st_ino = inode.ino;
+  st.st_mode = inode.entry.mode();
+  st.st_nlink = inode.entry.type == NodeType::kDir ? 2 : 1;
+  st.st_uid = uid_;
+  st.st_gid = gid_;
+  st.st_blksize = 4096;
+  st.st_atim = st.st_mtim = st.st_ctim = mount_time_;
+  switch (inode.entry.type) {
+    case NodeType::kDevice: st.st_size = static_cast<off_t>(inode.entry.array->size_bytes()); break;
+    case NodeType::kFile: st.st_size = 4096; break;  // as sysfs shows its attributes
+    case NodeType::kSymlink: st.st_size = static_cast<off_t>(inode.entry.link.size()); break;
+    case NodeType::kDir: st.st_size = 0; break;
+  }
+  st.st_blocks = (st.st_size + 511) / 512;
+  return st;
+}
+
+fuse_entry_param Server::entry_param(const Inode& inode) const {
+  fuse_entry_param e{};
+  e.ino = inode.ino;
+  e.generation = 1;
+  e.attr = stat_of(inode);
+  bool fixed = !inode.entry.array;
+  bool array_name = inode.entry.type == NodeType::kDevice || inode.entry.dir == DirKind::kBlockArray;
+  e.entry_timeout = fixed ? kStaticTimeout : (array_name ? 0.0 : kArrayTimeout);
+  e.attr_timeout = inode.entry.type == NodeType::kDevice ? 0.0 : (fixed ? kStaticTimeout : kArrayTimeout);
+  return e;
+}
+
+void Server::init(fuse_conn_info* conn) {
+  if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC) conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  conn->max_write = kMaxWrite;
+}
+
+void Server::lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  auto dir = find(parent);
+  if (!dir) return (void)fuse_reply_err(req, ESTALE);
+  auto entry = ns_.lookup(dir->entry, name);
+  if (!entry) return (void)fuse_reply_err(req, entry.error());
+  auto node = remember(parent, name, *entry);
+  auto param = entry_param(*node);
+  if (fuse_reply_entry(req, &param) != 0) forget(node->ino, 1);
+}
+
+void Server::getattr(fuse_req_t req, fuse_ino_t ino) {
+  auto node = find(ino);
+  if (!node || !ns_.alive(node->entry)) return (void)fuse_reply_err(req, ENOENT);
+  auto st = stat_of(*node);
+  fuse_reply_attr(req, &st, entry_param(*node).attr_timeout);
+}
+
+void Server::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set) {
+  auto node = find(ino);
+  if (!node || !ns_.alive(node->entry)) return (void)fuse_reply_err(req, ENOENT);
+  if ((to_set & FUSE_SET_ATTR_SIZE) && node->entry.type == NodeType::kDevice &&
+      static_cast<uint64_t>(attr->st_size) != node->entry.array->size_bytes()) {
+    // Like a block device: its size is the array's, truncate cannot change it.
+    return (void)fuse_reply_err(req, EINVAL);
+  }
+  // Other changes (times, an attribute's truncation by O_TRUNC) are accepted
+  // and change nothing, as on sysfs.
+  auto st = stat_of(*node);
+  fuse_reply_attr(req, &st, entry_param(*node).attr_timeout);
+}
+
+void Server::readlink(fuse_req_t req, fuse_ino_t ino) {
+  auto node = find(ino);
+  if (!node || !ns_.alive(node->entry)) return (void)fuse_reply_err(req, ENOENT);
+  if (node->entry.type != NodeType::kSymlink) return (void)fuse_reply_err(req, EINVAL);
+  fuse_reply_readlink(req, node->entry.link.c_str());
+}
+
+// A directory handle holds the listing taken at opendir, so a readdir
+// continued at an offset sees the same entries.
+struct DirListing {
+  std::vector<std::tuple<std::string, fuse_ino_t, mode_t>> entries;
+};
+
+void Server::opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto node = find(ino);
+  if (!node || !ns_.alive(node->entry)) return (void)fuse_reply_err(req, ENOENT);
+  if (node->entry.type != NodeType::kDir) return (void)fuse_reply_err(req, ENOTDIR);
+  auto listing = std::make_unique<DirListing>();
+  listing->entries.emplace_back(".", ino, S_IFDIR);
+  listing->entries.emplace_back("..", node->parent, S_IFDIR);
+  for (auto& [name, entry] : ns_.list(node->entry)) {
+    fuse_ino_t child_ino = kUnknownIno;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = children_.find({ino, name}); it != children_.end()) {
+        auto child = inodes_.find(it->second);
+        if (child != inodes_.end() && child->second->entry.same_node(entry)) child_ino = it->second;
+      }
+    }
+    listing->entries.emplace_back(name, child_ino, entry.mode());
+  }
+  fi->fh = reinterpret_cast<uint64_t>(listing.release());  // owned by the kernel's handle until releasedir
+  fuse_reply_open(req, fi);
+}
+
+void Server::readdir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+  auto* listing = reinterpret_cast<DirListing*>(fi->fh);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(off); i < listing->entries.size(); ++i) {
+    const auto& [name, ino, mode] = listing->entries[i];
+    struct stat st {};
+    st.st_ino = ino;
+    st.st_mode = mode;
+    size_t n = fuse_add_direntry(req, buf.data() + used, size - used, name.c_str(), &st,
+                                 static_cast<off_t>(i + 1));
+    if (n > size - used) break;
+    used += n;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void Server::releasedir(fuse_req_t req, fuse_file_info* fi) {
+  std::unique_ptr<DirListing>(reinterpret_cast<DirListing*>(fi->fh));
+  fuse_reply_err(req, 0);
+}
+
+void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  auto node = find(ino);
+  if (!node) return (void)fuse_reply_err(req, ESTALE);
+  const Entry& entry = node->entry;
+  if (entry.type == NodeType::kDir) return (void)fuse_reply_err(req, EISDIR);
+  if (entry.type == NodeType::kDevice) {
+    // md_open; a dying array answers ESTALE once its deletion is complete.
+    if (auto r = ns_.registry().open(entry.array); !r) return (void)fuse_reply_err(req, r.error());
+    fi->keep_cache = 0;
+    fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+    if (fuse_reply_open(req, fi) != 0) release(nullptr, fi);
+    return;
+  }
+  if (!ns_.alive(entry)) return (void)fuse_reply_err(req, ENOENT);
+  int mode = fi->flags & O_ACCMODE;
+  // As kernfs: opening for a direction the attribute has no handler for.
+  if ((mode != O_WRONLY && !entry.attr->show) || (mode != O_RDONLY && !entry.attr->store))
+    return (void)fuse_reply_err(req, EACCES);
+  fi->direct_io = 1;
+  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+  fuse_reply_open(req, fi);
+}
+
+void Server::create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
+  auto dir = find(parent);
+  if (!dir || !ns_.alive(dir->entry)) return (void)fuse_reply_err(req, ENOENT);
+  if (dir->entry.dir != DirKind::kDev) return (void)fuse_reply_err(req, EACCES);
+  // The probe: O_CREAT of a missing array creates it held, then opens it.
+  auto array = ns_.registry().create_and_open(name, (fi->flags & O_EXCL) != 0);
+  if (!array) return (void)fuse_reply_err(req, array.error());
+  Entry entry;
+  entry.type = NodeType::kDevice;
+  entry.array = *array;
+  auto node = remember(parent, name, entry);
+  auto param = entry_param(*node);
+  fi->keep_cache = 0;
+  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+  if (fuse_reply_create(req, &param, fi) != 0) {
+    forget(node->ino, 1);
+    release(nullptr, fi);
+  }
+}
+
+void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
+  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  if (h->entry.type == NodeType::kDevice) {
+    auto& array = *h->entry.array;
+    auto io = array.io();
+    uint64_t offset = static_cast<uint64_t>(off);
+    if (!io || offset >= io.size_bytes()) return (void)fuse_reply_buf(req, nullptr, 0);
+    size = static_cast<size_t>(std::min<uint64_t>(size, io.size_bytes() - offset));
+    std::vector<raid::Extent> extents;
+    if (io->map_read(offset, size, extents)) {
+      // Zero copy: the reply is spliced from the member files. `io` keeps
+      // the members open until the reply is sent.
+      std::vector<std::byte> storage(sizeof(fuse_bufvec) + extents.size() * sizeof(fuse_buf));
+      auto* bufv = new (storage.data()) fuse_bufvec{};
+      bufv->count = extents.size();
+      for (size_t i = 0; i < extents.size(); ++i) {
+        fuse_buf& b = bufv->buf[i];
+        b = fuse_buf{};
+        b.size = extents[i].length;
+        b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+        b.fd = extents[i].fd;
+        b.pos = static_cast<off_t>(extents[i].file_offset);
+      }
+      fuse_reply_data(req, bufv, FUSE_BUF_SPLICE_MOVE);
+      return;
+    }
+    std::vector<std::byte> buf(size);
+    if (int e = io->read(offset, buf)) return (void)fuse_reply_err(req, e);
+    fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), size);
+    return;
+  }
+  if (off == 0 || h->text.empty()) {
+    auto text = ns_.read(h->entry);
+    if (!text) return (void)fuse_reply_err(req, text.error());
+    h->text = std::move(*text);
+  }
+  if (static_cast<size_t>(off) >= h->text.size()) return (void)fuse_reply_buf(req, nullptr, 0);
+  size = std::min(size, h->text.size() - static_cast<size_t>(off));
+  fuse_reply_buf(req, h->text.data() + off, size);
+}
+
+void Server::write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  if (h->entry.type == NodeType::kDevice) {
+    auto n = h->entry.array->write(static_cast<uint64_t>(off),
+                                   std::span(reinterpret_cast<const std::byte*>(buf), size));
+    if (!n) return (void)fuse_reply_err(req, n.error());
+    fuse_reply_write(req, *n);
+    return;
+  }
+  // One write(2) is one store, as sysfs: the whole buffer, whatever the offset.
+  auto r = ns_.write(h->entry, std::string_view(buf, size));
+  if (!r) return (void)fuse_reply_err(req, r.error());
+  fuse_reply_write(req, size);
+}
+
+void Server::flush(fuse_req_t req, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void Server::release(fuse_req_t req, fuse_file_info* fi) {
+  std::unique_ptr<Handle> h(reinterpret_cast<Handle*>(fi->fh));
+  if (h->entry.type == NodeType::kDevice) ns_.registry().release(h->entry.array);  // md_release
+  if (req) fuse_reply_err(req, 0);
+}
+
+void Server::fsync(fuse_req_t req, fuse_file_info* fi) {
+  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  int e = h->entry.type == NodeType::kDevice ? h->entry.array->sync() : 0;
+  fuse_reply_err(req, e);
+}
+
+void Server::ioctl(fuse_req_t req, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
+                   const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  if (h->entry.type != NodeType::kDevice) return (void)fuse_reply_err(req, ENOTTY);
+  if (flags & FUSE_IOCTL_COMPAT) return (void)fuse_reply_err(req, ENOSYS);
+  auto& array = *h->entry.array;
+  auto answer = [&](const Result<void>& r) {
+    if (!r) return (void)fuse_reply_err(req, r.error());
+    fuse_reply_ioctl(req, 0, nullptr, 0);
+  };
+  auto answer_out = [&](const void* data, size_t size) {
+    if (out_bufsz < size) return (void)fuse_reply_err(req, EFAULT);
+    fuse_reply_ioctl(req, 0, data, size);
+  };
+  switch (cmd) {
+    case RAID_VERSION: {
+      mdu_version_t v{MD_MAJOR_VERSION, MD_MINOR_VERSION, MD_PATCHLEVEL_VERSION};
+      return answer_out(&v, sizeof v);
+    }
+    case GET_ARRAY_INFO: {
+      auto info = array.get_array_info();
+      if (!info) return (void)fuse_reply_err(req, info.error());
+      return answer_out(&*info, sizeof *info);
+    }
+    case GET_DISK_INFO: {
+      // The kernel hands a restricted FUSE ioctl no input for an _IOR
+      // command, but GET_DISK_INFO reads `number` from the caller's struct:
+      // fetch it from the caller's memory (it is the mount owner's process).
+      int number = 0;
+      iovec local{&number, sizeof number};
+      iovec remote{arg, sizeof number};
+      if (process_vm_readv(fuse_req_ctx(req)->pid, &local, 1, &remote, 1, 0) != sizeof number) number = 0;
+      auto info = array.get_disk_info(number);
+      if (!info) return (void)fuse_reply_err(req, info.error());
+      return answer_out(&*info, sizeof *info);
+    }
+    case BLKGETSIZE64: {
+      uint64_t size = array.size_bytes();
+      return answer_out(&size, sizeof size);
+    }
+    case RUN_ARRAY: return answer(array.ioctl_run_array());
+    case STOP_ARRAY: return answer(array.ioctl_stop_array(false));
+    case STOP_ARRAY_RO: return answer(array.ioctl_stop_array(true));
+    case RESTART_ARRAY_RW: return answer(array.ioctl_restart_array_rw());
+    case SET_DISK_FAULTY:
+      return answer(array.ioctl_set_disk_faulty(static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg))));
+    case ADD_NEW_DISK:
+    case HOT_REMOVE_DISK:
+    case SET_ARRAY_INFO:
+    case HOT_ADD_DISK:
+    case SET_BITMAP_FILE:
+    case GET_BITMAP_FILE:
+    case CLUSTERED_DISK_NACK:
+      return answer(array.ioctl_unsupported());
+    default:
+      (void)in_buf;
+      (void)in_bufsz;
+      return (void)fuse_reply_err(req, ENOTTY);
+  }
+}
+
+void Server::array_deleted(const std::shared_ptr<core::Array>& array) {
+  notify_wq_.post([this, array] {
+    fuse_session* se = session_.load();
+    if (!se) return;
+    std::vector<std::tuple<fuse_ino_t, fuse_ino_t, bool>> gone;  // (parent, child, is a directory)
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [key, ino] : children_) {
+        if (key.second != array->name()) continue;
+        auto node = inodes_.find(ino);
+        if (node != inodes_.end() && node->second->entry.array == array)
+          gone.emplace_back(key.first, ino, node->second->entry.type == NodeType::kDir);
+      }
+    }
+    const auto& name = array->name();
+    for (auto [parent, child, is_dir] : gone) {
+      // A directory may still have cached children: invalidating its entry
+      // drops them too; a device file is deleted outright.
+      if (is_dir || fuse_lowlevel_notify_delete(se, parent, child, name.c_str(), name.size()) != 0)
+        fuse_lowlevel_notify_inval_entry(se, parent, name.c_str(), name.size());
+    }
+  });
+}
+
+// The low-level operations table: trampolines into the Server.
+const fuse_lowlevel_ops& Server::operations() {
+  static const fuse_lowlevel_ops ops = [] {
+    fuse_lowlevel_ops o{};
+    o.init = [](void* userdata, fuse_conn_info* conn) { static_cast<Server*>(userdata)->init(conn); };
+    o.lookup = [](fuse_req_t req, fuse_ino_t parent, const char* name) { server_of(req)->lookup(req, parent, name); };
+    o.forget = [](fuse_req_t req, fuse_ino_t ino, uint64_t n) {
+      server_of(req)->forget(ino, n);
+      fuse_reply_none(req);
+    };
+    o.forget_multi = [](fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+      for (size_t i = 0; i < count; ++i) server_of(req)->forget(forgets[i].ino, forgets[i].nlookup);
+      fuse_reply_none(req);
+    };
+    o.getattr = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info*) { server_of(req)->getattr(req, ino); };
+    o.setattr = [](fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
+      server_of(req)->setattr(req, ino, attr, to_set);
+    };
+    o.readlink = [](fuse_req_t req, fuse_ino_t ino) { server_of(req)->readlink(req, ino); };
+    o.opendir = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { server_of(req)->opendir(req, ino, fi); };
+    o.readdir = [](fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+      server_of(req)->readdir(req, ino, size, off, fi);
+    };
+    o.releasedir = [](fuse_req_t req, fuse_ino_t, fuse_file_info* fi) { server_of(req)->releasedir(req, fi); };
+    o.open = [](fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) { server_of(req)->open(req, ino, fi); };
+    o.create = [](fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
+      server_of(req)->create(req, parent, name, mode, fi);
+    };
+    o.read = [](fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
+      server_of(req)->read(req, size, off, fi);
+    };
+    o.write = [](fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
+      server_of(req)->write(req, buf, size, off, fi);
+    };
+    o.flush = [](fuse_req_t req, fuse_ino_t, fuse_file_info* fi) { server_of(req)->flush(req, fi); };
+    o.release = [](fuse_req_t req, fuse_ino_t, fuse_file_info* fi) { server_of(req)->release(req, fi); };
+    o.fsync = [](fuse_req_t req, fuse_ino_t, int, fuse_file_info* fi) { server_of(req)->fsync(req, fi); };
+    o.ioctl = [](fuse_req_t req, fuse_ino_t, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
+                 const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
+      server_of(req)->ioctl(req, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+    };
+    return o;
+  }();
+  return ops;
+}
+
+}  // namespace mdfs::fuse

@@ -1,0 +1,91 @@
+// The FUSE adapter: low-level FUSE requests -> Namespace/Registry/Array
+// calls -> replies. It owns inode numbers, file handles and the kernel
+// cache notifications; everything md lives below it.
+#pragma once
+
+#include <fuse_lowlevel.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "core/work_queue.h"
+#include "sysfs/namespace.h"
+
+namespace mdfs::fuse {
+
+class Server {
+ public:
+  explicit Server(sysfs::Namespace& ns);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  static const fuse_lowlevel_ops& operations();
+  void set_session(fuse_session* session) { session_.store(session); }
+  // Starts the notification thread (after the daemon has forked).
+  void start() { notify_wq_.start(); }
+  // From the registry's work queue: the array is gone, tell the kernel's
+  // dentry caches (asynchronously, never from a request handler).
+  void array_deleted(const std::shared_ptr<core::Array>& array);
+  // Stops sending notifications (before the session is destroyed).
+  void detach();
+
+  // Request handlers (static trampolines in server.cc call these).
+  void init(fuse_conn_info* conn);
+  void lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void forget(fuse_ino_t ino, uint64_t nlookup);
+  void getattr(fuse_req_t req, fuse_ino_t ino);
+  void setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set);
+  void readlink(fuse_req_t req, fuse_ino_t ino);
+  void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi);
+  void releasedir(fuse_req_t req, fuse_file_info* fi);
+  void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi);
+  void read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
+  void write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_file_info* fi);
+  void flush(fuse_req_t req, fuse_file_info* fi);
+  void release(fuse_req_t req, fuse_file_info* fi);
+  void fsync(fuse_req_t req, fuse_file_info* fi);
+  void ioctl(fuse_req_t req, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
+             const void* in_buf, size_t in_bufsz, size_t out_bufsz);
+
+ private:
+  struct Inode {
+    fuse_ino_t ino;
+    fuse_ino_t parent;
+    std::string name;
+    sysfs::Entry entry;
+    uint64_t nlookup = 0;
+  };
+  struct Handle;
+
+  std::shared_ptr<Inode> find(fuse_ino_t ino);
+  // The inode for `entry` under (parent, name), counting one lookup: the
+  // same node keeps its number, a new incarnation gets a new one.
+  std::shared_ptr<Inode> remember(fuse_ino_t parent, const std::string& name, const sysfs::Entry& entry);
+  struct stat stat_of(const Inode& inode) const;
+  fuse_entry_param entry_param(const Inode& inode) const;
+
+  sysfs::Namespace& ns_;
+  uid_t uid_;
+  gid_t gid_;
+  struct timespec mount_time_;
+
+  // Guards inodes_, children_ and next_ino_. Taken by handlers only; never
+  // held while calling into the core or the kernel.
+  std::mutex mutex_;
+  std::unordered_map<fuse_ino_t, std::shared_ptr<Inode>> inodes_;
+  std::map<std::pair<fuse_ino_t, std::string>, fuse_ino_t> children_;
+  fuse_ino_t next_ino_;
+
+  std::atomic<fuse_session*> session_{nullptr};
+  core::WorkQueue notify_wq_{"mdfs_notify"};
+};
+
+}  // namespace mdfs::fuse

@@ -1,0 +1,118 @@
+#include "sysfs/attributes.h"
+
+#include "core/parse.h"
+#include "mdfs/personality.h"
+
+namespace mdfs::sysfs {
+
+namespace {
+
+using core::Array;
+
+// Most md attributes are one Array show and one Array store.
+template <std::string (Array::*Show)() const>
+std::string show(const Target& t) {
+  return (t.array->*Show)();
+}
+
+template <Result<void> (Array::*Store)(std::string_view)>
+Result<void> store(const Target& t, std::string_view text) {
+  return (t.array->*Store)(text);
+}
+
+std::string constant_empty(const Target&) { return ""; }
+std::string constant_zero(const Target&) { return "0\n"; }
+std::string constant_none(const Target&) { return "none\n"; }
+
+// A writable attribute whose changes mdfs does not carry (a policy switch,
+// the bitmap's tunables): the kernel's answer for a value it cannot take.
+Result<void> refuse(const Target&, std::string_view) { return err(EINVAL); }
+
+bool if_running(const Target& t) { return t.array->running(); }
+
+std::string show_create_on_open(const Target& t) { return t.registry->create_on_open() ? "Y\n" : "N\n"; }
+
+Result<void> store_create_on_open(const Target& t, std::string_view text) {
+  auto value = core::parse_kstrtobool(text);
+  if (!value) return err(value.error());
+  t.registry->set_create_on_open(*value);
+  return {};
+}
+
+Result<void> store_new_array(const Target& t, std::string_view text) { return t.registry->new_array(text); }
+
+std::string show_size(const Target& t) { return std::to_string(t.array->size_bytes() / raid::kSectorSize) + "\n"; }
+std::string show_ro(const Target& t) { return t.array->read_only_disk() ? "1\n" : "0\n"; }
+
+std::string show_array_state(const Target& t) { return std::string(core::to_string(t.array->array_state())) + "\n"; }
+std::string show_degraded(const Target& t) { return std::to_string(t.array->degraded()) + "\n"; }
+
+Result<void> store_new_dev(const Target&, std::string_view) { return err(EINVAL); }
+
+std::string show_mdstat(const Target& t) { return render_mdstat(*t.registry); }
+
+const Attribute kModuleParameters[] = {
+    {"create_on_open", 0600, show_create_on_open, store_create_on_open},
+    {"new_array", 0200, nullptr, store_new_array},
+};
+
+const Attribute kBlockAttributes[] = {
+    {"ro", 0444, show_ro, nullptr},
+    {"size", 0444, show_size, nullptr},
+};
+
+const Attribute kMdAttributes[] = {
+    {"array_size", 0644, show<&Array::array_size_text>, store<&Array::store_array_size>},
+    {"array_state", 0644, show_array_state, store<&Array::store_array_state>},
+    {"chunk_size", 0644, show<&Array::chunk_size_text>, store<&Array::store_chunk_size>},
+    {"component_size", 0644, show<&Array::component_size_text>, store<&Array::store_component_size>},
+    {"consistency_policy", 0644, show<&Array::consistency_policy_text>, refuse},
+    {"degraded", 0444, show_degraded, nullptr, if_running},
+    {"fail_last_dev", 0644, show<&Array::fail_last_dev_text>, store<&Array::store_fail_last_dev>},
+    {"layout", 0644, show<&Array::layout_text>, store<&Array::store_layout>},
+    {"level", 0644, show<&Array::level_text>, store<&Array::store_level>},
+    {"max_read_errors", 0644, show<&Array::max_read_errors_text>, store<&Array::store_max_read_errors>},
+    {"metadata_version", 0644, show<&Array::metadata_version_text>, store<&Array::store_metadata_version>},
+    {"new_dev", 0200, nullptr, store_new_dev},
+    {"raid_disks", 0644, show<&Array::raid_disks_text>, store<&Array::store_raid_disks>},
+    {"reshape_direction", 0644, show<&Array::reshape_direction_text>, store<&Array::store_reshape_direction>},
+    {"reshape_position", 0644, show<&Array::reshape_position_text>, store<&Array::store_reshape_position>},
+    {"resync_start", 0644, show<&Array::resync_start_text>, store<&Array::store_resync_start>},
+    {"safe_mode_delay", 0644, show<&Array::safe_mode_delay_text>, store<&Array::store_safe_mode_delay>},
+    {"serialize_policy", 0644, show<&Array::serialize_policy_text>, refuse},
+    {"uuid", 0444, show<&Array::uuid_text>, nullptr},
+};
+
+// The write-intent bitmap's attributes, as an array without a bitmap shows them.
+const Attribute kBitmapAttributes[] = {
+    {"backlog", 0644, constant_zero, refuse},
+    {"can_clear", 0644, constant_empty, refuse},
+    {"chunksize", 0644, constant_zero, refuse},
+    {"location", 0644, constant_none, refuse},
+    {"max_backlog_used", 0644, constant_zero, refuse},
+    {"metadata", 0644, [](const Target&) -> std::string { return "internal\n"; }, refuse},
+    {"space", 0644, constant_zero, refuse},
+    {"time_base", 0644, constant_zero, refuse},
+};
+
+const Attribute kMdstat{"mdstat", 0444, show_mdstat, nullptr};
+
+}  // namespace
+
+std::span<const Attribute> module_parameters() { return kModuleParameters; }
+std::span<const Attribute> block_attributes() { return kBlockAttributes; }
+std::span<const Attribute> md_attributes() { return kMdAttributes; }
+std::span<const Attribute> bitmap_attributes() { return kBitmapAttributes; }
+std::span<const Attribute> member_attributes() { return {}; }
+const Attribute& mdstat_attribute() { return kMdstat; }
+
+std::string render_mdstat(core::Registry& registry) {
+  std::string out = "Personalities : ";
+  for (const auto* p : raid::personalities()) out += "[" + std::string(p->name) + "] ";
+  out += "\n";
+  for (const auto& array : registry.arrays()) out += array->mdstat_entry();
+  out += "unused devices: <none>\n";
+  return out;
+}
+
+}  // namespace mdfs::sysfs

@@ -1,0 +1,44 @@
+// The attribute tables of the sysfs-like tree: name, mode, show, store,
+// beside the state they expose, as md.c declares its md_sysfs_entry tables.
+// Text formats and errno values are the kernel's.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/array.h"
+#include "core/registry.h"
+#include "mdfs/result.h"
+
+namespace mdfs::sysfs {
+
+// What an attribute shows: the whole mount (module parameters, mdstat),
+// one array, or one member of an array.
+struct Target {
+  core::Registry* registry = nullptr;
+  core::Array* array = nullptr;
+  core::Member* member = nullptr;
+};
+
+struct Attribute {
+  std::string_view name;
+  mode_t mode;                                               // permission bits
+  std::string (*show)(const Target&);                        // nullptr: write-only
+  Result<void> (*store)(const Target&, std::string_view);    // nullptr: read-only
+  bool (*visible)(const Target&) = nullptr;                  // nullptr: always there
+};
+
+std::span<const Attribute> module_parameters();   // sys/module/md_mod/parameters/
+std::span<const Attribute> block_attributes();    // sys/block/<name>/
+std::span<const Attribute> md_attributes();       // sys/block/<name>/md/
+std::span<const Attribute> bitmap_attributes();   // sys/block/<name>/md/bitmap/
+std::span<const Attribute> member_attributes();   // sys/block/<name>/md/dev-<member>/
+const Attribute& mdstat_attribute();              // proc/mdstat
+
+std::string render_mdstat(core::Registry& registry);
+
+}  // namespace mdfs::sysfs

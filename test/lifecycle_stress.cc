@@ -84,6 +84,8 @@ int main(int argc, char** argv) {
         } else {
           int fd = timed([&] { return open(dev.c_str(), O_RDWR | O_CREAT, 0600); });
           if (fd >= 0) { count("create ok"); close(fd); }
+          // The array a lookup found was cleared before the open, twice over.
+          else if (errno == ESTALE) count("open ESTALE (O_CREAT)");
           else unexpected("O_CREAT open " + std::string(strerror(errno)));
         }
         int e = write_text(state, "clear");
@@ -117,7 +119,7 @@ int main(int argc, char** argv) {
   for (const auto& [what, n] : tally) {
     std::printf("%8ld %s\n", n, what.c_str());
     if (what.starts_with("open")) opens += n;
-    if (what == "open ESTALE") stale = n;
+    if (what.starts_with("open ESTALE")) stale += n;
   }
   std::printf("slowest call: %.3f s\n", slowest.load());
   if (slowest.load() > 3.0) { std::printf("FAIL: a call took over 3 s\n"); bad = true; }

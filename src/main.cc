@@ -124,11 +124,17 @@ int main(int argc, char** argv) {
   if (stat(opts.source.c_str(), &st) != 0) fail("SOURCE '" + opts.source + "': " + std::strerror(errno));
   if (!S_ISDIR(st.st_mode)) fail("SOURCE '" + opts.source + "' is not a folder");
 
-  mdfs::core::Registry registry;
+  mdfs::UniqueFd source_dir(open(opts.source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!source_dir) fail("SOURCE '" + opts.source + "': " + std::strerror(errno));
+  mdfs::core::Registry registry(std::move(source_dir));
   registry.set_create_on_open(opts.create_on_open);
   mdfs::sysfs::Namespace ns(registry);
   mdfs::fuse::Server server(ns);
   registry.set_delete_listener([&server](const auto& array) { server.array_deleted(array); });
+  if (opts.assemble) {
+    // mdadm --assemble --scan --run, before the mount appears.
+    for (const auto& line : registry.assemble_all()) std::fprintf(stderr, "mdfs: %s\n", line.c_str());
+  }
 
   std::vector<std::string> fuse_argv_storage{argv[0]};
   if (opts.debug) fuse_argv_storage.push_back("-d");

@@ -44,6 +44,24 @@ class Disk {
   virtual int read(uint64_t offset, std::span<std::byte> buf) = 0;
   virtual int write(uint64_t offset, std::span<const std::byte> buf) = 0;
   virtual int sync() = 0;  // fsync: the data reached storage
+  // One member request scattered over several buffers (the chunks one raid0
+  // member holds for a large request): offset.. is contiguous on the member.
+  // This default issues one read/write per buffer; a file-backed Disk
+  // should override them with preadv/pwritev (IOV_MAX buffers a call).
+  virtual int readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
+    for (auto b : bufs) {
+      if (int e = read(offset, b)) return e;
+      offset += b.size();
+    }
+    return 0;
+  }
+  virtual int writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
+    for (auto b : bufs) {
+      if (int e = write(offset, b)) return e;
+      offset += b.size();
+    }
+    return 0;
+  }
   // For zero-copy replies: the file and where the data area starts in it.
   virtual int fd() const = 0;
   virtual uint64_t data_start() const = 0;
@@ -95,6 +113,11 @@ struct PersonalityType {
   Result<std::unique_ptr<Personality>> (*run)(const Geometry&, std::vector<Disk*> roles,
                                               ArrayEvents& events);
 };
+
+// The sectors each member gives a redundant level (the kernel's
+// mddev->dev_sectors): dev_sectors when set, else the smallest present
+// member, as bind_rdev_to_array derives it.
+uint64_t component_sectors(const Geometry& geo);
 
 // The registered personalities; nullptr for a level mdfs does not have.
 const PersonalityType* find_personality(int level);

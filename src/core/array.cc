@@ -3,9 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
+#include <unistd.h>
+#include <set>
+
+#include <boost/asio/steady_timer.hpp>
+#include <sys/sysmacros.h>
 
 #include "core/parse.h"
 #include "core/registry.h"
+#include "core/superblock.h"
 
 namespace mdfs::core {
 
@@ -177,14 +184,18 @@ Result<void> Array::do_md_stop(int mode, bool caller_is_opener) {
     std::lock_guard open_lock(open_mutex_);
     if (pers_ && openers_beyond(caller_is_opener ? 1 : 0)) return err(EBUSY);
     if (pers_) {
-      std::unique_lock io_lock(pers_lock_);  // waits for requests in flight
-      pers_.reset();
+      {
+        std::unique_lock io_lock(pers_lock_);  // waits for requests in flight
+        mark_clean_for_stop();
+        pers_.reset();
+        retired_.clear();
+      }
       pers_type_ = nullptr;
       ro_ = ReadOnly::kReadWrite;
     }
   }
   if (mode == 0) {
-    members_.clear();
+    export_members();
     md_clean();
     Hold expected = Hold::kUntilStop;
     hold_.compare_exchange_strong(expected, Hold::kNone);
@@ -207,10 +218,14 @@ void Array::md_clean() {
   major_version_ = 0;
   minor_version_ = 90;
   ctime_ = 0;
+  utime_ = 0;
+  events_ = 0;
+  set_name_.clear();
   recovery_cp_ = 0;
   safemode_delay_jiffies_ = 0;
   in_sync_ = false;
   uuid_ = {};
+  reshape_position_ = kMaxSector;
 }
 
 Result<void> Array::md_set_readonly(bool caller_is_opener) {
@@ -218,6 +233,10 @@ Result<void> Array::md_set_readonly(bool caller_is_opener) {
   if (openers_beyond(caller_is_opener ? 1 : 0)) return err(EBUSY);
   if (pers_) {
     if (ro_ == ReadOnly::kReadOnly) return err(ENXIO);
+    {
+      std::unique_lock io_lock(pers_lock_);  // __md_stop_writes: drain, then clean
+      mark_clean_for_stop();
+    }
     ro_ = ReadOnly::kReadOnly;
   }
   return {};
@@ -232,14 +251,26 @@ Result<void> Array::restart_array() {
 }
 
 bool Array::set_in_sync() {
+  std::lock_guard sb_lock(sb_mutex_);
   if (writes_in_flight_.load() > 0) return false;
-  in_sync_ = true;
+  if (!in_sync_) {
+    in_sync_ = true;
+    ++safemode_generation_;
+    update_superblocks();
+  }
   return true;
 }
 
-Result<void> Array::do_md_run() {
-  if (members_.empty()) return err(EINVAL);
-  return err(EINVAL);
+int Array::running_level() const {
+  std::lock_guard lock(mutex_);
+  return pers_type_ ? pers_type_->level : LEVEL_NONE;
+}
+
+std::string Array::level_name() const {
+  std::lock_guard lock(mutex_);
+  if (pers_type_) return std::string(pers_type_->name);
+  if (auto* p = raid::find_personality(level_)) return std::string(p->name);
+  return clevel_;
 }
 
 std::string Array::level_text() const {
@@ -556,6 +587,7 @@ Result<mdu_array_info_t> Array::get_array_info() const {
     else { ++info.spare_disks; ++info.working_disks; }
   }
   info.state = in_sync_ ? (1 << MD_SB_CLEAN) : 0;
+  info.utime = static_cast<int>(utime_);
   info.layout = layout_;
   info.chunk_size = static_cast<int>(chunk_sectors_ << 9);
   return info;
@@ -570,6 +602,8 @@ Result<mdu_disk_info_t> Array::get_disk_info(int number) const {
   info.state = 1 << MD_DISK_REMOVED;
   for (const auto& m : members_) {
     if (m->desc_nr != number) continue;
+    info.major = kMemberMajor;
+    info.minor = m->desc_nr;
     info.raid_disk = m->raid_disk;
     info.state = 0;
     if (m->faulty) info.state |= 1 << MD_DISK_FAULTY;
@@ -631,9 +665,15 @@ Result<void> Array::ioctl_restart_array_rw() {
 }
 
 Result<void> Array::ioctl_set_disk_faulty(uint32_t dev) {
-  (void)dev;
-  std::lock_guard lock(mutex_);
-  return err(ENODEV);
+  // Answered before the locked section, as the kernel does (no hold change).
+  std::shared_ptr<Member> target;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& m : members_)
+      if (static_cast<uint32_t>(makedev(kMemberMajor, m->desc_nr)) == dev) target = m;
+  }
+  if (!target) return err(ENODEV);
+  return store_member_state(*target, "faulty");
 }
 
 Result<void> Array::ioctl_unsupported() {
@@ -661,9 +701,64 @@ int Array::read(uint64_t offset, std::span<std::byte> out) {
 Result<size_t> Array::write(uint64_t offset, std::span<const std::byte> in) {
   auto io = this->io();
   if (!io || offset >= io.size_bytes()) return err(ENOSPC);
+  if (ro_ == ReadOnly::kReadOnly) return err(EROFS);
   size_t n = std::min<uint64_t>(in.size(), io.size_bytes() - offset);
-  if (int e = io->write(offset, in.first(n))) return err(e);
+  md_write_start();
+  int e = io->write(offset, in.first(n));
+  md_write_end();
+  if (e) return err(e);
   return n;
+}
+
+// As the kernel's md_write_start: a read-auto array becomes writable, and
+// a clean one is marked active in every superblock before data is written.
+void Array::md_write_start() {
+  ++writes_in_flight_;
+  if (ro_ == ReadOnly::kAutoRead || in_sync_) {
+    std::lock_guard sb_lock(sb_mutex_);
+    if (ro_ == ReadOnly::kAutoRead) ro_ = ReadOnly::kReadWrite;
+    if (in_sync_) {
+      in_sync_ = false;
+      update_superblocks();
+    }
+  }
+}
+
+// The last write in flight arms the safe-mode timer: after safe_mode_delay
+// without writes the array is marked clean again.
+void Array::md_write_end() {
+  if (--writes_in_flight_ > 0) return;
+  std::lock_guard sb_lock(sb_mutex_);
+  uint64_t generation = ++safemode_generation_;
+  unsigned jiffies = safemode_delay_jiffies_;
+  if (jiffies == 0) return;  // safe mode off: stays active until stopped
+  auto timer = std::make_shared<boost::asio::steady_timer>(registry_.md_thread().context());
+  timer->expires_after(std::chrono::milliseconds(jiffies * (1000 / kHz)));
+  timer->async_wait([weak = weak_from_this(), timer, generation](const boost::system::error_code& ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->safemode_fired(generation);
+  });
+}
+
+void Array::safemode_fired(uint64_t generation) {
+  auto io = this->io();  // the array may have stopped meanwhile
+  if (!io) return;
+  std::lock_guard sb_lock(sb_mutex_);
+  if (generation != safemode_generation_ || writes_in_flight_ > 0 || in_sync_) return;
+  if (ro_ != ReadOnly::kReadWrite) return;
+  in_sync_ = true;
+  update_superblocks();
+}
+
+// Before the personality goes (stop, read-only): superblocks marked clean.
+// pers_lock_ held exclusively: no request is in flight.
+void Array::mark_clean_for_stop() {
+  std::lock_guard sb_lock(sb_mutex_);
+  ++safemode_generation_;
+  if (pers_) pers_->sync();
+  if (ro_ != ReadOnly::kReadWrite) return;  // nothing was written
+  if (!in_sync_ && recovery_cp_ == kMaxSector) in_sync_ = true;
+  update_superblocks();
 }
 
 int Array::sync() {
@@ -674,12 +769,479 @@ int Array::sync() {
 void Array::shutdown() {
   std::lock_guard lock(mutex_);
   std::unique_lock io_lock(pers_lock_);
+  if (!pers_) return;
+  mark_clean_for_stop();
   pers_.reset();
+  pers_type_ = nullptr;
 }
 
+// ---- starting an array (do_md_run) ----
+
+raid::Geometry Array::geometry_locked() const {
+  raid::Geometry g;
+  g.level = pers_type_ ? pers_type_->level : level_;
+  g.layout = layout_;
+  g.chunk_sectors = chunk_sectors_;
+  g.raid_disks = raid_disks_;
+  g.dev_sectors = dev_sectors_;
+  g.member_sectors.assign(static_cast<size_t>(std::max(raid_disks_, 0)), 0);
+  for (const auto& m : members_)
+    if (m->raid_disk >= 0 && m->raid_disk < raid_disks_ && m->in_sync && !m->faulty)
+      g.member_sectors[static_cast<size_t>(m->raid_disk)] = m->sectors;
+  return g;
+}
+
+int Array::degraded_locked() const {
+  int working = 0;
+  for (const auto& m : members_)
+    if (m->raid_disk >= 0 && m->raid_disk < raid_disks_ && m->in_sync && !m->faulty) ++working;
+  return raid_disks_ - working;
+}
+
+namespace {
+
+std::array<uint8_t, 16> random_uuid() {
+  std::array<uint8_t, 16> u{};
+  FILE* f = std::fopen("/dev/urandom", "rb");
+  if (f) {
+    if (std::fread(u.data(), 1, u.size(), f) != u.size()) u = {};
+    std::fclose(f);
+  }
+  return u;
+}
+
+// mdadm's set_name: "homehost:name", name being what follows md_ (or the
+// number of mdN).
+std::string default_set_name(const std::string& array_name) {
+  char host[64] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "localhost");
+  std::string name = array_name.starts_with("md_") ? array_name.substr(3) : array_name.substr(2);
+  return std::string(host).substr(0, 31 - std::min<size_t>(name.size(), 30)) + ":" + name;
+}
+
+}  // namespace
+
+// Starts the array: from its members' superblocks when they have them (the
+// freshest decides, stale members are left out), else as a new array with
+// the configuration written through sysfs, whose superblocks mdfs writes.
+// Anything wrong: EINVAL, and nothing is changed or written.
+Result<void> Array::do_md_run() {
+  if (members_.empty()) return err(EINVAL);
+  if (reshape_position_ != kMaxSector) return err(EINVAL);
+  const format::SuperInfo* freshest = nullptr;
+  for (const auto& m : members_)
+    if (m->super && (!freshest || m->super->events > freshest->events)) freshest = &*m->super;
+  const bool creating = freshest == nullptr;
+
+  int level = level_, layout = layout_, raid_disks = raid_disks_;
+  uint32_t chunk = chunk_sectors_;
+  if (!creating && raid_disks == 0) {
+    level = freshest->level;
+    layout = static_cast<int>(freshest->layout);
+    chunk = static_cast<uint32_t>(freshest->chunk_sectors);
+    raid_disks = static_cast<int>(freshest->raid_disks);
+  }
+  const raid::PersonalityType* type =
+      level != LEVEL_NONE ? raid::find_personality(level) : raid::find_personality(clevel_);
+  if (!type || raid_disks <= 0) return err(EINVAL);
+  if (!creating && type->level != freshest->level) return err(EINVAL);
+
+  struct Plan {
+    Member* member;
+    int role;
+    bool in_sync;
+    uint64_t data_offset, sectors, sb_offset;
+    bool kicked;
+  };
+  std::vector<Plan> plans;
+  std::set<int> taken;
+  for (const auto& m : members_) {
+    Plan p{m.get(), -1, false, m->data_offset, m->sectors, m->sb_offset, false};
+    if (m->super) {
+      const auto& sb = *m->super;
+      if (sb.events < freshest->events || sb.role == format::kRoleFaulty) {
+        p.kicked = true;  // "kicking non-fresh member from array"
+      } else {
+        int role = m->slot_set ? m->raid_disk : (sb.role < raid_disks ? static_cast<int>(sb.role) : -1);
+        p.role = role;
+        p.in_sync = role >= 0 && sb.recovery_offset == kMaxSector;
+        if (!m->offset_set) p.data_offset = sb.data_offset;
+        if (!m->size_set) p.sectors = sb.data_size;
+        p.sb_offset = sb.super_offset;
+      }
+    } else {
+      std::optional<uint64_t> offset;
+      if (m->offset_set) offset = m->data_offset;
+      superblock::Placement where{0, offset.value_or(0), m->file_sectors() - offset.value_or(0)};
+      if (persistent_) {
+        auto placed = superblock::place(major_version_, minor_version_, m->file_sectors(), offset);
+        if (!placed) return err(EINVAL);
+        where = *placed;
+      }
+      p.data_offset = where.data_offset;
+      p.sb_offset = where.sb_offset;
+      p.sectors = m->size_set ? m->sectors : where.data_size;
+      if (p.data_offset + p.sectors > m->file_sectors()) return err(EINVAL);
+      if (creating && m->slot_set) p.role = m->raid_disk;
+      p.in_sync = creating;
+    }
+    if (p.role >= raid_disks) return err(EINVAL);
+    if (p.role >= 0 && !taken.insert(p.role).second) return err(EINVAL);
+    plans.push_back(p);
+  }
+  if (creating) {  // members without a slot fill the free roles in the order they were added
+    int next = 0;
+    for (auto& p : plans) {
+      if (p.role >= 0) continue;
+      while (taken.count(next)) ++next;
+      if (next < raid_disks) {
+        p.role = next;
+        taken.insert(next);
+      } else {
+        p.in_sync = false;  // a spare
+      }
+    }
+  }
+
+  raid::Geometry g;
+  g.level = type->level;
+  g.layout = layout;
+  g.chunk_sectors = chunk;
+  g.raid_disks = raid_disks;
+  g.member_sectors.assign(static_cast<size_t>(raid_disks), 0);
+  std::vector<raid::Disk*> disks(static_cast<size_t>(raid_disks), nullptr);
+  int working = 0;
+  bool all_writable = true;
+  for (const auto& p : plans) {
+    if (p.kicked || p.role < 0 || !p.in_sync) continue;
+    g.member_sectors[static_cast<size_t>(p.role)] = p.sectors;
+    disks[static_cast<size_t>(p.role)] = p.member;
+    all_writable = all_writable && p.member->writable();
+    ++working;
+  }
+  if (!creating) g.dev_sectors = freshest->size;
+  else if (dev_sectors_) g.dev_sectors = dev_sectors_;
+  auto sectors = type->array_sectors(g);
+  if (!sectors) return err(EINVAL);
+  if (working == 0 || raid_disks - working > type->max_degraded(g)) return err(EINVAL);
+  if (!all_writable && ro_ != ReadOnly::kReadOnly) return err(EROFS);
+
+  // The plan holds: apply it, start the personality, write superblocks.
+  std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> saved;
+  for (const auto& p : plans) {
+    saved.emplace_back(p.member->data_offset, p.member->sectors, p.member->sb_offset);
+    p.member->data_offset = p.data_offset;
+    p.member->sectors = p.sectors;
+    p.member->sb_offset = p.sb_offset;
+  }
+  auto pers = type->run(g, disks, *this);
+  if (!pers) {
+    for (size_t i = 0; i < plans.size(); ++i)
+      std::tie(plans[i].member->data_offset, plans[i].member->sectors, plans[i].member->sb_offset) = saved[i];
+    return err(EINVAL);
+  }
+  std::lock_guard sb_lock(sb_mutex_);
+  for (const auto& p : plans) {
+    p.member->raid_disk = p.kicked ? -1 : p.role;
+    p.member->in_sync = p.in_sync && !p.kicked;
+    p.member->faulty = false;
+    if (p.kicked) p.member->release_name();
+  }
+  std::erase_if(members_, [&](const auto& m) {
+    return std::any_of(plans.begin(), plans.end(), [&](const Plan& p) { return p.kicked && p.member == m.get(); });
+  });
+  level_ = type->level;
+  clevel_.clear();
+  layout_ = layout;
+  chunk_sectors_ = chunk;
+  raid_disks_ = raid_disks;
+  if (creating) {
+    uuid_ = random_uuid();
+    ctime_ = static_cast<int64_t>(std::time(nullptr));
+    events_ = 0;
+    recovery_cp_ = kMaxSector;  // members taken as consistent (mdadm --assume-clean)
+    set_name_ = default_set_name(name_);
+    uint64_t smallest = kMaxSector;
+    for (auto s : g.member_sectors)
+      if (s) smallest = std::min(smallest, s);
+    // Striping without redundancy keeps no component size (as mdadm writes).
+    if (type->level == 0 || type->level == LEVEL_LINEAR) dev_sectors_ = 0;
+    else dev_sectors_ = g.dev_sectors ? g.dev_sectors : (chunk ? smallest / chunk * chunk : smallest);
+  } else {
+    uuid_ = freshest->uuid;
+    ctime_ = static_cast<int64_t>(freshest->ctime);
+    events_ = freshest->events;
+    recovery_cp_ = freshest->resync_offset;
+    set_name_ = freshest->name;
+    dev_sectors_ = freshest->size;
+  }
+  if (!external_size_) array_sectors_ = *sectors;
+  pers_type_ = type;
+  in_sync_ = recovery_cp_ == kMaxSector;
+  safemode_delay_jiffies_ = kDefaultSafemodeJiffies;
+  {
+    std::unique_lock io_lock(pers_lock_);
+    pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
+  }
+  if (ro_ != ReadOnly::kReadOnly) update_superblocks();
+  update_configured();
+  return {};
+}
+
+// md_update_sb. Events count every change, except that a return to clean
+// right after the switch to dirty undoes that switch's count, as the kernel
+// does for a pure clean/dirty toggle.
+int Array::update_superblocks() {
+  if (!persistent_ || members_.empty()) return 0;
+  if (in_sync_ && recovery_cp_ == kMaxSector && can_decrease_events_ && events_ > 1) {
+    --events_;
+    can_decrease_events_ = false;
+  } else {
+    ++events_;
+    can_decrease_events_ = !in_sync_;
+  }
+  utime_ = static_cast<int64_t>(std::time(nullptr));
+  superblock::ArrayInfo info;
+  info.major = major_version_;
+  info.minor = minor_version_;
+  info.uuid = uuid_;
+  info.set_name = set_name_;
+  info.ctime = ctime_;
+  info.utime = utime_;
+  info.level = level_;
+  info.layout = layout_;
+  info.chunk_sectors = chunk_sectors_;
+  info.raid_disks = raid_disks_;
+  info.size = dev_sectors_;
+  info.events = events_;
+  info.clean = in_sync_;
+  info.resync_offset = in_sync_ ? recovery_cp_ : 0;
+  info.md_minor = minor_ < 0 ? 0 : static_cast<int>(minor_);
+  int max_desc = 0;
+  for (const auto& m : members_) max_desc = std::max(max_desc, m->desc_nr + 1);
+  info.roles.assign(static_cast<size_t>(max_desc), superblock::kRoleSpare);
+  for (const auto& m : members_) {
+    uint16_t role = superblock::kRoleSpare;
+    if (m->faulty) role = superblock::kRoleFaulty;
+    else if (m->raid_disk >= 0 && m->in_sync) role = static_cast<uint16_t>(m->raid_disk);
+    info.roles[static_cast<size_t>(m->desc_nr)] = role;
+  }
+  int first_error = 0;
+  for (const auto& m : members_) {
+    if (m->faulty) continue;
+    if (int e = superblock::write(*m, info); e && !first_error) first_error = e;
+  }
+  return first_error;
+}
+
+// ---- members ----
+
+Result<void> Array::store_new_dev(std::string_view text) {
+  std::string name(strip_newline(text));
+  std::lock_guard lock(mutex_);
+  auto file = registry_.shelf().claim(name);
+  if (!file) return err(file.error());
+  auto member = std::make_shared<Member>(registry_.shelf(), name, std::move(*file));
+  if (persistent_) {
+    std::string why;
+    member->super = superblock::load(*member, major_version_, minor_version_, &why);
+    // As the kernel's load_super against the first member: another array's
+    // member cannot join.
+    for (const auto& other : members_)
+      if (member->super && other->super && member->super->uuid != other->super->uuid) return err(EINVAL);
+  }
+  std::set<int> used;
+  for (const auto& m : members_) used.insert(m->desc_nr);
+  if (member->super && !used.count(static_cast<int>(member->super->dev_number))) {
+    member->desc_nr = static_cast<int>(member->super->dev_number);
+  } else {
+    int n = 0;
+    while (used.count(n)) ++n;
+    member->desc_nr = n;
+  }
+  if (member->super) {
+    member->data_offset = member->super->data_offset;
+    member->sectors = member->super->data_size;
+    member->sb_offset = member->super->super_offset;
+  } else if (persistent_) {
+    // A blank member: where mdadm would put its data (mdstat counts it).
+    if (auto where = superblock::place(major_version_, minor_version_, member->file_sectors(), std::nullopt)) {
+      member->data_offset = where->data_offset;
+      member->sectors = where->data_size;
+      member->sb_offset = where->sb_offset;
+    }
+  } else {
+    member->sectors = member->file_sectors();
+  }
+  std::lock_guard sb_lock(sb_mutex_);
+  members_.push_back(std::move(member));  // a spare until placed
+  update_configured();
+  return {};
+}
+
+void Array::export_members() {
+  std::lock_guard sb_lock(sb_mutex_);
+  members_.clear();  // each Member gives its name back to the shelf
+}
+
+std::vector<std::shared_ptr<Member>> Array::members() const {
+  std::lock_guard lock(mutex_);
+  return members_;
+}
+
+std::shared_ptr<Member> Array::member(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& m : members_)
+    if (m->name() == name) return m;
+  return nullptr;
+}
+
+std::vector<std::pair<int, std::string>> Array::role_links() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<int, std::string>> out;
+  if (!pers_) return out;
+  for (const auto& m : members_)
+    if (m->raid_disk >= 0 && !m->faulty) out.emplace_back(m->raid_disk, "dev-" + m->name());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Array::member_state_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> flags;
+  if (m.faulty) flags.push_back("faulty");
+  else if (m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
+  if (m.write_mostly) flags.push_back("write_mostly");
+  if (!m.faulty && m.raid_disk < 0 && pers_) flags.push_back("spare");
+  std::string out;
+  for (const auto& f : flags) out += (out.empty() ? "" : ",") + f;
+  return out + "\n";
+}
+
+Result<void> Array::store_member_state(Member& m, std::string_view text) {
+  std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
+  if (cmd_match(text, "faulty")) {
+    if (m.faulty) return {};
+    if (pers_ && m.raid_disk >= 0 && !m.faulty) {
+      // md_error: a personality that cannot lose this member refuses (raid0,
+      // or the last working copy), as the kernel answers EBUSY.
+      if (degraded_locked() + 1 > pers_type_->max_degraded(geometry_locked())) return err(EBUSY);
+      pers_->fail(m.raid_disk);
+    }
+    m.faulty = true;
+    m.in_sync = false;
+    if (pers_) update_superblocks();
+    return {};
+  }
+  if (cmd_match(text, "remove")) {
+    if (pers_ && m.raid_disk >= 0 && !m.faulty) return err(EBUSY);
+    auto it = std::find_if(members_.begin(), members_.end(), [&](const auto& p) { return p.get() == &m; });
+    if (it == members_.end()) return err(ENOENT);
+    (*it)->release_name();
+    if (pers_) retired_.push_back(*it);
+    members_.erase(it);
+    update_configured();
+    if (pers_) update_superblocks();
+    return {};
+  }
+  if (cmd_match(text, "writemostly")) {
+    m.write_mostly = true;
+    return {};
+  }
+  if (cmd_match(text, "-writemostly")) {
+    m.write_mostly = false;
+    return {};
+  }
+  if (cmd_match(text, "insync")) {
+    if (pers_) return err(EINVAL);
+    m.in_sync = true;
+    return {};
+  }
+  if (cmd_match(text, "-insync")) {
+    if (pers_ && m.raid_disk >= 0) return err(EBUSY);
+    m.in_sync = false;
+    return {};
+  }
+  return err(EINVAL);
+}
+
+std::string Array::member_slot_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  return m.raid_disk < 0 ? "none\n" : std::to_string(m.raid_disk) + "\n";
+}
+
+Result<void> Array::store_member_slot(Member& m, std::string_view text) {
+  int slot = -1;
+  if (!cmd_match(text, "none")) {
+    auto n = parse_kstrto<unsigned>(text);
+    if (!n) return err(n.error());
+    if (*n > static_cast<unsigned>(std::numeric_limits<int>::max())) return err(EINVAL);
+    slot = static_cast<int>(*n);
+  }
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);  // no hot add into a running array
+  if (slot >= 0 && raid_disks_ > 0 && slot >= raid_disks_) return err(ENOSPC);
+  for (const auto& other : members_)
+    if (other.get() != &m && slot >= 0 && other->raid_disk == slot) return err(EBUSY);
+  m.raid_disk = slot;
+  m.slot_set = slot >= 0;
+  m.faulty = false;
+  m.in_sync = slot >= 0;
+  return {};
+}
+
+std::string Array::member_offset_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(m.data_offset) + "\n";
+}
+
+Result<void> Array::store_member_offset(Member& m, std::string_view text) {
+  auto n = parse_kstrto<uint64_t>(text);
+  if (!n) return err(n.error());
+  std::lock_guard lock(mutex_);
+  if (pers_ && m.raid_disk >= 0) return err(EBUSY);
+  if (*n >= m.file_sectors()) return err(EINVAL);
+  m.data_offset = *n;
+  m.offset_set = true;
+  return {};
+}
+
+std::string Array::member_size_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(m.sectors / 2) + "\n";
+}
+
+Result<void> Array::store_member_size(Member& m, std::string_view text) {
+  auto kib = parse_kstrto<uint64_t>(text);
+  if (!kib || *kib > (kMaxSector >> 1)) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);
+  if (m.data_offset + *kib * 2 > m.file_sectors()) return err(EINVAL);
+  m.sectors = *kib * 2;
+  m.size_set = true;
+  return {};
+}
+
+std::string Array::member_recovery_start_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  if (m.faulty) return "0\n";
+  if (m.recovery_offset == kMaxSector || m.in_sync) return "none\n";
+  return std::to_string(m.recovery_offset) + "\n";
+}
+
+std::string Array::sync_action_text() const { return "idle\n"; }
+
 void Array::member_failed(int role, int error) {
-  (void)role;
   (void)error;
+  std::lock_guard sb_lock(sb_mutex_);
+  for (const auto& m : members_) {
+    if (m->raid_disk != role || m->faulty) continue;
+    m->faulty = true;
+    m->in_sync = false;
+    ++m->errors;
+  }
+  update_superblocks();
 }
 
 }  // namespace mdfs::core

@@ -45,7 +45,7 @@ enum class ReadOnly : int { kReadWrite = 0, kReadOnly = 1, kAutoRead = 2 };
 
 inline constexpr uint64_t kMaxSector = ~uint64_t{0};
 
-class Array : public raid::ArrayEvents {
+class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Array> {
  public:
   Array(Registry& registry, std::string name, long minor, uint64_t id, Hold hold);
   ~Array() override;
@@ -103,6 +103,25 @@ class Array : public raid::ArrayEvents {
   uint64_t size_bytes() const;  // dev/<name>'s size: 0 unless running
   std::string mdstat_entry() const;  // this array's part of /proc/mdstat
 
+  // ---- members (new_dev and dev-<member>/) ----
+  Result<void> store_new_dev(std::string_view name);
+  std::vector<std::shared_ptr<Member>> members() const;
+  std::shared_ptr<Member> member(std::string_view name) const;
+  // rdN -> dev-<member> for the roles of a running array.
+  std::vector<std::pair<int, std::string>> role_links() const;
+  std::string member_state_text(const Member& m) const;
+  Result<void> store_member_state(Member& m, std::string_view text);
+  std::string member_slot_text(const Member& m) const;
+  Result<void> store_member_slot(Member& m, std::string_view text);
+  std::string member_offset_text(const Member& m) const;
+  Result<void> store_member_offset(Member& m, std::string_view text);
+  std::string member_size_text(const Member& m) const;
+  Result<void> store_member_size(Member& m, std::string_view text);
+  std::string member_recovery_start_text(const Member& m) const;
+  std::string sync_action_text() const;
+  std::string level_name() const;  // "raid5"; empty when unknown
+  int running_level() const;        // the personality's level, LEVEL_NONE when stopped
+
   // ---- md ioctls (the caller's own open counts as one opener) ----
   Result<mdu_array_info_t> get_array_info() const;
   Result<mdu_disk_info_t> get_disk_info(int number) const;
@@ -144,6 +163,18 @@ class Array : public raid::ArrayEvents {
 
   // All below guarded by mutex_ unless said otherwise.
   Result<void> do_md_run();
+  Result<void> check_member_name_free(const std::string& name) const;
+  void export_members();
+  // md_update_sb: writes every working member's superblock from the
+  // array's state (events counted as the kernel counts them). mutex_ or
+  // sb_mutex_ held; returns the first error.
+  int update_superblocks();
+  raid::Geometry geometry_locked() const;
+  int degraded_locked() const;
+  void md_write_start();
+  void md_write_end();
+  void safemode_fired(uint64_t generation);
+  void mark_clean_for_stop();
   Result<void> do_md_stop(int mode, bool caller_is_opener);
   Result<void> md_set_readonly(bool caller_is_opener);
   Result<void> restart_array();
@@ -189,14 +220,21 @@ class Array : public raid::ArrayEvents {
   int64_t ctime_ = 0;
   uint64_t recovery_cp_ = 0;              // resync_start
   unsigned safemode_delay_jiffies_ = 0;
-  ReadOnly ro_ = ReadOnly::kReadWrite;
-  bool in_sync_ = false;
+  // Read by the data path without mutex_: changed with sb_mutex_ held.
+  std::atomic<ReadOnly> ro_{ReadOnly::kReadWrite};
+  std::atomic<bool> in_sync_{false};
   std::array<uint8_t, 16> uuid_{};
   bool fail_last_dev_ = false;
   unsigned max_read_errors_ = 20;
   bool reshape_backwards_ = false;
   uint64_t reshape_position_ = kMaxSector;  // mdfs does not reshape: must stay none to run
   std::vector<std::shared_ptr<Member>> members_;  // in order of adding
+  // Members removed while the personality may still hold them: kept until it stops.
+  std::vector<std::shared_ptr<Member>> retired_;
+  uint64_t events_ = 0;
+  bool can_decrease_events_ = false;
+  std::string set_name_;                  // v1 set_name, "homehost:name"
+  int64_t utime_ = 0;
   const raid::PersonalityType* pers_type_ = nullptr;
 
   // The running personality; swapped only with pers_lock_ held exclusively,
@@ -204,6 +242,14 @@ class Array : public raid::ArrayEvents {
   mutable std::shared_mutex pers_lock_;
   std::shared_ptr<raid::Personality> pers_;
   std::atomic<int> writes_in_flight_{0};
+
+  // sb_mutex_: superblock writes, events_, the clean/active and read-auto
+  // transitions of the data path, member failures. While the array runs its
+  // configuration changes only with both mutex_ and sb_mutex_ held, so the
+  // data path reads it under sb_mutex_ alone. Order: mutex_ -> sb_mutex_;
+  // never held while waiting for pers_lock_.
+  mutable std::mutex sb_mutex_;
+  uint64_t safemode_generation_ = 0;      // sb_mutex_: cancels older timers
 };
 
 }  // namespace mdfs::core

@@ -1,23 +1,72 @@
-// Member: the rdev. One member image file of an array.
+// Member: the rdev. One member image file of an array, and the data area
+// the personality reads and writes (raid::Disk).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "core/shelf.h"
+#include "format/super_info.h"
+#include "mdfs/personality.h"
+#include "mdfs/unique_fd.h"
 
 namespace mdfs::core {
 
-class Member {
+// Members have no device numbers; GET_DISK_INFO and SET_DISK_FAULTY name
+// them by major 240 (the range devices.txt keeps for local use) and their
+// desc_nr as minor.
+inline constexpr int kMemberMajor = 240;
+
+class Member : public raid::Disk {
  public:
-  explicit Member(std::string name) : name_(std::move(name)) {}
+  Member(Shelf& shelf, std::string name, Shelf::Claimed file);
+  ~Member() override;
+  Member(const Member&) = delete;
+  Member& operator=(const Member&) = delete;
+
   const std::string& name() const { return name_; }
-  int desc_nr = 0;      // the superblock's dev_number
-  int raid_disk = -1;   // role, -1 for a spare
+  // Gives the name back to the shelf (another array may take the file);
+  // the file itself stays open until the Member goes.
+  void release_name();
+  uint64_t file_sectors() const { return file_bytes_ / 512; }
+  bool writable() const { return writable_; }
+
+  // raid::Disk
+  int read(uint64_t offset, std::span<std::byte> buf) override;
+  int write(uint64_t offset, std::span<const std::byte> buf) override;
+  int sync() override;
+  int fd() const override { return fd_.get(); }
+  uint64_t data_start() const override { return data_offset * 512; }
+
+  // Raw I/O at a byte offset in the file (superblocks, bitmaps).
+  int pread_exact(uint64_t offset, std::span<std::byte> buf) const;
+  int pwrite_exact(uint64_t offset, std::span<const std::byte> buf);
+
+  // Guarded by the owning Array's mutex_.
+  int desc_nr = -1;          // the superblock's dev_number
+  int raid_disk = -1;        // role; -1 spare or not yet placed
   bool faulty = false;
   bool in_sync = false;
-  uint64_t sectors = 0; // data sectors
+  bool write_mostly = false;
+  bool offset_set = false;   // dev-*/offset was written: keep it
+  bool slot_set = false;     // dev-*/slot was written: keep it
+  bool size_set = false;     // dev-*/size was written
+  uint64_t data_offset = 0;  // sectors
+  uint64_t sectors = 0;      // data sectors the array may use
+  uint64_t sb_offset = 0;    // sectors
+  uint64_t recovery_offset = ~uint64_t{0};
+  std::optional<format::SuperInfo> super;  // what was on the member when added
+  std::atomic<int> errors{0};
 
  private:
+  Shelf& shelf_;
   std::string name_;
+  UniqueFd fd_;
+  uint64_t file_bytes_;
+  bool writable_;
+  bool named_ = true;
 };
 
 }  // namespace mdfs::core

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "core/names.h"
+#include "core/superblock.h"
+
+#include <cstring>
 
 namespace mdfs::core {
 
@@ -16,7 +19,7 @@ ArrayRef::~ArrayRef() {
   if (array_) registry_->put(array_);
 }
 
-Registry::Registry() = default;
+Registry::Registry(UniqueFd source) : shelf_(std::move(source)) {}
 
 Registry::~Registry() { misc_wq_.flush(); }
 
@@ -155,6 +158,75 @@ size_t Registry::size() const {
 }
 
 void Registry::flush() { misc_wq_.flush(); }
+
+namespace {
+
+// The array name mdadm would give a member's array: the v1 name after the
+// homehost ("0" is md0, "data" is md_data), 0.90's preferred minor.
+std::string name_for(const format::SuperInfo& sb) {
+  if (sb.major == 0) return "md" + std::to_string(std::max(sb.md_minor, 0));
+  std::string name = sb.name.substr(sb.name.find(':') + 1);
+  if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return "md" + std::to_string(std::stoul(name.substr(0, 6)));
+  return "md_" + name;
+}
+
+}  // namespace
+
+std::vector<std::string> Registry::assemble_all() {
+  std::vector<std::string> log;
+  struct Found {
+    std::string file;
+    format::SuperInfo sb;
+  };
+  // Every member file, examined as mdadm --examine would: 1.2, 1.1, 1.0, 0.90.
+  std::map<std::array<uint8_t, 16>, std::vector<Found>> groups;
+  for (const auto& file : shelf_.files()) {
+    auto claimed = shelf_.claim(file);
+    if (!claimed) continue;
+    Member probe(shelf_, file, std::move(*claimed));
+    std::vector<std::string> rejected;
+    auto found = superblock::examine(probe, &rejected);
+    for (const auto& why : rejected) log.push_back(file + ": " + why);
+    if (found && !found->empty()) groups[found->front().uuid].push_back({file, found->front()});
+  }
+  for (auto& [uuid, found] : groups) {
+    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.sb.events > b.sb.events; });
+    const auto& sb = found.front().sb;
+    std::string name = name_for(sb);
+    if (!parse_device_name(name) || find(name)) {
+      for (int n = 127; n >= 0; --n)
+        if (!find("md" + std::to_string(n))) {
+          name = "md" + std::to_string(n);
+          break;
+        }
+    }
+    auto parsed = parse_device_name(name);
+    if (!parsed) continue;
+    std::shared_ptr<Array> array;
+    {
+      std::lock_guard lock(mutex_);
+      array = std::make_shared<Array>(*this, parsed->name, parsed->minor, next_id_++, Hold::kNone);
+      array->active_ = 1;
+      arrays_.emplace(parsed->name, array);
+    }
+    ArrayRef ref(*this, array);
+    std::string version = format::version_string(sb);
+    (void)array->store_metadata_version(version);
+    std::string members;
+    for (const auto& f : found) {
+      if (auto r = array->store_new_dev(f.file); !r) log.push_back(f.file + ": not added to " + name + ": " + std::strerror(r.error()));
+      else members += " " + f.file;
+    }
+    if (auto r = array->store_array_state("active"); r) {
+      log.push_back(name + ": started with" + members);
+    } else {
+      log.push_back(name + ": cannot start (" + std::string(std::strerror(r.error())) + "), left out:" + members);
+      (void)array->store_array_state("clear");
+    }
+  }
+  return log;
+}
 
 void Registry::shutdown() {
   for (const auto& array : arrays()) {

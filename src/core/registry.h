@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/array.h"
+#include "core/shelf.h"
 #include "core/work_queue.h"
 #include "mdfs/result.h"
 
@@ -48,14 +49,24 @@ class Registry {
   // tell the kernel's caches; it must not block on FUSE requests.
   using DeleteListener = std::function<void(const std::shared_ptr<Array>&)>;
 
-  Registry();
+  explicit Registry(UniqueFd source = UniqueFd());
   ~Registry();
   Registry(const Registry&) = delete;
   Registry& operator=(const Registry&) = delete;
 
   void set_delete_listener(DeleteListener listener);
   // Starts the deferred-work thread (after the daemon has forked).
-  void start() { misc_wq_.start(); }
+  void start() {
+    misc_wq_.start();
+    md_wq_.start();
+  }
+  Shelf& shelf() { return shelf_; }
+  // The md thread: timers of the arrays (safe mode).
+  WorkQueue& md_thread() { return md_wq_; }
+  // At mount: every array found on the shelf's members, assembled and
+  // started as `mdadm --assemble --scan --run` would. Returns what it did,
+  // one line each, for the log.
+  std::vector<std::string> assemble_all();
 
   // A write to parameters/new_array (rule 2).
   Result<void> new_array(std::string_view text);
@@ -88,6 +99,7 @@ class Registry {
   void delayed_delete(const std::shared_ptr<Array>& array);
   bool add_opener(const std::shared_ptr<Array>& array);
 
+  Shelf shelf_;  // first: outlives the arrays, whose members give names back to it
   // all_mddevs_lock: arrays_, next_id_, and each Array's active_ and
   // deletion_done_. Taken after any Array::mutex_ and open_mutex_.
   mutable std::mutex mutex_;
@@ -96,6 +108,7 @@ class Registry {
   uint64_t next_id_ = 1;
   std::atomic<bool> create_on_open_{true};
   DeleteListener listener_;
+  WorkQueue md_wq_{"md_thread"};
   WorkQueue misc_wq_{"md_misc_wq"};  // last: destroyed first, after draining
 };
 

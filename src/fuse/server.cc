@@ -131,9 +131,11 @@ fuse_entry_param Server::entry_param(const Inode& inode) const {
   e.generation = 1;
   e.attr = stat_of(inode);
   bool fixed = !inode.entry.array;
-  bool array_name = inode.entry.type == NodeType::kDevice || inode.entry.dir == DirKind::kBlockArray;
+  // Members and role links come and go while the array lives: never cached either.
+  bool array_name = inode.entry.type == NodeType::kDevice || inode.entry.dir == DirKind::kBlockArray ||
+                    inode.entry.dir == DirKind::kMember || inode.entry.type == NodeType::kSymlink;
   e.entry_timeout = fixed ? kStaticTimeout : (array_name ? 0.0 : kArrayTimeout);
-  e.attr_timeout = inode.entry.type == NodeType::kDevice ? 0.0 : (fixed ? kStaticTimeout : kArrayTimeout);
+  e.attr_timeout = array_name ? 0.0 : (fixed ? kStaticTimeout : kArrayTimeout);
   return e;
 }
 

@@ -30,6 +30,38 @@ Result<void> refuse(const Target&, std::string_view) { return err(EINVAL); }
 
 bool if_running(const Target& t) { return t.array->running(); }
 
+// md_redundancy_group: only personalities that can resync have these.
+bool if_redundant(const Target& t) {
+  int level = t.array->running_level();
+  return level != LEVEL_NONE && level != 0 && level != LEVEL_LINEAR;
+}
+
+bool if_parity(const Target& t) {
+  int level = t.array->running_level();
+  return level == 4 || level == 5 || level == 6;
+}
+
+template <const char* Text>
+std::string constant(const Target&) {
+  return Text;
+}
+constexpr char kZero[] = "0\n";
+constexpr char kNone[] = "none\n";
+constexpr char kEmpty[] = "";
+
+// Member attributes: one Array show/store taking the member.
+template <std::string (Array::*Show)(const core::Member&) const>
+std::string member_show(const Target& t) {
+  return (t.array->*Show)(*t.member);
+}
+
+template <Result<void> (Array::*Store)(core::Member&, std::string_view)>
+Result<void> member_store(const Target& t, std::string_view text) {
+  return (t.array->*Store)(*t.member, text);
+}
+
+std::string show_member_errors(const Target& t) { return std::to_string(t.member->errors.load()) + "\n"; }
+
 std::string show_create_on_open(const Target& t) { return t.registry->create_on_open() ? "Y\n" : "N\n"; }
 
 Result<void> store_create_on_open(const Target& t, std::string_view text) {
@@ -47,7 +79,7 @@ std::string show_ro(const Target& t) { return t.array->read_only_disk() ? "1\n" 
 std::string show_array_state(const Target& t) { return std::string(core::to_string(t.array->array_state())) + "\n"; }
 std::string show_degraded(const Target& t) { return std::to_string(t.array->degraded()) + "\n"; }
 
-Result<void> store_new_dev(const Target&, std::string_view) { return err(EINVAL); }
+Result<void> store_new_dev(const Target& t, std::string_view text) { return t.array->store_new_dev(text); }
 
 std::string show_mdstat(const Target& t) { return render_mdstat(*t.registry); }
 
@@ -67,7 +99,29 @@ const Attribute kMdAttributes[] = {
     {"chunk_size", 0644, show<&Array::chunk_size_text>, store<&Array::store_chunk_size>},
     {"component_size", 0644, show<&Array::component_size_text>, store<&Array::store_component_size>},
     {"consistency_policy", 0644, show<&Array::consistency_policy_text>, refuse},
-    {"degraded", 0444, show_degraded, nullptr, if_running},
+    {"bitmap_set_bits", 0200, nullptr, refuse, if_running},
+    {"degraded", 0444, show_degraded, nullptr, if_redundant},
+    {"group_thread_cnt", 0644, constant<kZero>, refuse, if_parity},
+    {"journal_mode", 0644, constant<kEmpty>, refuse, if_parity},
+    {"last_sync_action", 0444, [](const Target&) -> std::string { return "none\n"; }, nullptr, if_redundant},
+    {"mismatch_cnt", 0444, constant<kZero>, nullptr, if_redundant},
+    {"ppl_write_hint", 0644, constant<kZero>, refuse, if_parity},
+    {"preread_bypass_threshold", 0644, [](const Target&) -> std::string { return "1\n"; }, refuse, if_parity},
+    {"rmw_level", 0644, [](const Target&) -> std::string { return "1\n"; }, refuse, if_parity},
+    {"skip_copy", 0644, constant<kZero>, refuse, if_parity},
+    {"stripe_cache_active", 0444, constant<kZero>, nullptr, if_parity},
+    {"stripe_cache_size", 0644, [](const Target&) -> std::string { return "256\n"; }, refuse, if_parity},
+    {"stripe_size", 0444, [](const Target&) -> std::string { return "4096\n"; }, nullptr, if_parity},
+    {"suspend_hi", 0644, constant<kZero>, refuse, if_running},
+    {"suspend_lo", 0644, constant<kZero>, refuse, if_running},
+    {"sync_action", 0644, show<&Array::sync_action_text>, refuse, if_redundant},
+    {"sync_completed", 0444, constant<kNone>, nullptr, if_redundant},
+    {"sync_force_parallel", 0644, constant<kZero>, refuse, if_redundant},
+    {"sync_max", 0644, [](const Target&) -> std::string { return "max\n"; }, refuse, if_redundant},
+    {"sync_min", 0644, constant<kZero>, refuse, if_redundant},
+    {"sync_speed", 0444, constant<kNone>, nullptr, if_redundant},
+    {"sync_speed_max", 0644, [](const Target&) -> std::string { return "200000 (system)\n"; }, refuse, if_redundant},
+    {"sync_speed_min", 0644, [](const Target&) -> std::string { return "1000 (system)\n"; }, refuse, if_redundant},
     {"fail_last_dev", 0644, show<&Array::fail_last_dev_text>, store<&Array::store_fail_last_dev>},
     {"layout", 0644, show<&Array::layout_text>, store<&Array::store_layout>},
     {"level", 0644, show<&Array::level_text>, store<&Array::store_level>},
@@ -95,6 +149,20 @@ const Attribute kBitmapAttributes[] = {
     {"time_base", 0644, constant_zero, refuse},
 };
 
+const Attribute kMemberAttributes[] = {
+    {"bad_blocks", 0644, constant<kEmpty>, refuse},
+    {"errors", 0644, show_member_errors, refuse},
+    {"new_offset", 0644, member_show<&Array::member_offset_text>, refuse},
+    {"offset", 0644, member_show<&Array::member_offset_text>, member_store<&Array::store_member_offset>},
+    {"ppl_sector", 0644, constant<kZero>, refuse},
+    {"ppl_size", 0644, constant<kZero>, refuse},
+    {"recovery_start", 0644, member_show<&Array::member_recovery_start_text>, refuse},
+    {"size", 0644, member_show<&Array::member_size_text>, member_store<&Array::store_member_size>},
+    {"slot", 0644, member_show<&Array::member_slot_text>, member_store<&Array::store_member_slot>},
+    {"state", 0644, member_show<&Array::member_state_text>, member_store<&Array::store_member_state>},
+    {"unacknowledged_bad_blocks", 0644, constant<kEmpty>, refuse},
+};
+
 const Attribute kMdstat{"mdstat", 0444, show_mdstat, nullptr};
 
 }  // namespace
@@ -103,7 +171,7 @@ std::span<const Attribute> module_parameters() { return kModuleParameters; }
 std::span<const Attribute> block_attributes() { return kBlockAttributes; }
 std::span<const Attribute> md_attributes() { return kMdAttributes; }
 std::span<const Attribute> bitmap_attributes() { return kBitmapAttributes; }
-std::span<const Attribute> member_attributes() { return {}; }
+std::span<const Attribute> member_attributes() { return kMemberAttributes; }
 const Attribute& mdstat_attribute() { return kMdstat; }
 
 std::string render_mdstat(core::Registry& registry) {

@@ -76,6 +76,7 @@ Target Namespace::target_of(const Entry& e) const {
 
 bool Namespace::alive(const Entry& e) const {
   if (e.array && e.array->dying()) return false;
+  if (e.member && e.array->member(e.member->name()) != e.member) return false;
   if (e.attr && e.attr->visible && !e.attr->visible(target_of(e))) return false;
   return true;
 }
@@ -95,6 +96,23 @@ Result<Entry> Namespace::lookup(const Entry& dir, std::string_view name) const {
     return e;
   }
   if (dir.dir == DirKind::kProc && name == "mdstat") return file_entry(mdstat_attribute());
+  if (dir.dir == DirKind::kMd && name.starts_with("dev-")) {
+    auto member = dir.array->member(name.substr(4));
+    if (!member) return err(ENOENT);
+    Entry e = dir_entry(DirKind::kMember, dir.array);
+    e.member = std::move(member);
+    return e;
+  }
+  if (dir.dir == DirKind::kMd && name.starts_with("rd")) {
+    for (auto& [role, target] : dir.array->role_links()) {
+      if (name != "rd" + std::to_string(role)) continue;
+      Entry e;
+      e.type = NodeType::kSymlink;
+      e.array = dir.array;
+      e.link = target;
+      return e;
+    }
+  }
   for (const auto& attr : attributes_of(dir.dir)) {
     if (attr.name != name) continue;
     Entry e = file_entry(attr, dir.array);
@@ -121,6 +139,20 @@ std::vector<std::pair<std::string, Entry>> Namespace::list(const Entry& dir) con
     }
   }
   if (dir.dir == DirKind::kProc) out.emplace_back("mdstat", file_entry(mdstat_attribute()));
+  if (dir.dir == DirKind::kMd) {
+    for (auto& member : dir.array->members()) {
+      Entry e = dir_entry(DirKind::kMember, dir.array);
+      e.member = member;
+      out.emplace_back("dev-" + member->name(), std::move(e));
+    }
+    for (auto& [role, target] : dir.array->role_links()) {
+      Entry e;
+      e.type = NodeType::kSymlink;
+      e.array = dir.array;
+      e.link = target;
+      out.emplace_back("rd" + std::to_string(role), std::move(e));
+    }
+  }
   for (const auto& attr : attributes_of(dir.dir)) {
     Entry e = file_entry(attr, dir.array);
     e.member = dir.member;

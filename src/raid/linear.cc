@@ -1,0 +1,55 @@
+// linear: the members one after another (md-linear.c).
+#include <algorithm>
+
+#include "raid/geometry.h"
+#include "raid/linear_layout.h"
+#include "raid/non_redundant.h"
+
+namespace mdfs::raid {
+
+namespace {
+
+Result<LinearLayout> layout_of(const Geometry& geo) {
+  std::vector<uint64_t> sizes = role_sectors(geo, 1);
+  // Every member is needed (linear_conf: "not enough drives present").
+  if (sizes.empty() || std::count(sizes.begin(), sizes.end(), 0)) return err(EINVAL);
+  return LinearLayout::make(sizes, geo.chunk_sectors);
+}
+
+class Linear final : public NonRedundant<LinearLayout> {
+ public:
+  using NonRedundant::NonRedundant;
+
+  // The chunk size is linear's rounding of member sizes.
+  std::string mdstat_status() const override {
+    return " " + std::to_string(layout().rounding() / 2) + "k rounding";
+  }
+};
+
+Result<uint64_t> array_sectors(const Geometry& geo) {
+  auto l = layout_of(geo);
+  if (!l) return err(l.error());
+  return l->array_sectors();
+}
+
+Result<std::unique_ptr<Personality>> run(const Geometry& geo, std::vector<Disk*> roles, ArrayEvents& events) {
+  auto l = layout_of(geo);
+  if (!l) return err(l.error());
+  if (roles.size() != size_t(geo.raid_disks) || std::count(roles.begin(), roles.end(), nullptr))
+    return err(EINVAL);
+  return std::unique_ptr<Personality>(
+      std::make_unique<Linear>(std::move(*l), std::move(roles), events));
+}
+
+}  // namespace
+
+extern const PersonalityType kLinearPersonality = {
+    .name = "linear",
+    .level = LEVEL_LINEAR,
+    .min_disks = 1,
+    .max_degraded = [](const Geometry&) { return 0; },
+    .array_sectors = array_sectors,
+    .run = run,
+};
+
+}  // namespace mdfs::raid

@@ -1,0 +1,137 @@
+// raid1: every working member holds the whole array (raid1.c).
+#include <algorithm>
+#include <cerrno>
+
+#include "raid/geometry.h"
+#include "raid/io_plan.h"
+#include "raid/members.h"
+
+namespace mdfs::raid {
+
+namespace {
+
+std::vector<std::vector<int>> all_roles(int raid_disks) {
+  std::vector<int> set;
+  for (int r = 0; r < raid_disks; ++r) set.push_back(r);
+  return {set};
+}
+
+class Raid1 final : public Personality {
+ public:
+  Raid1(uint64_t sectors, std::vector<Disk*> roles, ArrayEvents& events)
+      : sectors_(sectors), members_(roles, all_roles(int(roles.size())), events) {}
+
+  uint64_t array_sectors() const override { return sectors_; }
+
+  int read(uint64_t offset, std::span<std::byte> out) override {
+    if (!in_array(offset, out.size())) return EINVAL;
+    for (;;) {
+      int role = choose(offset, out.size());
+      if (role < 0) return EIO;
+      int e;
+      {
+        Members::PendingRead pending(members_, role);
+        e = members_.disk(role)->read(offset, out);
+      }
+      if (!e) return 0;
+      // As raid1's read error handling: fail the member and read another
+      // mirror; the last mirror stays and the error goes to the caller.
+      if (!members_.io_error(role, e)) return e;
+    }
+  }
+
+  int write(uint64_t offset, std::span<const std::byte> in) override {
+    if (!in_array(offset, in.size())) return EINVAL;
+    int result = 0;
+    for (int r = 0; r < members_.raid_disks(); ++r) {
+      if (!members_.working(r)) continue;
+      int e = members_.disk(r)->write(offset, in);
+      if (e && !members_.io_error(r, e)) result = e;
+    }
+    // A member still working got the data: a failed write fails it.
+    if (!result && members_.degraded() == members_.raid_disks()) result = EIO;
+    return result;
+  }
+
+  bool map_read(uint64_t offset, size_t length, std::vector<Extent>& out) override {
+    if (!in_array(offset, length)) return false;
+    int role = choose(offset, length);
+    if (role < 0) return false;
+    Disk* d = members_.disk(role);
+    if (length) append_extent(out, d->fd(), d->data_start() + offset, length);
+    return true;
+  }
+
+  int sync() override {
+    int result = 0;
+    for (int r = 0; r < members_.raid_disks(); ++r) {
+      if (!members_.working(r)) continue;
+      int e = members_.disk(r)->sync();
+      if (e && !members_.io_error(r, e)) result = e;
+    }
+    return result;
+  }
+
+  void fail(int role) override { members_.fail(role); }
+  int degraded() const override { return members_.degraded(); }
+  std::string mdstat_status() const override { return members_.mdstat_health(); }
+
+ private:
+  bool in_array(uint64_t offset, size_t length) const {
+    uint64_t size = sectors_ * kSectorSize;
+    return offset <= size && length <= size - offset;
+  }
+
+  // The working mirror with the fewest reads in flight; among equals the
+  // one whose last read ended nearest (raid1's read_balance, in short).
+  int choose(uint64_t offset, size_t length) {
+    int best = -1;
+    int best_pending = 0;
+    uint64_t best_distance = 0;
+    for (int r = 0; r < members_.raid_disks(); ++r) {
+      if (!members_.working(r)) continue;
+      int pending = members_.pending(r);
+      uint64_t head = members_.head(r);
+      uint64_t distance = head > offset ? head - offset : offset - head;
+      if (best < 0 || pending < best_pending || (pending == best_pending && distance < best_distance)) {
+        best = r;
+        best_pending = pending;
+        best_distance = distance;
+      }
+    }
+    if (best >= 0) members_.set_head(best, offset + length);
+    return best;
+  }
+
+  const uint64_t sectors_;
+  Members members_;
+};
+
+Result<uint64_t> array_sectors(const Geometry& geo) {
+  // raid1 has no chunks and one layout: both are ignored, as the kernel does.
+  if (role_sectors(geo, 1).empty()) return err(EINVAL);
+  uint64_t c = checked_component(geo);
+  if (!c) return err(EINVAL);
+  return c;  // raid1_size: the component size
+}
+
+Result<std::unique_ptr<Personality>> run(const Geometry& geo, std::vector<Disk*> roles, ArrayEvents& events) {
+  auto sectors = array_sectors(geo);
+  if (!sectors) return err(sectors.error());
+  if (roles.size() != size_t(geo.raid_disks) || std::count(roles.begin(), roles.end(), nullptr) == geo.raid_disks)
+    return err(EINVAL);
+  return std::unique_ptr<Personality>(std::make_unique<Raid1>(*sectors, std::move(roles), events));
+}
+
+}  // namespace
+
+extern const PersonalityType kRaid1Personality = {
+    .name = "raid1",
+    .level = 1,
+    .min_disks = 1,
+    .max_degraded = [](const Geometry& geo) { return std::max(geo.raid_disks - 1, 0); },
+    .array_sectors = array_sectors,
+    .run = run,
+};
+
+}  // namespace mdfs::raid

@@ -1,0 +1,227 @@
+// raid10: near, far and offset copies of striped chunks (raid10.c).
+#include <algorithm>
+#include <cerrno>
+
+#include "raid/geometry.h"
+#include "raid/io_plan.h"
+#include "raid/members.h"
+#include "raid/raid10_layout.h"
+
+namespace mdfs::raid {
+
+namespace {
+
+Result<Raid10Layout> layout_of(const Geometry& geo) {
+  if (role_sectors(geo, 2).empty()) return err(EINVAL);
+  uint64_t c = checked_component(geo);
+  if (!c) return err(EINVAL);
+  return Raid10Layout::make(geo.raid_disks, geo.layout, geo.chunk_sectors, c);
+}
+
+class Raid10 final : public Personality {
+ public:
+  Raid10(Raid10Layout layout, std::vector<Disk*> roles, ArrayEvents& events)
+      : layout_(std::move(layout)), members_(roles, layout_.copy_sets(), events) {}
+
+  bool enough() const { return members_.enough(); }
+
+  uint64_t array_sectors() const override { return layout_.array_sectors(); }
+
+  int read(uint64_t offset, std::span<std::byte> out) override {
+    if (!in_array(offset, out.size())) return EINVAL;
+    return read_range(offset, out);
+  }
+
+  int write(uint64_t offset, std::span<const std::byte> in) override {
+    if (!in_array(offset, in.size())) return EINVAL;
+    const int copies = layout_.copies();
+    std::vector<Copy> where(copies);
+    // One stream per (role, copy), so that each copy's pieces continue
+    // each other even where a member holds two copies (far layouts).
+    IoPlan plan(members_.raid_disks() * copies);
+    uint64_t end = offset + in.size();
+    for (uint64_t pos = offset; pos < end;) {
+      uint64_t in_sector = pos % kSectorSize;
+      uint64_t run = layout_.map(pos / kSectorSize, where);
+      uint64_t n = std::min(end - pos, run * kSectorSize - in_sector);
+      bool any = false;
+      for (int j = 0; j < copies; ++j) {
+        if (!members_.working(where[j].role)) continue;
+        plan.add(where[j].role * copies + j, where[j].role, where[j].sector * kSectorSize + in_sector,
+                 pos - offset, n);
+        any = true;
+      }
+      if (!any) return EIO;
+      pos += n;
+    }
+    int result = 0;
+    bool dropped = false;
+    for (const auto& run : plan.runs()) {
+      if (!members_.working(run.role)) {
+        dropped = true;
+        continue;
+      }
+      if (int e = plan.write(run, *members_.disk(run.role), in)) {
+        if (members_.io_error(run.role, e))
+          dropped = true;
+        else
+          result = e;  // the last copy of some chunk: kept, and the write fails
+      }
+    }
+    // Copies were dropped on the way: every piece needs a copy that is still
+    // working, since a working member got everything planned for it.
+    if (!result && dropped && !covered(offset, in.size())) result = EIO;
+    return result;
+  }
+
+  bool map_read(uint64_t offset, size_t length, std::vector<Extent>& out) override {
+    if (!in_array(offset, length)) return false;
+    size_t first = out.size();
+    std::vector<Copy> where(layout_.copies());
+    uint64_t end = offset + length;
+    for (uint64_t pos = offset; pos < end;) {
+      uint64_t in_sector = pos % kSectorSize;
+      uint64_t run = layout_.map(pos / kSectorSize, where);
+      uint64_t n = std::min(end - pos, run * kSectorSize - in_sector);
+      const Copy* c = choose(where, n);
+      if (!c) {
+        out.resize(first);
+        return false;
+      }
+      Disk* d = members_.disk(c->role);
+      append_extent(out, d->fd(), d->data_start() + c->sector * kSectorSize + in_sector, n);
+      pos += n;
+    }
+    return true;
+  }
+
+  int sync() override {
+    int result = 0;
+    for (int r = 0; r < members_.raid_disks(); ++r) {
+      if (!members_.working(r)) continue;
+      int e = members_.disk(r)->sync();
+      if (e && !members_.io_error(r, e)) result = e;
+    }
+    return result;
+  }
+
+  void fail(int role) override { members_.fail(role); }
+  int degraded() const override { return members_.degraded(); }
+  std::string mdstat_status() const override { return layout_.mdstat_words() + members_.mdstat_health(); }
+
+ private:
+  bool in_array(uint64_t offset, size_t length) const {
+    uint64_t size = layout_.array_sectors() * kSectorSize;
+    return offset <= size && length <= size - offset;
+  }
+
+  // As raid10's read_balance: a working copy with the fewest reads in
+  // flight; among equals, for far copies the lowest address (the start of
+  // every member is the fast part), else the nearest head. Marks the head.
+  const Copy* choose(std::span<const Copy> where, uint64_t length) {
+    const bool far = layout_.far_copies() > 1 && !layout_.far_offset();
+    const Copy* best = nullptr;
+    int best_pending = 0;
+    uint64_t best_distance = 0;
+    for (const Copy& c : where) {
+      if (!members_.working(c.role)) continue;
+      uint64_t at = c.sector * kSectorSize;
+      uint64_t head = members_.head(c.role);
+      uint64_t distance = far ? at : (head > at ? head - at : at - head);
+      int pending = members_.pending(c.role);
+      if (!best || pending < best_pending || (pending == best_pending && distance < best_distance)) {
+        best = &c;
+        best_pending = pending;
+        best_distance = distance;
+      }
+    }
+    if (best) members_.set_head(best->role, best->sector * kSectorSize + length);
+    return best;
+  }
+
+  int read_range(uint64_t offset, std::span<std::byte> out) {
+    std::vector<Copy> where(layout_.copies());
+    IoPlan plan(members_.raid_disks());
+    uint64_t end = offset + out.size();
+    for (uint64_t pos = offset; pos < end;) {
+      uint64_t in_sector = pos % kSectorSize;
+      uint64_t run = layout_.map(pos / kSectorSize, where);
+      uint64_t n = std::min(end - pos, run * kSectorSize - in_sector);
+      const Copy* c = choose(where, n);
+      if (!c) return EIO;
+      plan.add(c->role, c->role, c->sector * kSectorSize + in_sector, pos - offset, n);
+      pos += n;
+    }
+    for (const auto& run : plan.runs()) {
+      int e = 0;
+      if (members_.working(run.role)) {
+        Members::PendingRead pending(members_, run.role);
+        e = plan.read(run, *members_.disk(run.role), out);
+        if (!e) continue;
+        // Fail the member and read its pieces from other copies; the last
+        // copy of some chunk stays and the error goes to the caller.
+        if (!members_.io_error(run.role, e)) return e;
+      }
+      for (int s = run.first; s >= 0; s = plan.segment(s).next) {
+        const auto& seg = plan.segment(s);
+        if (int e2 = read_range(offset + seg.buf_offset, out.subspan(seg.buf_offset, seg.length))) return e2;
+      }
+    }
+    return 0;
+  }
+
+  // Whether every piece of the range has a working copy.
+  bool covered(uint64_t offset, size_t length) const {
+    std::vector<Copy> where(layout_.copies());
+    uint64_t first = offset / kSectorSize;
+    uint64_t last = (offset + length + kSectorSize - 1) / kSectorSize;
+    for (uint64_t s = first; s < last;) {
+      uint64_t run = layout_.map(s, where);
+      if (std::none_of(where.begin(), where.end(), [&](const Copy& c) { return members_.working(c.role); }))
+        return false;
+      s += run;
+    }
+    return true;
+  }
+
+  Raid10Layout layout_;
+  Members members_;
+};
+
+Result<uint64_t> array_sectors(const Geometry& geo) {
+  auto l = layout_of(geo);
+  if (!l) return err(l.error());
+  return l->array_sectors();
+}
+
+Result<std::unique_ptr<Personality>> run(const Geometry& geo, std::vector<Disk*> roles, ArrayEvents& events) {
+  auto l = layout_of(geo);
+  if (!l) return err(l.error());
+  if (roles.size() != size_t(geo.raid_disks)) return err(EINVAL);
+  auto p = std::make_unique<Raid10>(std::move(*l), std::move(roles), events);
+  // raid10_run: "not enough operational mirrors".
+  if (!p->enough()) return err(EIO);
+  return std::unique_ptr<Personality>(std::move(p));
+}
+
+// The most roles that can be missing with every chunk still on a member
+// (at best; which roles matters, and run() checks the actual ones).
+int max_degraded(const Geometry& geo) {
+  auto l = layout_of(geo);
+  if (!l) return 0;
+  int n = geo.raid_disks;
+  return n - (n + l->copies() - 1) / l->copies();
+}
+
+}  // namespace
+
+extern const PersonalityType kRaid10Personality = {
+    .name = "raid10",
+    .level = 10,
+    .min_disks = 2,
+    .max_degraded = max_degraded,
+    .array_sectors = array_sectors,
+    .run = run,
+};
+
+}  // namespace mdfs::raid

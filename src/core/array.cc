@@ -919,8 +919,19 @@ Result<void> Array::do_md_run() {
     all_writable = all_writable && p.member->writable();
     ++working;
   }
-  if (!creating) g.dev_sectors = freshest->size;
-  else if (dev_sectors_) g.dev_sectors = dev_sectors_;
+  if (!creating) {
+    g.dev_sectors = freshest->size;
+  } else if (dev_sectors_) {
+    g.dev_sectors = dev_sectors_;
+  } else if (type->level != 0 && type->level != LEVEL_LINEAR) {
+    // As mdadm --create: the smallest member, rounded down to the chunk
+    // (64 KiB for raid1, which has none).
+    uint64_t smallest = kMaxSector;
+    for (auto s : g.member_sectors)
+      if (s) smallest = std::min(smallest, s);
+    uint64_t unit = type->level == 1 || chunk == 0 ? 128 : chunk;
+    if (smallest != kMaxSector) g.dev_sectors = smallest / unit * unit;
+  }
   auto sectors = type->array_sectors(g);
   if (!sectors) return err(EINVAL);
   if (working == 0 || raid_disks - working > type->max_degraded(g)) return err(EINVAL);
@@ -961,12 +972,8 @@ Result<void> Array::do_md_run() {
     events_ = 0;
     recovery_cp_ = kMaxSector;  // members taken as consistent (mdadm --assume-clean)
     set_name_ = default_set_name(name_);
-    uint64_t smallest = kMaxSector;
-    for (auto s : g.member_sectors)
-      if (s) smallest = std::min(smallest, s);
     // Striping without redundancy keeps no component size (as mdadm writes).
-    if (type->level == 0 || type->level == LEVEL_LINEAR) dev_sectors_ = 0;
-    else dev_sectors_ = g.dev_sectors ? g.dev_sectors : (chunk ? smallest / chunk * chunk : smallest);
+    dev_sectors_ = type->level == 0 || type->level == LEVEL_LINEAR ? 0 : g.dev_sectors;
   } else {
     uuid_ = freshest->uuid;
     ctime_ = static_cast<int64_t>(freshest->ctime);

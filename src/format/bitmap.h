@@ -58,6 +58,8 @@ struct BitmapSuper {
   uint32_t sectors_reserved = 0;
   uint32_t nodes = 0;
   std::string cluster_name;  // up to 64 bytes, trailing NULs dropped
+
+  bool operator==(const BitmapSuper&) const = default;
 };
 
 // Decodes and checks as the kernel's md_bitmap_read_sb: magic, a known

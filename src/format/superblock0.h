@@ -67,6 +67,8 @@ struct Superblock0 {
   uint32_t root_block = 0;
   std::array<Disk0, kSb0Disks> disks{};
   Disk0 this_disk;
+
+  bool operator==(const Superblock0&) const = default;
 };
 
 // The set uuid as 16 bytes, each word little-endian: what the kernel on a

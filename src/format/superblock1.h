@@ -66,6 +66,8 @@ struct Superblock1 {
   uint64_t resync_offset = 0;  // kMaxSector: in sync
   uint32_t sb_csum = 0;  // as read; serialize_superblock1 computes its own
   std::vector<uint16_t> dev_roles;  // max_dev entries, indexed by dev_number
+
+  bool operator==(const Superblock1&) const = default;
 };
 
 inline int16_t ppl_offset(const Superblock1& sb) { return static_cast<int16_t>(sb.bitmap_offset & 0xffff); }

@@ -119,7 +119,11 @@ const std::string& Section::at(const std::string& key) const {
 }
 
 std::vector<Section> examine_text(const std::string& name, const std::string& file) {
-  std::istringstream in(read_file(std::filesystem::path(dir()) / name / file));
+  return parse_examine(read_file(std::filesystem::path(dir()) / name / file));
+}
+
+std::vector<Section> parse_examine(const std::string& text) {
+  std::istringstream in(text);
   std::vector<Section> out;
   std::string line;
   while (std::getline(in, line)) {

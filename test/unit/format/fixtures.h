@@ -41,6 +41,8 @@ struct Section {
   const std::string& at(const std::string& key) const;
 };
 std::vector<Section> examine_text(const std::string& name, const std::string& file = "kernel-examine.txt");
+// The same from text: sections start at lines "== NAME".
+std::vector<Section> parse_examine(const std::string& text);
 
 struct Manifest {
   std::string level;

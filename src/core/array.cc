@@ -225,6 +225,8 @@ void Array::md_clean() {
   safemode_delay_jiffies_ = 0;
   in_sync_ = false;
   uuid_ = {};
+  bitmap_.reset();
+  bitmap_offset_ = 0;
   reshape_position_ = kMaxSector;
 }
 
@@ -511,6 +513,7 @@ std::string Array::uuid_text() const {
 std::string Array::consistency_policy_text() const {
   std::lock_guard lock(mutex_);
   if (!pers_type_) return "unknown\n";
+  if (bitmap_) return "bitmap\n";
   return pers_type_->level == 0 || pers_type_->level == LEVEL_LINEAR ? "none\n" : "resync\n";
 }
 
@@ -838,6 +841,9 @@ Result<void> Array::do_md_run() {
   if (!creating && raid_disks == 0) {
     level = freshest->level;
     layout = static_cast<int>(freshest->layout);
+    // super_1_validate: a v1 raid0 without the raid0-layout feature has no
+    // layout (-1), which the kernel shows as such.
+    if (level == 0 && freshest->major == 1 && !(freshest->feature_map & MD_FEATURE_RAID0_LAYOUT)) layout = -1;
     chunk = static_cast<uint32_t>(freshest->chunk_sectors);
     raid_disks = static_cast<int>(freshest->raid_disks);
   }
@@ -981,6 +987,8 @@ Result<void> Array::do_md_run() {
     recovery_cp_ = freshest->resync_offset;
     set_name_ = freshest->name;
     dev_sectors_ = freshest->size;
+    bitmap_ = freshest->bitmap;
+    bitmap_offset_ = freshest->bitmap ? freshest->bitmap_offset : 0;
   }
   if (!external_size_) array_sectors_ = *sectors;
   pers_type_ = type;
@@ -1238,6 +1246,16 @@ std::string Array::member_recovery_start_text(const Member& m) const {
 }
 
 std::string Array::sync_action_text() const { return "idle\n"; }
+
+std::optional<format::BitmapSuper> Array::bitmap() const {
+  std::lock_guard lock(mutex_);
+  return pers_ ? bitmap_ : std::nullopt;
+}
+
+int64_t Array::bitmap_offset() const {
+  std::lock_guard lock(mutex_);
+  return bitmap_offset_;
+}
 
 void Array::member_failed(int role, int error) {
   (void)error;

@@ -119,6 +119,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> store_member_size(Member& m, std::string_view text);
   std::string member_recovery_start_text(const Member& m) const;
   std::string sync_action_text() const;
+  // The internal write-intent bitmap, when the members have one.
+  std::optional<format::BitmapSuper> bitmap() const;
+  int64_t bitmap_offset() const;
   std::string level_name() const;  // "raid5"; empty when unknown
   int running_level() const;        // the personality's level, LEVEL_NONE when stopped
 
@@ -232,6 +235,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // Members removed while the personality may still hold them: kept until it stops.
   std::vector<std::shared_ptr<Member>> retired_;
   uint64_t events_ = 0;
+  std::optional<format::BitmapSuper> bitmap_;
+  int64_t bitmap_offset_ = 0;
   bool can_decrease_events_ = false;
   std::string set_name_;                  // v1 set_name, "homehost:name"
   int64_t utime_ = 0;

@@ -31,6 +31,24 @@ uint16_t role_of(const Member& member, const ArrayInfo& array) {
   return i < array.roles.size() ? array.roles[i] : kRoleSpare;
 }
 
+// The internal write-intent bitmap kept in step with the superblock: its
+// events follow the array's (a bitmap behind the superblock would make the
+// kernel resync everything), and mdfs, which does not track dirty regions,
+// marks every chunk dirty while the array is active and none once clean, so
+// a resync after an unclean stop covers the whole array.
+int write_bitmap(Member& member, const format::Superblock1& sb, format::BitmapSuper& bitmap, const ArrayInfo& array) {
+  bitmap.events = array.events;
+  auto head = format::serialize_bitmap_super(bitmap);
+  if (!head) return head.error();
+  uint64_t at = static_cast<uint64_t>(static_cast<int64_t>(sb.super_offset) + sb.bitmap_offset) * 512;
+  uint64_t bits = format::bitmap_chunks(bitmap.sync_size, bitmap.chunksize);
+  std::vector<std::byte> area(*head);
+  area.resize(head->size() + (bits + 7) / 8, array.clean ? std::byte{0} : std::byte{0xff});
+  if (int e = member.pwrite_exact(at, area)) return e;
+  member.super->bitmap = bitmap;
+  return 0;
+}
+
 // super_1_sync: the member's own superblock (or mdadm's new one) brought up
 // to the array's state.
 int write_v1(Member& member, const ArrayInfo& array) {
@@ -75,7 +93,11 @@ int write_v1(Member& member, const ArrayInfo& array) {
   auto bytes = format::serialize_superblock1(sb);
   if (!bytes) return bytes.error();
   if (int e = member.pwrite_exact(member.sb_offset * 512, *bytes)) return e;
+  std::optional<format::BitmapSuper> bitmap;
+  if (member.super) bitmap = member.super->bitmap;
   member.super = format::super_info(sb, array.minor);
+  member.super->bitmap = bitmap;
+  if (bitmap && (sb.feature_map & MD_FEATURE_BITMAP_OFFSET)) return write_bitmap(member, sb, *bitmap, array);
   return 0;
 }
 

@@ -55,8 +55,8 @@ std::size_t superblock1_bytes(uint32_t max_dev) {
 
 uint32_t superblock1_checksum(std::span<const std::byte> sb, uint32_t max_dev) {
   static_assert(SB1_OFF(sb_csum) % 4 == 0);
-  return bytes::folded_word_sum(sb.first(kSb1HeaderBytes + 2 * std::size_t{max_dev}), bytes::Order::kLittle,
-                                SB1_OFF(sb_csum));
+  const std::size_t len = std::min(sb.size(), kSb1HeaderBytes + 2 * std::size_t{max_dev});
+  return bytes::folded_word_sum(sb.first(len), bytes::Order::kLittle, SB1_OFF(sb_csum));
 }
 
 Result<uint64_t> superblock1_offset(int minor, uint64_t dev_sectors) {

@@ -77,8 +77,8 @@ inline uint16_t ppl_size(const Superblock1& sb) { return static_cast<uint16_t>(s
 // 512-byte sector, as the kernel writes it.
 std::size_t superblock1_bytes(uint32_t max_dev);
 
-// The checksum over the first 256 + 2 * max_dev bytes of `sb` with the
-// sb_csum field taken as zero; `sb` must be at least that long.
+// The checksum over the first 256 + 2 * max_dev bytes of `sb` (fewer if
+// `sb` is shorter) with the sb_csum field taken as zero.
 uint32_t superblock1_checksum(std::span<const std::byte> sb, uint32_t max_dev);
 
 // Sector of a 1.<minor> superblock on a member of `dev_sectors`: 1.0 near

@@ -20,9 +20,7 @@ Result<void> store(const Target& t, std::string_view text) {
   return (t.array->*Store)(text);
 }
 
-std::string constant_empty(const Target&) { return ""; }
 std::string constant_zero(const Target&) { return "0\n"; }
-std::string constant_none(const Target&) { return "none\n"; }
 
 // A writable attribute whose changes mdfs does not carry (a policy switch,
 // the bitmap's tunables): the kernel's answer for a value it cannot take.
@@ -137,16 +135,26 @@ const Attribute kMdAttributes[] = {
     {"uuid", 0444, show<&Array::uuid_text>, nullptr},
 };
 
-// The write-intent bitmap's attributes, as an array without a bitmap shows them.
+// The write-intent bitmap's attributes (md-bitmap.c), as an array with or
+// without an internal bitmap shows them.
+template <class F>
+std::string bitmap_value(const Target& t, F&& value, const char* without) {
+  auto bm = t.array->bitmap();
+  return bm ? value(*bm) + "\n" : std::string(without);
+}
+
 const Attribute kBitmapAttributes[] = {
-    {"backlog", 0644, constant_zero, refuse},
-    {"can_clear", 0644, constant_empty, refuse},
-    {"chunksize", 0644, constant_zero, refuse},
-    {"location", 0644, constant_none, refuse},
+    {"backlog", 0644, [](const Target& t) { return bitmap_value(t, [](const auto& b) { return std::to_string(b.write_behind); }, "0\n"); }, refuse},
+    {"can_clear", 0644, [](const Target& t) { return bitmap_value(t, [](const auto&) { return std::string("false"); }, ""); }, refuse},
+    {"chunksize", 0644, [](const Target& t) { return bitmap_value(t, [](const auto& b) { return std::to_string(b.chunksize); }, "0\n"); }, refuse},
+    {"location", 0644, [](const Target& t) {
+       auto offset = t.array->bitmap_offset();
+       return bitmap_value(t, [offset](const auto&) { return (offset >= 0 ? "+" : "") + std::to_string(offset); }, "none\n");
+     }, refuse},
     {"max_backlog_used", 0644, constant_zero, refuse},
     {"metadata", 0644, [](const Target&) -> std::string { return "internal\n"; }, refuse},
     {"space", 0644, constant_zero, refuse},
-    {"time_base", 0644, constant_zero, refuse},
+    {"time_base", 0644, [](const Target& t) { return bitmap_value(t, [](const auto& b) { return std::to_string(b.daemon_sleep); }, "0\n"); }, refuse},
 };
 
 const Attribute kMemberAttributes[] = {

@@ -72,7 +72,9 @@ TEST_CASE("the bitmap chunk doubles until the bits fit the room", "[bitmap]") {
   CHECK(bitmap_chunks(tib * 64, c / 2) > max_bits);
   CHECK(mdadm_bitmap_chunk(1000, 256) == 0);
   CHECK(mdadm_bitmap_chunk(1000, 60 * 1024) == 64u << 20);
-  CHECK(bitmap_sectors(1u << 30, 1u << 20, 512) == (256 + 64 + 511) / 512);
+  // 2^30 sectors in 1 MiB chunks: 2^19 bits, 64 KiB, plus the superblock.
+  CHECK(bitmap_sectors(1u << 30, 1u << 20, 512) == (256 + 65536 + 511) / 512);
+  CHECK(bitmap_sectors(1u << 30, 1u << 20) == (256 + 65536 + 4095) / 4096 * 8);
 }
 
 TEST_CASE("dirty bits are counted in little-endian bit order", "[bitmap]") {

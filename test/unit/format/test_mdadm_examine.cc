@@ -169,7 +169,11 @@ TEST_CASE("mdadm --examine and -X accept a new 1.2 raid5 member with an internal
   CHECK(s.at("Internal Bitmap") == "8 sectors from superblock");
   CHECK(s.at("Bad Block Log") == "512 entries available at offset 16 sectors");
   CHECK(s.at("Checksum").find(" - correct") != std::string::npos);
-  const auto x = run("-X " + file.string());
+  // On a regular file mdadm -X reads an external bitmap file from offset
+  // 0, so give it the bitmap block on its own.
+  const auto bitmap_file = tmp.path() / "bitmap";
+  write_member(bitmap_file, block.size(), 0, block);
+  const auto x = run("-X " + bitmap_file.string());
   CHECK(x.at("Magic") == "6d746962");
   CHECK(x.at("Version") == "4");
   CHECK(x.at("UUID") == "01234567:89abcdef:10325476:98badcfe");

@@ -30,12 +30,16 @@ for dir in "$FIXTURES"/*/; do
   want_status=$(sed -n 3p "$dir/kernel-mdstat.txt")
   check "$case: mdstat blocks and status" "$want_status" "$(sed -n 3p "$MNT/proc/mdstat")"
   unmount_mdfs
-  if grep -q "Bitmap :" "$dir/kernel-examine-bitmap.txt" 2>/dev/null && command -v mdadm >/dev/null; then
-    # The bitmap follows the superblock's events, so the kernel sees it current.
+  if [ "$case" = raid5-4-bitmap ]; then
+    # The bitmap (superblock at sector 8, bitmap 8 sectors further: sector
+    # 16) follows the superblock's events, so the kernel sees it current,
+    # and no chunk is dirty after a clean unmount. (mdadm -X cannot read
+    # plain files, so the fields are read directly.)
     m0=$(ls "$SRC"/member-*.img | head -1)
+    check "$case: bitmap magic" 6269746d "$(od -An -tx1 -j 8192 -N 4 "$m0" | tr -d ' ')"
     check "$case: bitmap events follow the superblock" "$(mdadm --examine "$m0" | sed -n 's/^ *Events : //p')" \
-      "$(mdadm --examine-bitmap "$m0" | sed -n 's/^ *Events : //p')"
-    check "$case: bitmap clean after unmount" 0 "$(mdadm --examine-bitmap "$m0" | sed -n 's/.*chunks), \([0-9]*\) dirty.*/\1/p')"
+      "$(od -An -tu8 -j $((8192 + 24)) -N 8 "$m0" | tr -d ' ')"
+    check "$case: no dirty chunk after unmount" 0 "$(od -An -tu1 -j $((8192 + 256)) -N 1 "$m0" | tr -d ' ')"
   fi
 done
 finish

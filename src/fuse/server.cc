@@ -316,7 +316,9 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
   }
   if (static_cast<size_t>(off) >= h->text.size()) return (void)fuse_reply_buf(req, nullptr, 0);
   size = std::min(size, h->text.size() - static_cast<size_t>(off));
-  fuse_reply_buf(req, h->text.data() + off, size);
+  // A copy: a RELEASE on another thread may free the handle during the reply.
+  std::string reply = h->text.substr(static_cast<size_t>(off), size);
+  fuse_reply_buf(req, reply.data(), reply.size());
 }
 
 void Server::write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_file_info* fi) {

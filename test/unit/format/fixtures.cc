@@ -7,7 +7,6 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <regex>
 #include <sstream>
 #include <stdexcept>
 
@@ -26,9 +25,9 @@ std::string read_file(const std::filesystem::path& p) {
 }
 
 std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
+  const auto b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
+  const auto e = s.find_last_not_of(" \t\r\n");
   return s.substr(b, e - b + 1);
 }
 
@@ -139,26 +138,38 @@ std::vector<Section> parse_examine(const std::string& text) {
   return out;
 }
 
+// The text after `"key":` in a flat JSON object (manifest.json has no
+// nesting we need), up to the end of its value.
+std::string json_value(const std::string& j, const std::string& key) {
+  const auto k = j.find("\"" + key + "\"");
+  if (k == std::string::npos) return "";
+  auto v = j.find(':', k);
+  if (v == std::string::npos) return "";
+  v = j.find_first_not_of(" \t\n", v + 1);
+  if (v == std::string::npos) return "";
+  size_t e;
+  if (j[v] == '"') {
+    e = j.find('"', v + 1);
+    return j.substr(v + 1, e - v - 1);
+  }
+  if (j[v] == '[') {
+    e = j.find(']', v);
+    return j.substr(v + 1, e - v - 1);
+  }
+  e = j.find_first_of(",}\n", v);
+  return trim(j.substr(v, e - v));
+}
+
 Manifest manifest(const std::string& name) {
   const std::string j = read_file(std::filesystem::path(dir()) / name / "manifest.json");
-  std::smatch m;
   Manifest out;
-  if (std::regex_search(j, m, std::regex(R"re("level"\s*:\s*"([^"]*)")re"))) out.level = m[1];
-  if (std::regex_search(j, m, std::regex(R"re("raid_devices"\s*:\s*(\d+))re"))) out.raid_devices = std::stoi(m[1]);
-  if (std::regex_search(j, m, std::regex(R"re("array_size_bytes"\s*:\s*(\d+))re"))) {
-    out.array_size_bytes = std::stoull(m[1]);
-  }
-  if (std::regex_search(j, m, std::regex(R"re("member_mib"\s*:\s*\[([^\]]*)\])re"))) {
-    std::string list = m[1];
-    std::regex num(R"(\d+)");
-    for (auto i = std::sregex_iterator(list.begin(), list.end(), num); i != std::sregex_iterator(); ++i) {
-      out.member_mib.push_back(std::stoi(i->str()));
-    }
-  }
-  if (std::regex_search(j, m, std::regex(R"re("members_in_role_order"\s*:\s*\[([^\]]*)\])re"))) {
-    std::string list = m[1];
-    out.members = static_cast<int>(std::count(list.begin(), list.end(), '"') / 2);
-  }
+  out.level = json_value(j, "level");
+  out.raid_devices = static_cast<int>(leading_number(json_value(j, "raid_devices")));
+  out.array_size_bytes = leading_number(json_value(j, "array_size_bytes"));
+  std::istringstream mib(json_value(j, "member_mib"));
+  for (std::string item; std::getline(mib, item, ',');) out.member_mib.push_back(static_cast<int>(leading_number(trim(item))));
+  const std::string members = json_value(j, "members_in_role_order");
+  out.members = static_cast<int>(std::count(members.begin(), members.end(), '"') / 2);
   return out;
 }
 

@@ -1,0 +1,129 @@
+#!/bin/bash
+# The real Linux md driver accepts what mdfs writes: arrays of several levels
+# and metadata versions built through sysfs on blank members, filled with
+# random data and stopped cleanly, are assembled by Debian's kernel (under
+# qemu, via ../shared/kernel-oracle/assemble.py, one boot for all of them)
+# with the same size and sha256, clean, idle (no resync) and mismatch_cnt 0
+# after a check.
+. "$(dirname "$0")/lib.sh"
+ORACLE=${ORACLE:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/kernel-oracle}
+requires mdadm python3 sha256sum qemu-system-x86_64 cpio gzip modprobe
+[ -f "$ORACLE/assemble.py" ] || { echo "SKIP: no $ORACLE/assemble.py"; exit 77; }
+kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort | tail -1)
+[ -r "$kernel" ] || { echo "SKIP: needs a readable kernel image (linux-image-amd64)"; exit 77; }
+[ -x /bin/busybox ] || { echo "SKIP: needs /bin/busybox (busybox-static)"; exit 77; }
+# The oracle's scratch (copies of the members, a failed boot's console)
+# goes to a folder of this test's own, removed with it; the initramfs it
+# builds once per kernel is shared through the usual cache.
+SHARED_CACHE=${ORACLE_CACHE:-${TMPDIR:-/tmp}/kernel-oracle-cache}
+export ORACLE_CACHE=$T/oracle
+mkdir -p "$ORACLE_CACHE"
+cp "$SHARED_CACHE"/initrd-*.cpio.gz "$ORACLE_CACHE"/ 2>/dev/null
+
+# name:level:members:layout:metadata (raid5/6 layout 2 is left-symmetric,
+# raid10 258 is n2). 24 members, one boot: guest.py takes the last of the
+# sorted /dev/vd* as its results disk, so keep members + 1 within vda..vdz.
+ARRAYS=${ARRAYS:-"md_r1:raid1:2:0:1.2 md_r5:raid5:4:2:1.2 md_r6:raid6:5:2:1.2 md_r10:raid10:4:258:1.2
+  md_r0:raid0:3:0:1.2 md_r5m10:raid5:4:2:1.0 md_r1m090:raid1:2:0:0.90"}
+MEMBER_SIZE=${MEMBER_SIZE:-8M}
+
+t0=$(date +%s)
+mount_mdfs -o assemble=none
+declare -A SIZE SHA UUID
+images=()
+for spec in $ARRAYS; do
+  IFS=: read -r name level disks layout meta <<<"$spec"
+  w="$name ($level/$meta)"
+  check "$w: new_array" ok "$(sysw "$(param new_array)" "$name")"
+  check "$w: metadata_version" ok "$(sysw "$(sys "$name" metadata_version)" "$meta")"
+  check "$w: level" ok "$(sysw "$(sys "$name" level)" "$level")"
+  check "$w: raid_disks" ok "$(sysw "$(sys "$name" raid_disks)" "$disks")"
+  check "$w: chunk_size" ok "$(sysw "$(sys "$name" chunk_size)" 65536)"
+  check "$w: layout" ok "$(sysw "$(sys "$name" layout)" "$layout")"
+  for d in $(seq 0 $((disks - 1))); do
+    truncate -s "$MEMBER_SIZE" "$SRC/$name-$d.img"
+    images+=("$SRC/$name-$d.img")
+    check "$w: new_dev $d" ok "$(sysw "$(sys "$name" new_dev)" "$name-$d.img")"
+    check "$w: slot $d" ok "$(sysw "$(sys "$name" "dev-$name-$d.img/slot")" "$d")"
+  done
+  check "$w: start" ok "$(sysw "$(sys "$name" array_state)" active)"
+  size=$(stat -c %s "$MNT/dev/$name")
+  [ "$size" -gt 0 ] || { fail "$w: size 0"; continue; }
+  # Random data over the whole array.
+  head -c "$size" /dev/urandom > "$T/data"
+  dd if="$T/data" of="$MNT/dev/$name" bs=1M conv=notrunc,fsync status=none || fail "$w: dd failed"
+  SIZE[$name]=$size
+  SHA[$name]=$(sha256sum < "$MNT/dev/$name" | cut -d' ' -f1)
+  check "$w: reads back what was written" "$(sha256sum < "$T/data" | cut -d' ' -f1)" "${SHA[$name]}"
+done
+rm -f "$T/data"
+unmount_mdfs
+echo "mdfs: built, filled and stopped in $(( $(date +%s) - t0 )) s"
+
+for spec in $ARRAYS; do
+  IFS=: read -r name level disks layout meta <<<"$spec"
+  ex=$(mdadm --examine "$SRC/$name-0.img" 2>&1)
+  UUID[$name]=$(echo "$ex" | sed -n 's/^ *\(Array \)\?UUID : \([0-9a-f:]*\).*/\2/p')
+  [ -n "${UUID[$name]}" ] || fail "$name: mdadm --examine finds no uuid: $ex"
+  for f in "$SRC/$name"-*.img; do
+    mdadm --examine "$f" 2>/dev/null | grep -q "State : clean" || fail "$(basename "$f") not clean after unmount"
+  done
+done
+
+# One boot of the kernel for every member of every array; a second when the
+# guest never ran its script (an overloaded host can make the emulated
+# kernel panic at boot: "IO-APIC + timer doesn't work"). assemble.py's exit
+# status is not used: it reads its results after removing them, so it exits
+# 1 even when arrays assembled; the "# arrays" section tells instead.
+for attempt in 1 2; do
+  start=$(date +%s)
+  timeout "${ORACLE_TIMEOUT:-240}" python3 "$ORACLE/assemble.py" "${images[@]}" > "$T/oracle.txt" 2> "$T/oracle.err"
+  echo "oracle: attempt $attempt, exit $? in $(( $(date +%s) - start )) s"
+  console=$(find "$ORACLE_CACHE" -name boot-console.txt | head -1)
+  [ -n "$console" ] || break
+  echo "oracle: the guest did not run its script; its console ends:"; tail -5 "$console"
+  # Only a quick failure is retried: run-tests gives a test 300 s.
+  [ $(( $(date +%s) - start )) -lt 60 ] || break
+  find "$ORACLE_CACHE" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+done
+if [ -d "$SHARED_CACHE" ] || mkdir -p "$SHARED_CACHE" 2>/dev/null; then
+  for f in "$ORACLE_CACHE"/initrd-*.cpio.gz; do
+    [ -e "$f" ] && [ ! -e "$SHARED_CACHE/${f##*/}" ] && cp "$f" "$SHARED_CACHE/${f##*/}.$$" && mv "$SHARED_CACHE/${f##*/}.$$" "$SHARED_CACHE/${f##*/}"
+  done
+fi
+
+# section TITLE: the lines of assemble.py's "# TITLE..." section.
+section() { awk -v t="# $1" 'index($0, "# ") == 1 { on = (index($0, t) == 1); next } on && NF' "$T/oracle.txt"; }
+# Kernel name -> uuid from the `== mdX` blocks of mdadm --detail.
+declare -A KUUID KSIZE KSHA KSTATE KSYNC KMISMATCH
+while read -r k u; do KUUID[$u]=$k; done < <(section detail |
+  awk '/^== /{k=$2} /^ *UUID : /{print k, $3}')
+while read -r k size sha state sync _; do
+  KSIZE[$k]=$size KSHA[$k]=$sha KSTATE[$k]=$state KSYNC[$k]=${sync:-none}
+done < <(section arrays)
+while read -r k word n; do [ "$word" = mismatch_cnt ] && KMISMATCH[$k]=$n; done < <(section check)
+[ ${#KSIZE[@]} -gt 0 ] || fail "the kernel assembled nothing: $(tail -3 "$T/oracle.err")"
+
+for spec in $ARRAYS; do
+  IFS=: read -r name level disks layout meta <<<"$spec"
+  w="$name ($level/$meta)"
+  k=${KUUID[${UUID[$name]:-none}]:-}
+  if [ -z "$k" ] || [ -z "${KSIZE[$k]:-}" ]; then
+    fail "$w: the kernel did not assemble uuid ${UUID[$name]:-?}"
+    continue
+  fi
+  pass "$w: assembled by the kernel as $k"
+  check "$w: kernel size" "${SIZE[$name]}" "${KSIZE[$k]}"
+  check "$w: kernel sha256" "${SHA[$name]}" "${KSHA[$k]}"
+  check "$w: kernel array_state" clean "${KSTATE[$k]}"
+  if [ "$level" = raid0 ]; then
+    check "$w: no sync_action on raid0" none "${KSYNC[$k]}"
+  else
+    check "$w: kernel sync_action (no resync)" idle "${KSYNC[$k]}"
+    check "$w: kernel mismatch_cnt after check" 0 "${KMISMATCH[$k]:-missing}"
+  fi
+done
+if [ "$FAILED" -ne 0 ]; then
+  echo "--- assemble.py output:"; cat "$T/oracle.txt"; tail -20 "$T/oracle.err"
+fi
+finish

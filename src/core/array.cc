@@ -803,16 +803,6 @@ int Array::degraded_locked() const {
 
 namespace {
 
-std::array<uint8_t, 16> random_uuid() {
-  std::array<uint8_t, 16> u{};
-  FILE* f = std::fopen("/dev/urandom", "rb");
-  if (f) {
-    if (std::fread(u.data(), 1, u.size(), f) != u.size()) u = {};
-    std::fclose(f);
-  }
-  return u;
-}
-
 // mdadm's set_name: "homehost:name", name being what follows md_ (or the
 // number of mdN).
 std::string default_set_name(const std::string& array_name) {
@@ -973,7 +963,7 @@ Result<void> Array::do_md_run() {
   chunk_sectors_ = chunk;
   raid_disks_ = raid_disks;
   if (creating) {
-    uuid_ = random_uuid();
+    uuid_ = superblock::random_uuid();
     ctime_ = static_cast<int64_t>(std::time(nullptr));
     events_ = 0;
     recovery_cp_ = kMaxSector;  // members taken as consistent (mdadm --assume-clean)

@@ -1,6 +1,11 @@
 #include "core/member.h"
 
+#include <sys/uio.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <vector>
 
 #include <cerrno>
 
@@ -48,6 +53,56 @@ int Member::read(uint64_t offset, std::span<std::byte> buf) {
 int Member::write(uint64_t offset, std::span<const std::byte> buf) {
   if (offset + buf.size() > sectors * 512) return EIO;
   return pwrite_exact(data_start() + offset, buf);
+}
+
+namespace {
+
+// preadv/pwritev of a scattered request, IOV_MAX buffers a call, short
+// transfers continued. `io` is preadv or pwritev.
+template <class Span, class Io>
+int vectored(int fd, uint64_t offset, std::span<const Span> bufs, Io io) {
+  std::vector<iovec> iov;
+  iov.reserve(bufs.size());
+  for (const auto& b : bufs)
+    if (!b.empty()) iov.push_back({const_cast<std::byte*>(b.data()), b.size()});
+  size_t i = 0;
+  while (i < iov.size()) {
+    int count = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
+    ssize_t n = io(fd, &iov[i], count, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return n < 0 ? errno : EIO;
+    offset += static_cast<uint64_t>(n);
+    for (size_t left = static_cast<size_t>(n); left > 0;) {
+      if (left >= iov[i].iov_len) {
+        left -= iov[i].iov_len;
+        ++i;
+      } else {
+        iov[i].iov_base = static_cast<std::byte*>(iov[i].iov_base) + left;
+        iov[i].iov_len -= left;
+        left = 0;
+      }
+    }
+  }
+  return 0;
+}
+
+size_t total(const auto& bufs) {
+  size_t n = 0;
+  for (const auto& b : bufs) n += b.size();
+  return n;
+}
+
+}  // namespace
+
+int Member::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
+  if (offset + total(bufs) > sectors * 512) return EIO;
+  return vectored(fd_.get(), data_start() + offset, bufs, ::preadv);
+}
+
+int Member::writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
+  if (!writable_) return EROFS;
+  if (offset + total(bufs) > sectors * 512) return EIO;
+  return vectored(fd_.get(), data_start() + offset, bufs, ::pwritev);
 }
 
 int Member::sync() { return ::fdatasync(fd_.get()) == 0 ? 0 : errno; }

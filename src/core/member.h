@@ -36,6 +36,8 @@ class Member : public raid::Disk {
   // raid::Disk
   int read(uint64_t offset, std::span<std::byte> buf) override;
   int write(uint64_t offset, std::span<const std::byte> buf) override;
+  int readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) override;
+  int writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) override;
   int sync() override;
   int fd() const override { return fd_.get(); }
   uint64_t data_start() const override { return data_offset * 512; }

@@ -17,20 +17,6 @@ format::ReadAt reader(const Member& member) {
   };
 }
 
-std::array<uint8_t, 16> random_bytes() {
-  std::array<uint8_t, 16> u{};
-  if (FILE* f = std::fopen("/dev/urandom", "rb")) {
-    if (std::fread(u.data(), 1, u.size(), f) != u.size()) u = {};
-    std::fclose(f);
-  }
-  return u;
-}
-
-uint16_t role_of(const Member& member, const ArrayInfo& array) {
-  auto i = static_cast<size_t>(member.desc_nr);
-  return i < array.roles.size() ? array.roles[i] : kRoleSpare;
-}
-
 // The internal write-intent bitmap kept in step with the superblock: its
 // events follow the array's (a bitmap behind the superblock would make the
 // kernel resync everything), and mdfs, which does not track dirty regions,
@@ -70,7 +56,7 @@ int write_v1(Member& member, const ArrayInfo& array) {
     where.super_offset = member.sb_offset;
     where.data_offset = member.data_offset;
     where.data_size = member.sectors;
-    sb = format::new_superblock1(na, static_cast<uint32_t>(member.desc_nr), random_bytes(), where);
+    sb = format::new_superblock1(na, static_cast<uint32_t>(member.desc_nr), random_uuid(), where);
   }
   sb.set_uuid = array.uuid;
   sb.level = array.level;
@@ -145,6 +131,15 @@ int write_v090(Member& member, const ArrayInfo& array) {
 
 }  // namespace
 
+std::array<uint8_t, 16> random_uuid() {
+  std::array<uint8_t, 16> u{};
+  if (FILE* f = std::fopen("/dev/urandom", "rb")) {
+    if (std::fread(u.data(), 1, u.size(), f) != u.size()) u = {};
+    std::fclose(f);
+  }
+  return u;
+}
+
 std::optional<format::SuperInfo> load(const Member& member, int major, int minor, std::string* why) {
   auto info = format::load_super(major, minor, member.file_sectors() * 512, reader(member), why);
   if (!info) return std::nullopt;
@@ -177,7 +172,6 @@ Result<Placement> place(int major, int minor, uint64_t member_sectors, std::opti
 }
 
 int write(Member& member, const ArrayInfo& array) {
-  (void)role_of;
   return array.major == 0 ? write_v090(member, array) : write_v1(member, array);
 }
 

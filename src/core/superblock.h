@@ -60,6 +60,9 @@ struct Placement {
 // (data_offset given by the user is kept); EINVAL if the member is too small.
 Result<Placement> place(int major, int minor, uint64_t member_sectors, std::optional<uint64_t> data_offset);
 
+// A new array or device UUID.
+std::array<uint8_t, 16> random_uuid();
+
 // Writes `member`'s superblock for the array's state; 0 or an errno.
 int write(Member& member, const ArrayInfo& array);
 

@@ -144,6 +144,10 @@ void Server::init(fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  // Otherwise the kernel asks for a device's attributes (never cached) before
+  // every read. It still asks when a read goes past the size it knows, and
+  // an open drops cached pages, so a started or stopped array is seen.
+  conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   conn->max_write = kMaxWrite;
 }
 
@@ -304,9 +308,9 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
       fuse_reply_data(req, bufv, FUSE_BUF_SPLICE_MOVE);
       return;
     }
-    std::vector<std::byte> buf(size);
-    if (int e = io->read(offset, buf)) return (void)fuse_reply_err(req, e);
-    fuse_reply_buf(req, reinterpret_cast<const char*>(buf.data()), size);
+    auto buf = std::make_unique_for_overwrite<std::byte[]>(size);  // filled by the read
+    if (int e = io->read(offset, std::span(buf.get(), size))) return (void)fuse_reply_err(req, e);
+    fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), size);
     return;
   }
   if (off == 0 || h->text.empty()) {

@@ -26,21 +26,6 @@ class Linear final : public NonRedundant<LinearLayout> {
   }
 };
 
-Result<uint64_t> array_sectors(const Geometry& geo) {
-  auto l = layout_of(geo);
-  if (!l) return err(l.error());
-  return l->array_sectors();
-}
-
-Result<std::unique_ptr<Personality>> run(const Geometry& geo, std::vector<Disk*> roles, ArrayEvents& events) {
-  auto l = layout_of(geo);
-  if (!l) return err(l.error());
-  if (roles.size() != size_t(geo.raid_disks) || std::count(roles.begin(), roles.end(), nullptr))
-    return err(EINVAL);
-  return std::unique_ptr<Personality>(
-      std::make_unique<Linear>(std::move(*l), std::move(roles), events));
-}
-
 }  // namespace
 
 extern const PersonalityType kLinearPersonality = {
@@ -48,8 +33,8 @@ extern const PersonalityType kLinearPersonality = {
     .level = LEVEL_LINEAR,
     .min_disks = 1,
     .max_degraded = [](const Geometry&) { return 0; },
-    .array_sectors = array_sectors,
-    .run = run,
+    .array_sectors = non_redundant_array_sectors<layout_of>,
+    .run = run_non_redundant<Linear, layout_of>,
 };
 
 }  // namespace mdfs::raid

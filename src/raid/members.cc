@@ -56,4 +56,14 @@ std::string Members::mdstat_health() const {
          flags + "]";
 }
 
+int Members::sync_working() {
+  int result = 0;
+  for (int r = 0; r < raid_disks(); ++r) {
+    if (!working(r)) continue;
+    int e = disk(r)->sync();
+    if (e && !io_error(r, e)) result = e;
+  }
+  return result;
+}
+
 }  // namespace mdfs::raid

@@ -38,6 +38,9 @@ class Members {
   // instead). Returns true when the member was failed, so the caller can
   // retry on another copy.
   bool io_error(int role, int error);
+  // fsync of every working member; a member whose sync fails is handled as
+  // io_error; the error is returned when that member cannot be let go.
+  int sync_working();
 
   // The " [n/m] [UU_U]" of raid1 and raid10 in /proc/mdstat.
   std::string mdstat_health() const;

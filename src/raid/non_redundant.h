@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <memory>
 #include <vector>
 
 #include "mdfs/personality.h"
@@ -106,5 +107,24 @@ class NonRedundant : public Personality {
   Layout layout_;
   Members members_;
 };
+
+// The PersonalityType entry points of a non-redundant level P, whose
+// layout comes from LayoutOf(geometry): every role must be present.
+template <auto LayoutOf>
+Result<uint64_t> non_redundant_array_sectors(const Geometry& geo) {
+  auto l = LayoutOf(geo);
+  if (!l) return err(l.error());
+  return l->array_sectors();
+}
+
+template <class P, auto LayoutOf>
+Result<std::unique_ptr<Personality>> run_non_redundant(const Geometry& geo, std::vector<Disk*> roles,
+                                                       ArrayEvents& events) {
+  auto l = LayoutOf(geo);
+  if (!l) return err(l.error());
+  if (roles.size() != size_t(geo.raid_disks) || std::count(roles.begin(), roles.end(), nullptr))
+    return err(EINVAL);
+  return std::unique_ptr<Personality>(std::make_unique<P>(std::move(*l), std::move(roles), events));
+}
 
 }  // namespace mdfs::raid

@@ -62,15 +62,7 @@ class Raid1 final : public Personality {
     return true;
   }
 
-  int sync() override {
-    int result = 0;
-    for (int r = 0; r < members_.raid_disks(); ++r) {
-      if (!members_.working(r)) continue;
-      int e = members_.disk(r)->sync();
-      if (e && !members_.io_error(r, e)) result = e;
-    }
-    return result;
-  }
+  int sync() override { return members_.sync_working(); }
 
   void fail(int role) override { members_.fail(role); }
   int degraded() const override { return members_.degraded(); }

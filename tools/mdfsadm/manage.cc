@@ -337,7 +337,17 @@ int stop(const std::vector<std::string>& devs, bool scan, const MountOptions& mo
       rc = 1;
       continue;
     }
-    if (::ioctl(fd.get(), STOP_ARRAY, nullptr) != 0) {
+    // As mdadm does: an opener that is closing (a filesystem daemon that
+    // is exiting, udev) gets about a second before EBUSY is final.
+    int err = 0;
+    for (int tries = 1;; ++tries) {
+      err = ::ioctl(fd.get(), STOP_ARRAY, nullptr) == 0 ? 0 : errno;
+      if (err != EBUSY || tries == 5) break;
+      const timespec pause{0, 200'000'000};
+      ::nanosleep(&pause, nullptr);
+    }
+    if (err != 0) {
+      errno = err;
       if (errno == EBUSY)
         say("Cannot get exclusive access to " + arr.dev() +
             ":Perhaps a running process, mounted filesystem or active volume group?");

@@ -7,7 +7,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -53,6 +55,20 @@ bool is_fuse_option(const std::string& opt) {
   for (const char* v : kValued)
     if (opt.starts_with(v)) return true;
   return false;
+}
+
+// The largest read whose reply still fits in one pipe, so that libfuse
+// splices it from the member files instead of copying it: half the pipe
+// size an unprivileged process may set (fs.pipe-max-size), at most 1 MiB.
+unsigned spliceable_read_size() {
+  constexpr unsigned kLargest = 1u << 20;
+  constexpr unsigned kSmallest = 128u << 10;  // the kernel's default (32 pages)
+  unsigned long pipe_max = 0;
+  if (FILE* f = std::fopen("/proc/sys/fs/pipe-max-size", "r")) {
+    if (std::fscanf(f, "%lu", &pipe_max) != 1) pipe_max = 0;
+    std::fclose(f);
+  }
+  return static_cast<unsigned>(std::clamp<unsigned long>(pipe_max / 2, kSmallest, kLargest));
 }
 
 [[noreturn]] void fail(const std::string& message) {
@@ -135,6 +151,15 @@ int main(int argc, char** argv) {
     // mdadm --assemble --scan --run, before the mount appears.
     for (const auto& line : registry.assemble_all()) std::fprintf(stderr, "mdfs: %s\n", line.c_str());
   }
+
+  unsigned max_read = 0;
+  for (const auto& o : opts.fuse_options)
+    if (o.starts_with("max_read=")) max_read = static_cast<unsigned>(std::strtoul(o.c_str() + 9, nullptr, 10));
+  if (max_read == 0) {
+    max_read = spliceable_read_size();
+    opts.fuse_options.push_back("max_read=" + std::to_string(max_read));
+  }
+  server.set_max_read(max_read);
 
   std::vector<std::string> fuse_argv_storage{argv[0]};
   if (opts.debug) fuse_argv_storage.push_back("-d");

@@ -1,7 +1,8 @@
-// fuse-floor FILE MOUNTPOINT: the FUSE floor for tools/bench. A minimal
-// low-level passthrough that shows FILE as MOUNTPOINT/file, served with the
-// same loop and init choices as mdfs (multi-threaded, splice write/move,
-// 1 MiB max_write, no writeback cache): reads are answered with
+// fuse-floor FILE MOUNTPOINT [MAX_READ]: the FUSE floor for tools/bench. A
+// minimal low-level passthrough that shows FILE as MOUNTPOINT/file, served
+// with the same loop and init choices as mdfs (multi-threaded, splice
+// write/move, 1 MiB max_write, no writeback cache, the max_read mdfs chose
+// when given): reads are answered with
 // fuse_reply_data from FILE (libfuse splices when its pipe can hold the
 // reply, else copies), writes are one pwrite. Attributes are cached for 1 s,
 // as a plain passthrough would. It is the best a FUSE file can do here.
@@ -14,13 +15,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace {
 
 constexpr fuse_ino_t kFileIno = 2;
 constexpr const char* kName = "file";
 int g_fd = -1;
+unsigned g_max_read = 0;  // 0: the kernel's default
 
 int stat_of(fuse_ino_t ino, struct stat* st) {
   *st = {};
@@ -46,6 +50,7 @@ void init(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   conn->max_write = 1 << 20;
+  if (g_max_read != 0) conn->max_read = g_max_read;
 }
 
 void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -121,9 +126,14 @@ void flush(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0)
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: fuse-floor FILE MOUNTPOINT\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: fuse-floor FILE MOUNTPOINT [MAX_READ]\n");
     return 2;
+  }
+  std::string mount_options = "fsname=fuse-floor,subtype=floor";
+  if (argc == 4) {
+    g_max_read = static_cast<unsigned>(std::strtoul(argv[3], nullptr, 10));
+    mount_options += ",max_read=" + std::to_string(g_max_read);
   }
   g_fd = ::open(argv[1], O_RDWR | O_CLOEXEC);
   if (g_fd < 0) {
@@ -142,8 +152,8 @@ int main(int argc, char** argv) {
   ops.fsync = fsync;
   ops.flush = flush;
 
-  char arg0[] = "fuse-floor", opt[] = "-o", opts[] = "fsname=fuse-floor,subtype=floor";
-  char* args_v[] = {arg0, opt, opts};
+  char arg0[] = "fuse-floor", opt[] = "-o";
+  char* args_v[] = {arg0, opt, mount_options.data()};
   fuse_args args = FUSE_ARGS_INIT(3, args_v);
   fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, nullptr);
   if (!se) return 1;

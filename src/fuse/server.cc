@@ -149,6 +149,7 @@ void Server::init(fuse_conn_info* conn) {
   // an open drops cached pages, so a started or stopped array is seen.
   conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
   conn->max_write = kMaxWrite;
+  if (max_read_ != 0) conn->max_read = max_read_;
 }
 
 void Server::lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {

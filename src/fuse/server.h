@@ -27,6 +27,9 @@ class Server {
 
   static const fuse_lowlevel_ops& operations();
   void set_session(fuse_session* session) { session_.store(session); }
+  // The largest read the kernel may send (the mount's max_read option:
+  // libfuse refuses an init that disagrees with it). 0 = the kernel's.
+  void set_max_read(unsigned bytes) { max_read_ = bytes; }
   // Starts the notification thread (after the daemon has forked).
   void start() { notify_wq_.start(); }
   // From the registry's work queue: the array is gone, tell the kernel's
@@ -84,6 +87,7 @@ class Server {
   std::map<std::pair<fuse_ino_t, std::string>, fuse_ino_t> children_;
   fuse_ino_t next_ino_;
 
+  unsigned max_read_ = 0;
   std::atomic<fuse_session*> session_{nullptr};
   core::WorkQueue notify_wq_{"mdfs_notify"};
 };

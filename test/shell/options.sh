@@ -29,7 +29,33 @@ expect_error "no MOUNTPOINT" "MOUNTPOINT" "$SRC"
 # FUSE's own options pass through; mount(8)-only ones are ignored.
 mount_mdfs -o default_permissions,noatime,nofail,x-systemd.automount
 grep " $MNT fuse.mdfs " /proc/mounts | grep -q default_permissions && pass "FUSE options reach the mount" || fail "default_permissions not in /proc/mounts"
+# max_read: by default half the largest pipe, so replies are spliced.
+want=$(( $(cat /proc/sys/fs/pipe-max-size) / 2 ))
+[ "$want" -gt 1048576 ] && want=1048576
+[ "$want" -lt 131072 ] && want=131072
+check "default max_read: half of fs.pipe-max-size" "$want" \
+  "$(grep " $MNT fuse.mdfs " /proc/mounts | grep -o 'max_read=[0-9]*' | cut -d= -f2)"
 unmount_mdfs
+# A max_read given is kept, and 1 MiB reads of an array still come back whole.
+for d in a b; do truncate -s 8M "$SRC/$d.img"; done
+mount_mdfs -o max_read=65536
+check "-o max_read=65536 reaches the mount" 65536 \
+  "$(grep " $MNT fuse.mdfs " /proc/mounts | grep -o 'max_read=[0-9]*' | cut -d= -f2)"
+echo md0 >"$MNT/sys/module/md_mod/parameters/new_array"
+echo 1.2 >"$MNT/sys/block/md0/md/metadata_version"
+echo raid0 >"$MNT/sys/block/md0/md/level"
+echo 2 >"$MNT/sys/block/md0/md/raid_disks"
+echo 65536 >"$MNT/sys/block/md0/md/chunk_size"
+for d in a b; do echo "$d.img" >"$MNT/sys/block/md0/md/new_dev"; done
+echo 0 >"$MNT/sys/block/md0/md/dev-a.img/slot"
+echo 1 >"$MNT/sys/block/md0/md/dev-b.img/slot"
+echo active >"$MNT/sys/block/md0/md/array_state"
+head -c 4M /dev/urandom >"$T/data"
+dd if="$T/data" of="$MNT/dev/md0" bs=1M oflag=direct status=none
+dd if="$MNT/dev/md0" of="$T/back" bs=1M count=4 iflag=direct status=none
+cmp -s "$T/data" "$T/back"; check "1 MiB direct reads with max_read=65536 return the data written" 0 $?
+unmount_mdfs
+rm -f "$SRC"/*.img
 
 # Background mode (no -f): mounts, then unmount makes the daemon exit.
 "$MDFS" "$SRC" "$MNT" || fail "background mount"

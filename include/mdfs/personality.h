@@ -7,6 +7,7 @@
 #include <linux/major.h>
 #include <linux/raid/md_u.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -74,6 +75,20 @@ struct Extent {
   size_t length;
 };
 
+// What the md core's sync thread asks a personality to do over a window of
+// the sync space (md_do_sync's MD_RECOVERY_* flags).
+enum class SyncKind {
+  kResync,   // make copies/parity agree after an unclean stop; nothing counted
+  kRecover,  // rebuild the recovering roles from the others
+  kCheck,    // count inconsistent sectors, change nothing
+  kRepair,   // count them and rewrite them
+};
+
+struct SyncResult {
+  int error = 0;            // an errno that ends the pass (no usable copy left)
+  uint64_t mismatches = 0;  // sectors found inconsistent (mismatch_cnt's units)
+};
+
 // What a personality tells the array running it (the kernel's md_error).
 class ArrayEvents {
  public:
@@ -99,6 +114,25 @@ class Personality {
   // The level-specific part of a /proc/mdstat line, after "super X.Y":
   // raid0 " 64k chunks", raid5 " level 5, 64k chunk, algorithm 2 [4/4] [UUUU]".
   virtual std::string mdstat_status() const = 0;
+
+  // ---- resync, check, repair and recovery (the kernel's sync_request) ----
+  // Levels without redundancy keep these defaults: nothing to sync.
+  // The sync space: what md_do_sync walks, in sectors (the kernel's
+  // resync_max_sectors; raid5 counts member sectors, raid1/10 array sectors).
+  virtual uint64_t sync_sectors() const { return 0; }
+  // Windows are multiples of this (a stripe, raid1's 64 KiB resync block).
+  virtual uint64_t sync_unit() const { return 128; }
+  // While a pass runs, windows being synced keep out the array writes that
+  // map into them (raise_barrier); between passes writes skip that cost.
+  virtual void set_syncing(bool) {}
+  // Brings [start, start + count) of the sync space into agreement.
+  virtual SyncResult sync_window(SyncKind, uint64_t, uint64_t) { return {EINVAL, 0}; }
+  // hot_add_disk: `disk` takes the missing `role` and is written by array
+  // writes but never read until disk_recovered(role). The caller excludes
+  // every request in flight. EBUSY when the role has a working member.
+  virtual int add_disk(int, Disk*) { return EINVAL; }
+  // spare_active: a rebuilt role is read from now on.
+  virtual void disk_recovered(int) {}
 };
 
 struct PersonalityType {

@@ -5,6 +5,7 @@
 #include "raid/geometry.h"
 #include "raid/io_plan.h"
 #include "raid/members.h"
+#include "raid/sync_barrier.h"
 
 namespace mdfs::raid {
 
@@ -42,9 +43,10 @@ class Raid1 final : public Personality {
 
   int write(uint64_t offset, std::span<const std::byte> in) override {
     if (!in_array(offset, in.size())) return EINVAL;
+    auto pass = barrier_.enter(offset / kSectorSize, (offset + in.size() + kSectorSize - 1) / kSectorSize);
     int result = 0;
     for (int r = 0; r < members_.raid_disks(); ++r) {
-      if (!members_.working(r)) continue;
+      if (!members_.writable(r)) continue;
       int e = members_.disk(r)->write(offset, in);
       if (e && !members_.io_error(r, e)) result = e;
     }
@@ -67,6 +69,28 @@ class Raid1 final : public Personality {
   void fail(int role) override { members_.fail(role); }
   int degraded() const override { return members_.degraded(); }
   std::string mdstat_status() const override { return members_.mdstat_health(); }
+
+  // raid1's sync space is the array; mismatches count whole resync blocks
+  // (64 KiB, RESYNC_BLOCK_SIZE), as the kernel does.
+  uint64_t sync_sectors() const override { return sectors_; }
+  uint64_t sync_unit() const override { return kResyncBlock; }
+  void set_syncing(bool on) override { on ? barrier_.begin() : barrier_.end(); }
+  SyncResult sync_window(SyncKind kind, uint64_t start, uint64_t count) override {
+    RaisedWindow window(barrier_, start, start + count);
+    SyncResult result;
+    std::vector<Copy> copies;
+    for (uint64_t block = start; block < start + count && block < sectors_; block += kResyncBlock) {
+      const uint64_t n = std::min({kResyncBlock, start + count - block, sectors_ - block});
+      copies.clear();
+      for (int r = 0; r < members_.raid_disks(); ++r) copies.push_back({r, block});
+      bool differ = false;
+      if (int e = members_.sync_copies(kind, copies, n, differ)) return {e, result.mismatches};
+      if (differ && (kind == SyncKind::kCheck || kind == SyncKind::kRepair)) result.mismatches += n;
+    }
+    return result;
+  }
+  int add_disk(int role, Disk* disk) override { return members_.add(role, disk); }
+  void disk_recovered(int role) override { members_.recovered(role); }
 
  private:
   bool in_array(uint64_t offset, size_t length) const {
@@ -95,8 +119,11 @@ class Raid1 final : public Personality {
     return best;
   }
 
+  static constexpr uint64_t kResyncBlock = 128;
+
   const uint64_t sectors_;
   Members members_;
+  SyncBarrier barrier_;
 };
 
 Result<uint64_t> array_sectors(const Geometry& geo) {

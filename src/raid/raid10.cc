@@ -6,6 +6,7 @@
 #include "raid/io_plan.h"
 #include "raid/members.h"
 #include "raid/raid10_layout.h"
+#include "raid/sync_barrier.h"
 
 namespace mdfs::raid {
 
@@ -34,6 +35,7 @@ class Raid10 final : public Personality {
 
   int write(uint64_t offset, std::span<const std::byte> in) override {
     if (!in_array(offset, in.size())) return EINVAL;
+    auto pass = barrier_.enter(offset / kSectorSize, (offset + in.size() + kSectorSize - 1) / kSectorSize);
     const int copies = layout_.copies();
     std::vector<Copy> where(copies);
     // One stream per (role, copy), so that each copy's pieces continue
@@ -46,10 +48,10 @@ class Raid10 final : public Personality {
       uint64_t n = std::min(end - pos, run * kSectorSize - in_sector);
       bool any = false;
       for (int j = 0; j < copies; ++j) {
-        if (!members_.working(where[j].role)) continue;
+        if (!members_.writable(where[j].role)) continue;
         plan.add(where[j].role * copies + j, where[j].role, where[j].sector * kSectorSize + in_sector,
                  pos - offset, n);
-        any = true;
+        any = any || members_.working(where[j].role);
       }
       if (!any) return EIO;
       pos += n;
@@ -57,7 +59,7 @@ class Raid10 final : public Personality {
     int result = 0;
     bool dropped = false;
     for (const auto& run : plan.runs()) {
-      if (!members_.working(run.role)) {
+      if (!members_.writable(run.role)) {
         dropped = true;
         continue;
       }
@@ -100,6 +102,35 @@ class Raid10 final : public Personality {
   void fail(int role) override { members_.fail(role); }
   int degraded() const override { return members_.degraded(); }
   std::string mdstat_status() const override { return layout_.mdstat_words() + members_.mdstat_health(); }
+
+  // As raid10's resync and check, every kind walks the array's sectors
+  // (the kernel walks member sectors for recovery); mismatches count whole
+  // 64 KiB resync blocks.
+  uint64_t sync_sectors() const override { return layout_.array_sectors(); }
+  uint64_t sync_unit() const override { return kResyncBlock; }
+  void set_syncing(bool on) override { on ? barrier_.begin() : barrier_.end(); }
+  SyncResult sync_window(SyncKind kind, uint64_t start, uint64_t count) override {
+    RaisedWindow window(barrier_, start, start + count);
+    SyncResult result;
+    std::vector<Copy> where(layout_.copies());
+    const uint64_t end = std::min(start + count, layout_.array_sectors());
+    for (uint64_t block = start; block < end; block += kResyncBlock) {
+      const uint64_t block_end = std::min(block + kResyncBlock, end);
+      bool block_differs = false;
+      for (uint64_t pos = block; pos < block_end;) {
+        const uint64_t n = std::min(layout_.map(pos, where), block_end - pos);
+        bool differ = false;
+        if (int e = members_.sync_copies(kind, where, n, differ)) return {e, result.mismatches};
+        block_differs = block_differs || differ;
+        pos += n;
+      }
+      if (block_differs && (kind == SyncKind::kCheck || kind == SyncKind::kRepair))
+        result.mismatches += block_end - block;
+    }
+    return result;
+  }
+  int add_disk(int role, Disk* disk) override { return members_.add(role, disk); }
+  void disk_recovered(int role) override { members_.recovered(role); }
 
  private:
   bool in_array(uint64_t offset, size_t length) const {
@@ -176,8 +207,11 @@ class Raid10 final : public Personality {
     return true;
   }
 
+  static constexpr uint64_t kResyncBlock = 128;
+
   Raid10Layout layout_;
   Members members_;
+  SyncBarrier barrier_;
 };
 
 Result<uint64_t> array_sectors(const Geometry& geo) {

@@ -152,6 +152,7 @@ class Raid5 final : public Personality {
         array_sectors_(array_sectors),
         disks_(std::move(roles)),
         failed_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
+        recovering_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
         events_(events) {}
 
   Raid5(const Raid5&) = delete;
@@ -168,6 +169,14 @@ class Raid5 final : public Personality {
   int degraded() const override;
   std::string mdstat_status() const override;
 
+  // The sync space is the members' stripes (the kernel's dev_sectors, in
+  // whole chunks); a window is one stripe, held like a write holds it.
+  uint64_t sync_sectors() const override { return array_sectors_ / static_cast<uint64_t>(data_disks_); }
+  uint64_t sync_unit() const override { return layout_.chunk_sectors(); }
+  SyncResult sync_window(SyncKind kind, uint64_t start, uint64_t count) override;
+  int add_disk(int role, Disk* disk) override;
+  void disk_recovered(int role) override { recovering_[role].store(false); }
+
  private:
   using Parts = std::vector<ChunkPart>;
 
@@ -181,7 +190,10 @@ class Raid5 final : public Personality {
   template <class Fn>
   int for_each_stripe(uint64_t offset, uint64_t length, Fn&& fn) const;
 
-  bool working(int role) const { return role >= 0 && disks_[role] != nullptr && !failed_[role].load(); }
+  // Read and written: in sync and not failed.
+  bool working(int role) const { return writable(role) && !recovering_[role].load(); }
+  // Written by array writes: working, or being rebuilt.
+  bool writable(int role) const { return role >= 0 && disks_[role] != nullptr && !failed_[role].load(); }
   // md_error: the first error of a member marks it failed at once; the
   // array is told by report_failures(), once this thread holds no stripe
   // lock, so ArrayEvents may take the array's locks.
@@ -199,6 +211,8 @@ class Raid5 final : public Personality {
   int read_modify_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
   int reconstruct_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
   int degraded_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
+  SyncResult sync_stripe(SyncKind kind, uint64_t stripe);
+  SyncResult recover_stripe(uint64_t stripe);
 
   std::shared_mutex& stripe_lock(uint64_t stripe) { return stripe_locks_[stripe % kStripeLocks]; }
 
@@ -208,10 +222,14 @@ class Raid5 final : public Personality {
   const int data_disks_;
   const int max_degraded_;
   const uint64_t array_sectors_;
-  const std::vector<Disk*> disks_;  // by role; nullptr for a missing role
+  // By role; nullptr for a missing role. Changed only by add_disk, which
+  // runs with no request in flight.
+  std::vector<Disk*> disks_;
   // failed_[role]: the member is Faulty, never used again. Set once, by
   // fail() or by the first I/O error; read without locks.
   const std::unique_ptr<std::atomic<bool>[]> failed_;
+  // recovering_[role]: a spare being rebuilt into the role: written, not read.
+  const std::unique_ptr<std::atomic<bool>[]> recovering_;
   ArrayEvents& events_;
 
   // Each lock guards the parity relation of the stripes hashed to it
@@ -261,6 +279,7 @@ thread_local std::vector<Failure> t_failures;
 
 void Raid5::member_error(int role, int error) {
   if (disks_[role] == nullptr) return;
+  recovering_[role].store(false);
   if (!failed_[role].exchange(true)) t_failures.push_back({role, error});
 }
 
@@ -503,7 +522,7 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
     // A member failing here is dropped; its stripes stay consistent for the
     // others, since the parity already holds the new data.
     const int r = static_cast<int>(role);
-    if (gathers[role].empty() || !working(r)) continue;
+    if (gathers[role].empty() || !writable(r)) continue;
     if (const int e = gathers[role].issue(*disks_[role]); e != 0) member_error(r, e);
   }
   return degraded() > max_degraded_ ? EIO : 0;
@@ -644,6 +663,117 @@ int Raid5::degraded_write(StripeJob& job, const StripeRoles& roles, const ChunkP
     parity::gen_p(view, job.p, width);
   }
   return 0;
+}
+
+int Raid5::add_disk(int role, Disk* disk) {
+  if (role < 0 || static_cast<size_t>(role) >= disks_.size() || !disk) return EINVAL;
+  if (working(role)) return EBUSY;
+  disks_[role] = disk;
+  recovering_[role].store(true);
+  failed_[role].store(false);
+  return 0;
+}
+
+SyncResult Raid5::sync_window(SyncKind kind, uint64_t start, uint64_t count) {
+  const uint64_t chunk = layout_.chunk_sectors();
+  SyncResult result;
+  for (uint64_t stripe = start / chunk; stripe * chunk < start + count && stripe * chunk < sync_sectors(); ++stripe) {
+    SyncResult r;
+    {
+      std::unique_lock lock(stripe_lock(stripe));
+      r = kind == SyncKind::kRecover ? recover_stripe(stripe) : sync_stripe(kind, stripe);
+    }
+    report_failures();
+    result.mismatches += r.mismatches;
+    if (r.error != 0) return {r.error, result.mismatches};
+  }
+  return result;
+}
+
+// Check, repair and resync of one stripe: the parity computed from the data
+// is compared with the parity on the members page by page (4 KiB, the
+// kernel's STRIPE_SIZE, counted as 8 sectors), and rewritten unless only
+// checking. A stripe missing a member has nothing to compare: skipped, as
+// the kernel skips a sync it cannot do.
+SyncResult Raid5::sync_stripe(SyncKind kind, uint64_t stripe) {
+  constexpr size_t kPage = 4096;
+  if (degraded() > 0) return {};
+  StripeRoles roles;
+  layout_.roles(stripe, roles);
+  const size_t len = chunk_bytes_;
+  const uint64_t base = stripe * chunk_bytes_;
+  const bool q = roles.q >= 0;
+  Scratch scratch(Scratch::kWork, static_cast<size_t>(data_disks_ + 4) * round_up(len));
+  if (!scratch.ok()) return {ENOMEM, 0};
+  std::vector<const std::byte*> data(data_disks_);
+  for (int k = 0; k < data_disks_; ++k) {
+    std::byte* buf = scratch.take(len);
+    if (read_member(roles.data[k], base, {buf, len}) != 0) return {};
+    data[k] = buf;
+  }
+  std::byte* old_p = scratch.take(len);
+  std::byte* old_q = q ? scratch.take(len) : nullptr;
+  std::byte* new_p = scratch.take(len);
+  std::byte* new_q = q ? scratch.take(len) : nullptr;
+  if (read_member(roles.p, base, {old_p, len}) != 0) return {};
+  if (q && read_member(roles.q, base, {old_q, len}) != 0) return {};
+  if (q) parity::gen_pq(data, roles.q_exp, new_p, new_q, len);
+  else parity::gen_p(data, new_p, len);
+  uint64_t mismatches = 0;
+  for (size_t at = 0; at < len; at += kPage) {
+    const bool bad = std::memcmp(old_p + at, new_p + at, kPage) != 0 ||
+                     (q && std::memcmp(old_q + at, new_q + at, kPage) != 0);
+    if (bad) mismatches += kPage / kSectorSize;
+  }
+  if (mismatches && kind != SyncKind::kCheck) {
+    if (const int e = disks_[roles.p]->write(base, {new_p, len}); e != 0) member_error(roles.p, e);
+    if (q) {
+      if (const int e = disks_[roles.q]->write(base, {new_q, len}); e != 0) member_error(roles.q, e);
+    }
+  }
+  return {0, kind == SyncKind::kResync ? 0 : mismatches};
+}
+
+// Recovery of one stripe: every chunk of a recovering role computed from
+// the working members (lost data through the parity, lost parity from the
+// data) and written to it.
+SyncResult Raid5::recover_stripe(uint64_t stripe) {
+  StripeRoles roles;
+  layout_.roles(stripe, roles);
+  const size_t len = chunk_bytes_;
+  const uint64_t base = stripe * chunk_bytes_;
+  const bool q = roles.q >= 0;
+  auto rebuilding = [&](int role) { return writable(role) && recovering_[role].load(); };
+  bool any = rebuilding(roles.p) || (q && rebuilding(roles.q));
+  for (int k = 0; k < data_disks_; ++k) any = any || rebuilding(roles.data[k]);
+  if (!any) return {};
+  Scratch scratch(Scratch::kWork, static_cast<size_t>(data_disks_ + 2) * round_up(len));
+  if (!scratch.ok()) return {ENOMEM, 0};
+  std::vector<std::byte*> data(data_disks_);
+  std::vector<int> missing;
+  for (int k = 0; k < data_disks_; ++k) {
+    data[k] = scratch.take(len);
+    if (!working(roles.data[k])) missing.push_back(k);
+    else if (read_member(roles.data[k], base, {data[k], len}) != 0) return {EIO, 0};
+  }
+  std::byte* p = scratch.take(len);
+  std::byte* qb = q ? scratch.take(len) : nullptr;
+  const bool have_p = working(roles.p) && read_member(roles.p, base, {p, len}) == 0;
+  const bool have_q = q && working(roles.q) && read_member(roles.q, base, {qb, len}) == 0;
+  if (!missing.empty() &&
+      parity::recover(data, roles.q_exp, missing, have_p ? p : nullptr, have_q ? qb : nullptr, len) != 0)
+    return {EIO, 0};
+  std::vector<const std::byte*> view(data.begin(), data.end());
+  if (q) parity::gen_pq(view, roles.q_exp, p, qb, len);
+  else parity::gen_p(view, p, len);
+  auto put = [&](int role, const std::byte* buf) {
+    if (!rebuilding(role)) return;
+    if (const int e = disks_[role]->write(base, {buf, len}); e != 0) member_error(role, e);
+  };
+  for (int k = 0; k < data_disks_; ++k) put(roles.data[k], data[k]);
+  put(roles.p, p);
+  if (q) put(roles.q, qb);
+  return {};
 }
 
 template <int Level>

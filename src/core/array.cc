@@ -81,7 +81,13 @@ ArrayState parse_array_state(std::string_view word) {
 Array::Array(Registry& registry, std::string name, long minor, uint64_t id, Hold hold)
     : registry_(registry), name_(std::move(name)), minor_(minor), id_(id), hold_(hold) {}
 
-Array::~Array() = default;
+Array::~Array() {
+  if (sync_thread_.joinable()) {
+    sync_interrupt_ = true;
+    sync_wake_.notify_all();
+    sync_thread_.join();
+  }
+}
 
 void Array::update_configured() {
   configured_.store(raid_disks_ != 0 || !members_.empty() || ctime_ != 0);
@@ -184,6 +190,7 @@ Result<void> Array::do_md_stop(int mode, bool caller_is_opener) {
     std::lock_guard open_lock(open_mutex_);
     if (pers_ && openers_beyond(caller_is_opener ? 1 : 0)) return err(EBUSY);
     if (pers_) {
+      stop_sync_thread();
       {
         std::unique_lock io_lock(pers_lock_);  // waits for requests in flight
         mark_clean_for_stop();
@@ -223,6 +230,10 @@ void Array::md_clean() {
   set_name_.clear();
   recovery_cp_ = 0;
   safemode_delay_jiffies_ = 0;
+  sync_frozen_ = false;
+  sync_requested_ = Sync::kNone;
+  last_sync_ = Sync::kNone;
+  resync_mismatches_ = 0;
   in_sync_ = false;
   uuid_ = {};
   bitmap_.reset();
@@ -235,6 +246,7 @@ Result<void> Array::md_set_readonly(bool caller_is_opener) {
   if (openers_beyond(caller_is_opener ? 1 : 0)) return err(EBUSY);
   if (pers_) {
     if (ro_ == ReadOnly::kReadOnly) return err(ENXIO);
+    stop_sync_thread();
     {
       std::unique_lock io_lock(pers_lock_);  // __md_stop_writes: drain, then clean
       mark_clean_for_stop();
@@ -249,6 +261,7 @@ Result<void> Array::restart_array() {
   if (!pers_) return err(EINVAL);
   if (ro_ == ReadOnly::kReadWrite) return err(EBUSY);
   ro_ = ReadOnly::kReadWrite;
+  md_check_recovery();  // a resync or recovery owed starts now
   return {};
 }
 
@@ -563,6 +576,7 @@ std::string Array::mdstat_entry() const {
   if (pers_) {
     out += pers_->mdstat_status();
     out += "\n      ";
+    if (std::string progress = mdstat_progress(); !progress.empty()) out += progress + "\n      ";
   } else {
     out += "\n       ";
   }
@@ -719,7 +733,10 @@ void Array::md_write_start() {
   ++writes_in_flight_;
   if (ro_ == ReadOnly::kAutoRead || in_sync_) {
     std::lock_guard sb_lock(sb_mutex_);
-    if (ro_ == ReadOnly::kAutoRead) ro_ = ReadOnly::kReadWrite;
+    if (ro_ == ReadOnly::kAutoRead) {
+      ro_ = ReadOnly::kReadWrite;
+      wake_md_thread();  // as the kernel: a resync owed starts on the first write
+    }
     if (in_sync_) {
       in_sync_ = false;
       update_superblocks();
@@ -771,6 +788,7 @@ int Array::sync() {
 
 void Array::shutdown() {
   std::lock_guard lock(mutex_);
+  stop_sync_thread();
   std::unique_lock io_lock(pers_lock_);
   if (!pers_) return;
   mark_clean_for_stop();
@@ -952,6 +970,9 @@ Result<void> Array::do_md_run() {
     p.member->raid_disk = p.kicked ? -1 : p.role;
     p.member->in_sync = p.in_sync && !p.kicked;
     p.member->faulty = false;
+    // A member whose recovery was interrupted resumes it from its offset.
+    p.member->recovery_offset = kMaxSector;
+    if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) p.member->recovery_offset = p.member->super->recovery_offset;
     if (p.kicked) p.member->release_name();
   }
   std::erase_if(members_, [&](const auto& m) {
@@ -982,7 +1003,9 @@ Result<void> Array::do_md_run() {
   }
   if (!external_size_) array_sectors_ = *sectors;
   pers_type_ = type;
-  in_sync_ = recovery_cp_ == kMaxSector;
+  // As md_run: clean until the first write; a resync owed stays recorded
+  // in resync_offset until the sync thread has done it.
+  in_sync_ = true;
   safemode_delay_jiffies_ = kDefaultSafemodeJiffies;
   {
     std::unique_lock io_lock(pers_lock_);
@@ -990,6 +1013,7 @@ Result<void> Array::do_md_run() {
   }
   if (ro_ != ReadOnly::kReadOnly) update_superblocks();
   update_configured();
+  wake_md_thread();
   return {};
 }
 
@@ -1019,17 +1043,20 @@ int Array::update_superblocks() {
   info.raid_disks = raid_disks_;
   info.size = dev_sectors_;
   info.events = events_;
-  info.clean = in_sync_;
-  info.resync_offset = in_sync_ ? recovery_cp_ : 0;
+  info.clean = in_sync_ && recovery_cp_ == kMaxSector;
+  info.resync_offset = in_sync_ ? recovery_cp_.load() : 0;
   info.md_minor = minor_ < 0 ? 0 : static_cast<int>(minor_);
   int max_desc = 0;
   for (const auto& m : members_) max_desc = std::max(max_desc, m->desc_nr + 1);
   info.roles.assign(static_cast<size_t>(max_desc), superblock::kRoleSpare);
+  info.recovering.assign(static_cast<size_t>(max_desc), false);
   for (const auto& m : members_) {
     uint16_t role = superblock::kRoleSpare;
+    // As super_1_sync: a member being recovered is listed in its role.
     if (m->faulty) role = superblock::kRoleFaulty;
-    else if (m->raid_disk >= 0 && m->in_sync) role = static_cast<uint16_t>(m->raid_disk);
+    else if (m->raid_disk >= 0) role = static_cast<uint16_t>(m->raid_disk);
     info.roles[static_cast<size_t>(m->desc_nr)] = role;
+    info.recovering[static_cast<size_t>(m->desc_nr)] = !m->faulty && m->raid_disk >= 0 && !m->in_sync;
   }
   int first_error = 0;
   for (const auto& m : members_) {
@@ -1060,7 +1087,9 @@ Result<void> Array::store_new_dev(std::string_view text) {
   if (member->super && !used.count(static_cast<int>(member->super->dev_number))) {
     member->desc_nr = static_cast<int>(member->super->dev_number);
   } else {
-    int n = 0;
+    // As bind_rdev_to_array: a member hot-added to a running array is
+    // numbered from raid_disks up.
+    int n = pers_ ? raid_disks_ : 0;
     while (used.count(n)) ++n;
     member->desc_nr = n;
   }
@@ -1078,9 +1107,13 @@ Result<void> Array::store_new_dev(std::string_view text) {
   } else {
     member->sectors = member->file_sectors();
   }
-  std::lock_guard sb_lock(sb_mutex_);
-  members_.push_back(std::move(member));  // a spare until placed
+  {
+    std::lock_guard sb_lock(sb_mutex_);
+    members_.push_back(std::move(member));  // a spare until placed
+    if (pers_) update_superblocks();
+  }
   update_configured();
+  if (pers_) md_check_recovery();  // a degraded array recovers onto it
   return {};
 }
 
@@ -1117,7 +1150,7 @@ std::string Array::member_state_text(const Member& m) const {
   if (m.faulty) flags.push_back("faulty");
   else if (m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
   if (m.write_mostly) flags.push_back("write_mostly");
-  if (!m.faulty && m.raid_disk < 0 && pers_) flags.push_back("spare");
+  if (!m.faulty && !m.in_sync && pers_) flags.push_back("spare");
   std::string out;
   for (const auto& f : flags) out += (out.empty() ? "" : ",") + f;
   return out + "\n";
@@ -1125,18 +1158,24 @@ std::string Array::member_state_text(const Member& m) const {
 
 Result<void> Array::store_member_state(Member& m, std::string_view text) {
   std::lock_guard lock(mutex_);
-  std::lock_guard sb_lock(sb_mutex_);
+  std::unique_lock sb_lock(sb_mutex_);
   if (cmd_match(text, "faulty")) {
     if (m.faulty) return {};
-    if (pers_ && m.raid_disk >= 0 && !m.faulty) {
+    if (pers_ && m.raid_disk >= 0 && m.in_sync) {
       // md_error: a personality that cannot lose this member refuses (raid0,
       // or the last working copy), as the kernel answers EBUSY.
       if (degraded_locked() + 1 > pers_type_->max_degraded(geometry_locked())) return err(EBUSY);
-      pers_->fail(m.raid_disk);
     }
+    if (pers_ && m.raid_disk >= 0) pers_->fail(m.raid_disk);
     m.faulty = true;
     m.in_sync = false;
-    if (pers_) update_superblocks();
+    if (pers_) {
+      update_superblocks();
+      sb_lock.unlock();
+      // A recovery onto this member ends; it leaves its role.
+      if (sync_running_.load() == Sync::kRecover) stop_sync_thread();
+      md_check_recovery();
+    }
     return {};
   }
   if (cmd_match(text, "remove")) {
@@ -1235,7 +1274,6 @@ std::string Array::member_recovery_start_text(const Member& m) const {
   return std::to_string(m.recovery_offset) + "\n";
 }
 
-std::string Array::sync_action_text() const { return "idle\n"; }
 
 std::optional<format::BitmapSuper> Array::bitmap() const {
   std::lock_guard lock(mutex_);
@@ -1249,14 +1287,17 @@ int64_t Array::bitmap_offset() const {
 
 void Array::member_failed(int role, int error) {
   (void)error;
-  std::lock_guard sb_lock(sb_mutex_);
-  for (const auto& m : members_) {
-    if (m->raid_disk != role || m->faulty) continue;
-    m->faulty = true;
-    m->in_sync = false;
-    ++m->errors;
+  {
+    std::lock_guard sb_lock(sb_mutex_);
+    for (const auto& m : members_) {
+      if (m->raid_disk != role || m->faulty) continue;
+      m->faulty = true;
+      m->in_sync = false;
+      ++m->errors;
+    }
+    update_superblocks();
   }
-  update_superblocks();
+  wake_md_thread();  // the member leaves its role; a spare may take it
 }
 
 }  // namespace mdfs::core

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/member.h"
@@ -118,7 +120,17 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string member_size_text(const Member& m) const;
   Result<void> store_member_size(Member& m, std::string_view text);
   std::string member_recovery_start_text(const Member& m) const;
+  // The sync thread (sync.cc): sync_action and its companions.
   std::string sync_action_text() const;
+  Result<void> store_sync_action(std::string_view text);
+  std::string last_sync_action_text() const;
+  std::string sync_completed_text() const;
+  std::string sync_speed_text() const;
+  std::string sync_speed_min_text() const;
+  Result<void> store_sync_speed_min(std::string_view text);
+  std::string sync_speed_max_text() const;
+  Result<void> store_sync_speed_max(std::string_view text);
+  std::string mismatch_cnt_text() const;
   // The internal write-intent bitmap, when the members have one.
   std::optional<format::BitmapSuper> bitmap() const;
   int64_t bitmap_offset() const;
@@ -184,6 +196,28 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   bool set_in_sync();
   void md_clean();
   bool openers_beyond(int allowed);
+
+  // ---- the sync thread (sync.cc); mutex_ held unless said ----
+  // What md_do_sync does (MD_RECOVERY_SYNC/RECOVER/CHECK/REQUESTED).
+  enum class Sync : int { kNone, kResync, kRecover, kCheck, kRepair };
+  // md_check_recovery: reaps a finished pass, gives spares missing roles,
+  // and starts the pass the array needs (recover, a requested check or
+  // repair, resync), unless frozen, read-only or stopped.
+  void md_check_recovery();
+  // Runs md_check_recovery on the md thread (no lock needed).
+  void wake_md_thread();
+  // Interrupts a running pass, waits for it and reaps it (MD_RECOVERY_INTR
+  // and md_reap_sync_thread); recover and resync keep their checkpoint.
+  void stop_sync_thread();
+  void reap_sync_thread(bool wait = false);
+  // remove_and_add_spares: faulty members leave their roles; spares take
+  // missing ones. Returns whether a role is being recovered.
+  bool remove_and_add_spares();
+  // The thread body (md_do_sync), without mutex_.
+  void md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total);
+  void sync_checkpoint(Sync kind, uint64_t done);  // takes sb_mutex_
+  void sync_throttle(uint64_t done);                // waits on sync_wait_mutex_
+  std::string mdstat_progress() const;
   void update_configured();
   template <class F>
   Result<void> locked_ioctl(F&& body);
@@ -221,7 +255,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   int major_version_ = 0;
   int minor_version_ = 90;
   int64_t ctime_ = 0;
-  uint64_t recovery_cp_ = 0;              // resync_start
+  // resync_start; also advanced by the sync thread's checkpoints (sb_mutex_).
+  std::atomic<uint64_t> recovery_cp_{0};
   unsigned safemode_delay_jiffies_ = 0;
   // Read by the data path without mutex_: changed with sb_mutex_ held.
   std::atomic<ReadOnly> ro_{ReadOnly::kReadWrite};
@@ -255,6 +290,34 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // never held while waiting for pers_lock_.
   mutable std::mutex sb_mutex_;
   uint64_t safemode_generation_ = 0;      // sb_mutex_: cancels older timers
+
+  // The sync thread. sync_thread_, sync_requested_, sync_frozen_ and
+  // last_sync_ are guarded by mutex_; the thread itself never takes mutex_
+  // (a stop holding it joins the thread), only sb_mutex_ for checkpoints
+  // and sync_wait_mutex_ for its throttle.
+  std::thread sync_thread_;
+  Sync sync_requested_ = Sync::kNone;     // a check or repair asked for
+  bool sync_frozen_ = false;              // MD_RECOVERY_FROZEN
+  Sync last_sync_ = Sync::kNone;          // last_sync_action
+  std::atomic<Sync> sync_running_{Sync::kNone};  // the pass the thread runs
+  std::atomic<bool> sync_interrupt_{false};      // MD_RECOVERY_INTR
+  std::atomic<bool> sync_failed_{false};         // a window failed: the pass ended early
+  std::atomic<bool> sync_finished_{false};       // the thread is done: reap it
+  std::atomic<uint64_t> sync_total_{0};          // the pass's last sector (max_sectors)
+  std::atomic<uint64_t> curr_resync_{0};         // sectors done
+  std::atomic<uint64_t> curr_resync_completed_{0};  // checkpointed (sync_completed)
+  std::atomic<uint64_t> resync_mismatches_{0};   // mismatch_cnt
+  std::atomic<unsigned> speed_min_{0};           // KiB/s; 0: the system's
+  std::atomic<unsigned> speed_max_{0};
+  // sync_wait_mutex_: the speed marks; the throttle waits on sync_wake_,
+  // which an interrupt or a speed change signals. Taken after the others.
+  mutable std::mutex sync_wait_mutex_;
+  std::condition_variable sync_wake_;
+  struct Mark {
+    std::chrono::steady_clock::time_point when;
+    uint64_t done;
+  };
+  std::vector<Mark> sync_marks_;          // the last ten, every 3 s (SYNC_MARKS)
 };
 
 }  // namespace mdfs::core

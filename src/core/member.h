@@ -58,7 +58,9 @@ class Member : public raid::Disk {
   uint64_t data_offset = 0;  // sectors
   uint64_t sectors = 0;      // data sectors the array may use
   uint64_t sb_offset = 0;    // sectors
-  uint64_t recovery_offset = ~uint64_t{0};
+  // Sectors rebuilt while recovering (~0: none owed); the sync thread
+  // advances it under the Array's sb_mutex_.
+  std::atomic<uint64_t> recovery_offset{~uint64_t{0}};
   std::optional<format::SuperInfo> super;  // what was on the member when added
   std::atomic<int> errors{0};
 

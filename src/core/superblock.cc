@@ -72,6 +72,15 @@ int write_v1(Member& member, const ArrayInfo& array) {
   sb.data_size = member.sectors;
   sb.super_offset = member.sb_offset;
   sb.devflags = member.write_mostly ? 1 : 0;
+  // As super_1_sync: a member being recovered records how far it got.
+  const size_t me = static_cast<size_t>(member.desc_nr);
+  if (me < array.recovering.size() && array.recovering[me]) {
+    sb.feature_map |= MD_FEATURE_RECOVERY_OFFSET;
+    sb.recovery_offset = member.recovery_offset == ~uint64_t{0} ? 0 : member.recovery_offset.load();
+  } else {
+    sb.feature_map &= ~static_cast<uint32_t>(MD_FEATURE_RECOVERY_OFFSET);
+    sb.recovery_offset = 0;
+  }
   // The role table keeps its length (mdadm sizes it) unless it must grow.
   size_t max_dev = std::max(sb.dev_roles.size(), array.roles.size());
   sb.dev_roles.assign(max_dev, kRoleSpare);
@@ -105,6 +114,7 @@ int write_v090(Member& member, const ArrayInfo& array) {
   na.events = array.events;
   for (size_t number = 0; number < array.roles.size(); ++number) {
     uint16_t role = array.roles[number];
+    if (number < array.recovering.size() && array.recovering[number]) role = kRoleSpare;
     format::Disk0 d;
     d.number = static_cast<uint32_t>(number);
     d.major = kMemberMajor;

@@ -38,6 +38,9 @@ struct ArrayInfo {
   int md_minor = 0;            // 0.90's preferred minor
   // role of each desc_nr (dev_number): >= 0 active, kRoleSpare, kRoleFaulty
   std::vector<uint16_t> roles;
+  // per desc_nr: listed in its role but still being recovered (v1 records
+  // the member's recovery_offset; 0.90 lists it as a spare)
+  std::vector<bool> recovering;
 };
 
 inline constexpr uint16_t kRoleSpare = 0xffff;

@@ -1,0 +1,372 @@
+// The md core's sync thread, as md.c's md_check_recovery, md_do_sync and
+// md_reap_sync_thread: recovery onto spares, resync after an unclean stop,
+// and the check and repair passes asked for through sync_action. The
+// personality does the work window by window (Personality::sync_window);
+// this file decides what runs, walks the sync space, throttles it,
+// checkpoints it into the superblocks and shows its progress.
+#include <algorithm>
+#include <cstdio>
+
+#include "core/array.h"
+#include "core/parse.h"
+#include "core/registry.h"
+
+namespace mdfs::core {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The kernel's system-wide speed_limit_min and speed_limit_max (KiB/s).
+constexpr unsigned kSystemSpeedMin = 1000;
+constexpr unsigned kSystemSpeedMax = 200000;
+// Speed marks: ten, three seconds apart (SYNC_MARKS, SYNC_MARK_STEP).
+constexpr size_t kSyncMarks = 10;
+constexpr auto kSyncMarkStep = std::chrono::seconds(3);
+// The pass walks windows of at most this many sectors (512 KiB): small
+// enough for the throttle and an interrupt to act quickly.
+constexpr uint64_t kWindowSectors = 1024;
+// Checkpoints: each sixteenth of the pass, as md_do_sync, and at least
+// this often.
+constexpr auto kCheckpointEvery = std::chrono::seconds(5);
+
+std::string_view action_name(int sync) {
+  constexpr std::string_view kNames[] = {"idle", "resync", "recover", "check", "repair"};
+  return kNames[sync];
+}
+
+}  // namespace
+
+std::string Array::sync_action_text() const {
+  std::lock_guard lock(mutex_);
+  if (sync_frozen_) return "frozen\n";
+  Sync running = sync_running_.load();
+  if (running == Sync::kNone) running = sync_requested_;
+  return std::string(action_name(static_cast<int>(running))) + "\n";
+}
+
+// action_store: idle and frozen interrupt a running pass (frozen also keeps
+// new ones from starting); anything else while a pass runs is EBUSY; check
+// and repair ask for a pass; resync and recover only unfreeze.
+Result<void> Array::store_sync_action(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  if (!pers_ || pers_->sync_sectors() == 0) return err(EINVAL);
+  const bool idle = cmd_match(text, "idle");
+  if (idle || cmd_match(text, "frozen")) {
+    sync_frozen_ = !idle;
+    stop_sync_thread();
+    sync_requested_ = Sync::kNone;
+    if (idle) md_check_recovery();
+    return {};
+  }
+  if (sync_thread_.joinable()) return err(EBUSY);
+  if (cmd_match(text, "check")) {
+    sync_requested_ = Sync::kCheck;
+  } else if (cmd_match(text, "repair")) {
+    sync_requested_ = Sync::kRepair;
+  } else if (!cmd_match(text, "resync") && !cmd_match(text, "recover")) {
+    return err(EINVAL);  // reshape and anything else
+  }
+  sync_frozen_ = false;
+  // A write to sync_action ends read-auto, as the kernel's.
+  if (ro_ == ReadOnly::kAutoRead) ro_ = ReadOnly::kReadWrite;
+  md_check_recovery();
+  return {};
+}
+
+std::string Array::last_sync_action_text() const {
+  std::lock_guard lock(mutex_);
+  if (last_sync_ == Sync::kNone) return "none\n";
+  return std::string(action_name(static_cast<int>(last_sync_))) + "\n";
+}
+
+std::string Array::sync_completed_text() const {
+  std::lock_guard lock(mutex_);
+  if (!sync_thread_.joinable()) return "none\n";
+  return std::to_string(curr_resync_completed_.load()) + " / " + std::to_string(sync_total_.load()) + "\n";
+}
+
+std::string Array::sync_speed_text() const {
+  std::lock_guard lock(mutex_);
+  if (!sync_thread_.joinable()) return "none\n";
+  std::lock_guard wait_lock(sync_wait_mutex_);
+  if (sync_marks_.empty()) return "0\n";
+  const Mark& mark = sync_marks_.front();
+  uint64_t seconds = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count());
+  const uint64_t done = curr_resync_.load();
+  const uint64_t db = done > mark.done ? done - mark.done : 0;
+  return std::to_string(db / std::max<uint64_t>(seconds, 1) / 2) + "\n";
+}
+
+namespace {
+
+std::string speed_text(unsigned local, unsigned system) {
+  return std::to_string(local ? local : system) + (local ? " (local)\n" : " (system)\n");
+}
+
+// sync_min_store/sync_max_store: "system", or a positive number of KiB/s.
+Result<unsigned> parse_speed(std::string_view text) {
+  if (strip_newline(text).starts_with("system")) return 0u;
+  auto n = parse_kstrto<unsigned>(text);
+  if (!n) return err(n.error());
+  if (*n == 0 || *n > static_cast<unsigned>(std::numeric_limits<int>::max())) return err(EINVAL);
+  return *n;
+}
+
+}  // namespace
+
+std::string Array::sync_speed_min_text() const { return speed_text(speed_min_.load(), kSystemSpeedMin); }
+std::string Array::sync_speed_max_text() const { return speed_text(speed_max_.load(), kSystemSpeedMax); }
+
+Result<void> Array::store_sync_speed_min(std::string_view text) {
+  auto n = parse_speed(text);
+  if (!n) return err(n.error());
+  speed_min_.store(*n);
+  return {};
+}
+
+Result<void> Array::store_sync_speed_max(std::string_view text) {
+  auto n = parse_speed(text);
+  if (!n) return err(n.error());
+  {
+    std::lock_guard wait_lock(sync_wait_mutex_);
+    speed_max_.store(*n);
+  }
+  sync_wake_.notify_all();
+  return {};
+}
+
+std::string Array::mismatch_cnt_text() const { return std::to_string(resync_mismatches_.load()) + "\n"; }
+
+void Array::wake_md_thread() {
+  registry_.md_thread().post([weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      std::lock_guard lock(self->mutex_);
+      self->md_check_recovery();
+    }
+  });
+}
+
+bool Array::remove_and_add_spares() {
+  const int max_degraded = pers_type_->max_degraded(geometry_locked());
+  std::lock_guard sb_lock(sb_mutex_);
+  bool changed = false;
+  // A faulty member leaves its role, unless the array has failed (the
+  // kernel keeps the role of the member that broke it).
+  if (degraded_locked() <= max_degraded) {
+    for (const auto& m : members_) {
+      if (!m->faulty || m->raid_disk < 0) continue;
+      m->raid_disk = -1;
+      changed = true;
+    }
+  }
+  std::vector<bool> taken(static_cast<size_t>(raid_disks_), false);
+  for (const auto& m : members_)
+    if (!m->faulty && m->raid_disk >= 0 && m->raid_disk < raid_disks_) taken[static_cast<size_t>(m->raid_disk)] = true;
+  bool recovering = false;
+  for (const auto& m : members_) {
+    if (m->faulty || m->in_sync || m->sectors < dev_sectors_) continue;
+    int role = m->raid_disk;
+    if (role < 0) {
+      auto free = std::find(taken.begin(), taken.end(), false);
+      if (free == taken.end()) continue;
+      role = static_cast<int>(free - taken.begin());
+    }
+    int e = 0;
+    {
+      // hot_add_disk with no request in flight, as the kernel quiesces.
+      std::unique_lock io_lock(pers_lock_);
+      e = pers_->add_disk(role, m.get());
+    }
+    if (e != 0) continue;
+    if (m->raid_disk < 0 || m->recovery_offset == kMaxSector) m->recovery_offset = 0;
+    m->raid_disk = role;
+    taken[static_cast<size_t>(role)] = true;
+    recovering = changed = true;
+  }
+  if (changed) update_superblocks();
+  return recovering;
+}
+
+void Array::md_check_recovery() {
+  reap_sync_thread();
+  if (!pers_ || pers_->sync_sectors() == 0 || sync_thread_.joinable()) return;
+  if (ro_ != ReadOnly::kReadWrite || sync_frozen_) return;
+  Sync kind = Sync::kNone;
+  uint64_t start = 0;
+  if (remove_and_add_spares()) {
+    kind = Sync::kRecover;
+    start = kMaxSector;
+    for (const auto& m : members_)
+      if (!m->faulty && !m->in_sync && m->raid_disk >= 0) start = std::min<uint64_t>(start, m->recovery_offset);
+    // raid10 walks array sectors, which its recovery offsets do not count.
+    if (pers_type_->level == 10 || start == kMaxSector) start = 0;
+  } else if (sync_requested_ != Sync::kNone) {
+    kind = sync_requested_;
+  } else if (recovery_cp_ != kMaxSector) {
+    kind = Sync::kResync;
+    start = recovery_cp_;
+  }
+  sync_requested_ = Sync::kNone;
+  if (kind == Sync::kNone) return;
+  const uint64_t total = pers_->sync_sectors();
+  start = std::min(start, total);
+  last_sync_ = kind;
+  if (kind != Sync::kRecover) resync_mismatches_ = 0;
+  sync_interrupt_ = false;
+  sync_failed_ = false;
+  sync_finished_ = false;
+  sync_total_ = total;
+  curr_resync_ = start;
+  curr_resync_completed_ = start;
+  sync_running_ = kind;
+  {
+    std::lock_guard wait_lock(sync_wait_mutex_);
+    sync_marks_.assign(1, Mark{Clock::now(), start});
+  }
+  sync_thread_ = std::thread([this, kind, pers = pers_, start, total] { md_do_sync(kind, pers, start, total); });
+}
+
+void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total) {
+  raid::SyncKind what = raid::SyncKind::kResync;
+  if (kind == Sync::kRecover) what = raid::SyncKind::kRecover;
+  if (kind == Sync::kCheck) what = raid::SyncKind::kCheck;
+  if (kind == Sync::kRepair) what = raid::SyncKind::kRepair;
+  const uint64_t unit = std::max<uint64_t>(pers->sync_unit(), 1);
+  const uint64_t window = std::max(unit, kWindowSectors / unit * unit);
+  pers->set_syncing(true);
+  auto last_checkpoint = Clock::now();
+  uint64_t pos = start;
+  while (pos < total && !sync_interrupt_.load()) {
+    const uint64_t n = std::min(window - pos % window, total - pos);
+    raid::SyncResult r = pers->sync_window(what, pos, n);
+    resync_mismatches_ += r.mismatches;
+    if (r.error != 0) {
+      sync_failed_ = true;
+      break;
+    }
+    pos += n;
+    curr_resync_ = pos;
+    if (pos - curr_resync_completed_.load() > (total >> 4) || Clock::now() - last_checkpoint >= kCheckpointEvery) {
+      if (pos < total) sync_checkpoint(kind, pos);
+      last_checkpoint = Clock::now();
+    }
+    sync_throttle(pos);
+  }
+  pers->set_syncing(false);
+  curr_resync_completed_ = pos;
+  sync_finished_ = true;
+  // md_reap_sync_thread runs on the md thread, which takes mutex_.
+  wake_md_thread();
+}
+
+void Array::sync_checkpoint(Sync kind, uint64_t done) {
+  std::lock_guard sb_lock(sb_mutex_);
+  curr_resync_completed_ = done;
+  if (kind == Sync::kResync && done > recovery_cp_) recovery_cp_ = done;
+  if (kind == Sync::kRecover && pers_type_ && pers_type_->level != 10) {
+    for (const auto& m : members_)
+      if (!m->faulty && !m->in_sync && m->raid_disk >= 0 && done > m->recovery_offset) m->recovery_offset = done;
+  }
+  if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
+}
+
+// As md_do_sync's throttle: above sync_speed_max, wait until the speed
+// since the oldest mark falls back to it. sync_speed_min has nothing to
+// yield to here (mdfs does not see other I/O compete).
+void Array::sync_throttle(uint64_t done) {
+  std::unique_lock lock(sync_wait_mutex_);
+  const auto now = Clock::now();
+  if (sync_marks_.empty() || now - sync_marks_.back().when >= kSyncMarkStep) {
+    sync_marks_.push_back({now, done});
+    if (sync_marks_.size() > kSyncMarks) sync_marks_.erase(sync_marks_.begin());
+  }
+  for (;;) {
+    if (sync_interrupt_.load()) return;
+    const unsigned max = speed_max_.load() ? speed_max_.load() : kSystemSpeedMax;
+    const Mark& mark = sync_marks_.front();
+    // When the KiB done since the mark, at `max` KiB/s, are due.
+    const auto due = mark.when + std::chrono::microseconds((done - mark.done) / 2 * 1'000'000 / max);
+    if (Clock::now() >= due) return;
+    sync_wake_.wait_until(lock, due);
+  }
+}
+
+void Array::stop_sync_thread() {
+  if (!sync_thread_.joinable()) return;
+  {
+    std::lock_guard wait_lock(sync_wait_mutex_);
+    sync_interrupt_ = true;
+  }
+  sync_wake_.notify_all();
+  reap_sync_thread(true);
+}
+
+// md_reap_sync_thread, once the thread has ended (`wait`: after telling it
+// to): a finished recovery puts its members in sync, a finished resync
+// leaves the array in sync; an unfinished one keeps its checkpoint.
+void Array::reap_sync_thread(bool wait) {
+  if (!sync_thread_.joinable() || (!wait && !sync_finished_.load())) return;
+  sync_thread_.join();
+  const Sync kind = sync_running_.load();
+  const uint64_t done = curr_resync_completed_.load();
+  const bool complete = done >= sync_total_.load() && !sync_failed_.load();
+  {
+    std::lock_guard sb_lock(sb_mutex_);
+    if (kind == Sync::kResync) {
+      if (complete) recovery_cp_ = kMaxSector;
+      else if (done > recovery_cp_) recovery_cp_ = done;
+    }
+    if (kind == Sync::kRecover) {
+      for (const auto& m : members_) {
+        if (m->faulty || m->in_sync || m->raid_disk < 0) continue;
+        if (complete) {
+          pers_->disk_recovered(m->raid_disk);
+          m->in_sync = true;
+          m->recovery_offset = kMaxSector;
+        } else if (pers_type_->level != 10 && done > m->recovery_offset) {
+          m->recovery_offset = done;
+        }
+      }
+    }
+    if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
+  }
+  sync_running_ = Sync::kNone;
+}
+
+// The progress line of /proc/mdstat (status_resync): a bar of twenty, the
+// pass, the per mille done, DONE/TOTAL in KiB, the time left and the speed.
+std::string Array::mdstat_progress() const {
+  const Sync running = sync_running_.load();
+  if (!sync_thread_.joinable() || running == Sync::kNone) {
+    return recovery_cp_ != kMaxSector ? "\tresync=PENDING" : "";
+  }
+  const uint64_t total = sync_total_.load();
+  const uint64_t done = std::min(curr_resync_.load(), total);
+  const uint64_t per_milli = (done >> 10) * 1000 / ((total >> 10) + 1);
+  const int filled = static_cast<int>(per_milli / 50);
+  std::string bar = "[" + std::string(static_cast<size_t>(filled), '=') + ">" +
+                    std::string(static_cast<size_t>(20 - filled), '.') + "] ";
+  const char* what = running == Sync::kCheck ? "check" : running == Sync::kRecover ? "recovery" : "resync";
+  uint64_t seconds = 1, db = 0;
+  {
+    std::lock_guard wait_lock(sync_wait_mutex_);
+    if (!sync_marks_.empty()) {
+      const Mark& mark = sync_marks_.front();
+      seconds = std::max<uint64_t>(1, static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count()));
+      db = done > mark.done ? done - mark.done : 0;
+    }
+  }
+  const uint64_t left = (total - done) * seconds / std::max<uint64_t>(db, 1);
+  char buf[160];
+  std::snprintf(buf, sizeof buf, " %s =%3u.%u%% (%llu/%llu) finish=%llu.%llumin speed=%lluK/sec", what,
+                static_cast<unsigned>(per_milli / 10), static_cast<unsigned>(per_milli % 10),
+                static_cast<unsigned long long>(done / 2), static_cast<unsigned long long>(total / 2),
+                static_cast<unsigned long long>(left / 60), static_cast<unsigned long long>(left % 60 / 6),
+                static_cast<unsigned long long>(db / 2 / seconds));
+  return bar + buf;
+}
+
+}  // namespace mdfs::core

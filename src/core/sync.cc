@@ -41,7 +41,9 @@ std::string Array::sync_action_text() const {
   std::lock_guard lock(mutex_);
   if (sync_frozen_) return "frozen\n";
   Sync running = sync_running_.load();
-  if (running == Sync::kNone) running = sync_requested_;
+  // A check asked of a read-only array waits, showing idle, until it is
+  // writable (the kernel keeps the request the same way).
+  if (running == Sync::kNone && ro_ == ReadOnly::kReadWrite) running = sync_requested_;
   return std::string(action_name(static_cast<int>(running))) + "\n";
 }
 

@@ -1,0 +1,103 @@
+#!/bin/bash
+# The real Linux md driver accepts what mdfs's sync thread leaves behind:
+# arrays whose member was failed, removed and rebuilt onto a blank spare
+# (raid1, raid5, raid6 two at once, raid10), one repaired after damage, and
+# one resynced after its daemon was killed, are assembled by Debian's
+# kernel (under qemu, ../shared/kernel-oracle/assemble.py, one boot) with
+# the sha256 mdfs shows, clean and idle (no recovery or resync owed), and
+# mismatch_cnt 0 after the kernel's own check.
+. "$(dirname "$0")/lib.sh"
+ORACLE=${ORACLE:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/kernel-oracle}
+requires mdadm python3 sha256sum qemu-system-x86_64 cpio gzip modprobe
+[ -f "$ORACLE/assemble.py" ] || { echo "SKIP: no $ORACLE/assemble.py"; exit 77; }
+kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort | tail -1)
+[ -r "$kernel" ] || { echo "SKIP: needs a readable kernel image (linux-image-amd64)"; exit 77; }
+[ -x /bin/busybox ] || { echo "SKIP: needs /bin/busybox (busybox-static)"; exit 77; }
+ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
+SHARED_CACHE=${ORACLE_CACHE:-${TMPDIR:-/tmp}/kernel-oracle-cache}
+export ORACLE_CACHE=$T/oracle
+mkdir -p "$ORACLE_CACHE"
+cp "$SHARED_CACHE"/initrd-*.cpio.gz "$ORACLE_CACHE"/ 2>/dev/null
+
+mount_mdfs -o assemble=none
+truncate -s 8M "$SRC"/k1-{0,1,s}.img "$SRC"/k5-{0,1,2,3,s}.img "$SRC"/k6-{0,1,2,3,4,s,t}.img \
+  "$SRC"/k10-{0,1,2,3,s}.img "$SRC"/kr-{0,1,2}.img "$SRC"/ks-{0,1,2}.img
+"$ADM" --create "$MNT/dev/md_k1" -l1 -n2 k1-{0,1}.img 2>/dev/null
+"$ADM" --create "$MNT/dev/md_k5" -l5 -n4 -c64 k5-{0,1,2,3}.img 2>/dev/null
+"$ADM" --create "$MNT/dev/md_k6" -l6 -n5 -c64 k6-{0,1,2,3,4}.img 2>/dev/null
+"$ADM" --create "$MNT/dev/md_k10" -l10 -n4 -c64 k10-{0,1,2,3}.img 2>/dev/null
+"$ADM" --create "$MNT/dev/md_kr" -l5 -n3 -c64 kr-{0,1,2}.img 2>/dev/null
+"$ADM" --create "$MNT/dev/md_ks" -l5 -n3 -c64 ks-{0,1,2}.img 2>/dev/null
+ARRAYS="md_k1 md_k5 md_k6 md_k10 md_kr md_ks"
+for a in $ARRAYS; do
+  head -c "$(stat -c %s "$MNT/dev/$a")" /dev/urandom | dd of="$MNT/dev/$a" bs=1M conv=notrunc,fsync status=none
+done
+"$ADM" "$MNT/dev/md_k1" --fail k1-1.img --remove k1-1.img --add k1-s.img 2>/dev/null
+"$ADM" "$MNT/dev/md_k5" --fail k5-2.img --remove k5-2.img --add k5-s.img 2>/dev/null
+"$ADM" "$MNT/dev/md_k6" --fail k6-0.img --remove k6-0.img --fail k6-3.img --remove k6-3.img --add k6-s.img k6-t.img 2>/dev/null
+"$ADM" "$MNT/dev/md_k10" --fail k10-3.img --remove k10-3.img --add k10-s.img 2>/dev/null
+for a in md_k1 md_k5 md_k6 md_k10; do
+  "$ADM" --wait "$MNT/dev/$a" 2>/dev/null
+  check "$a: rebuilt in mdfs" "0 idle" "$(cat "$(sys $a degraded)") $(cat "$(sys $a sync_action)")"
+done
+# md_kr: damaged parity, repaired.
+"$ADM" --stop "$MNT/dev/md_kr" 2>/dev/null
+dd if=/dev/urandom of="$SRC/kr-1.img" bs=512 seek=$((2048 + 300)) count=64 conv=notrunc status=none
+"$ADM" --assemble "$MNT/dev/md_kr" kr-{0,1,2}.img 2>/dev/null
+sysw "$(sys md_kr sync_action)" repair >/dev/null
+"$ADM" --wait "$MNT/dev/md_kr" 2>/dev/null
+[ "$(cat "$(sys md_kr mismatch_cnt)")" -gt 0 ] && pass "md_kr: repair found the damage" || fail "md_kr: repair found nothing"
+# md_ks: the daemon killed while it is active, then resynced at the next mount.
+sysw "$(sys md_ks safe_mode_delay)" 0 >/dev/null
+head -c 65536 /dev/urandom | dd of="$MNT/dev/md_ks" bs=64k seek=3 conv=notrunc,fsync status=none
+declare -A SHA
+for a in $ARRAYS; do SHA[$a]=$(sha256sum < "$MNT/dev/$a" | cut -d' ' -f1); done
+kill -9 "$MDFS_PID"; wait "$MDFS_PID" 2>/dev/null; MDFS_PID=
+fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
+mount_mdfs
+eventually "md_ks: resynced at the next mount" none cat "$(sys md_ks resync_start)"
+for a in $ARRAYS; do
+  check "$a: same data after the remount" "${SHA[$a]}" "$(sha256sum < "$MNT/dev/$a" | cut -d' ' -f1)"
+done
+unmount_mdfs
+
+images=()
+for f in "$SRC"/*.img; do
+  case $f in *k1-1.img | *k5-2.img | *k6-0.img | *k6-3.img | *k10-3.img) continue ;; esac
+  images+=("$f")
+done
+for attempt in 1 2; do
+  start=$(date +%s)
+  timeout "${ORACLE_TIMEOUT:-240}" python3 "$ORACLE/assemble.py" "${images[@]}" > "$T/oracle.txt" 2> "$T/oracle.err"
+  console=$(find "$ORACLE_CACHE" -name boot-console.txt | head -1)
+  [ -n "$console" ] || break
+  [ $(( $(date +%s) - start )) -lt 60 ] || break
+  find "$ORACLE_CACHE" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
+done
+if [ -d "$SHARED_CACHE" ] || mkdir -p "$SHARED_CACHE" 2>/dev/null; then
+  for f in "$ORACLE_CACHE"/initrd-*.cpio.gz; do
+    [ -e "$f" ] && [ ! -e "$SHARED_CACHE/${f##*/}" ] && cp "$f" "$SHARED_CACHE/${f##*/}.$$" && mv "$SHARED_CACHE/${f##*/}.$$" "$SHARED_CACHE/${f##*/}"
+  done
+fi
+section() { awk -v t="# $1" 'index($0, "# ") == 1 { on = (index($0, t) == 1); next } on && NF' "$T/oracle.txt"; }
+declare -A KSHA KSTATE KSYNC KMISMATCH
+while read -r k size sha state sync _; do
+  KSHA[$sha]=$k KSTATE[$k]=$state KSYNC[$k]=${sync:-none}
+done < <(section arrays)
+while read -r k word n; do [ "$word" = mismatch_cnt ] && KMISMATCH[$k]=$n; done < <(section check)
+for a in $ARRAYS; do
+  k=${KSHA[${SHA[$a]}]:-}
+  if [ -z "$k" ]; then
+    fail "$a: no array the kernel assembled has mdfs's sha256"
+    continue
+  fi
+  pass "$a: the kernel assembled it ($k) with mdfs's data"
+  check "$a: kernel array_state" clean "${KSTATE[$k]}"
+  check "$a: kernel sync_action (nothing owed)" idle "${KSYNC[$k]}"
+  check "$a: kernel mismatch_cnt after check" 0 "${KMISMATCH[$k]:-missing}"
+done
+section detail | grep -q "State : .*degraded" && fail "the kernel finds an array degraded: $(section detail | grep -B30 degraded | grep '^==')"
+if [ "$FAILED" -ne 0 ]; then
+  echo "--- assemble.py output:"; cat "$T/oracle.txt"; tail -20 "$T/oracle.err"
+fi
+finish

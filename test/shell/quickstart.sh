@@ -1,9 +1,10 @@
 #!/bin/bash
-# The README's quick start and recovery walk-through, run as written (by
-# tools/readme-run, as tools/demo runs them), then checked from outside:
-# the ext4 came back after the remount and checks clean, every member's
-# superblock says clean, the read-only degraded assembly changed no byte of
-# the copied images, and it shows exactly the healthy array's contents.
+# The README's quick start, recovery walk-through and rebuild, run as
+# written (by tools/readme-run, as tools/demo runs them), then checked from
+# outside: the ext4 came back after the remount and checks clean, every
+# member's superblock says clean, the read-only degraded assembly changed no
+# byte of the copied images and shows exactly the healthy array's contents,
+# and the rebuilt member with either survivor holds those contents too.
 . "$(dirname "$0")/lib.sh"
 requires mkfs.ext4 fuse2fs e2fsck mdadm
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -50,13 +51,33 @@ done
 # The healthy array and the degraded copy hold the same bytes, and the
 # filesystem is consistent.
 mdfs "$QS/shelf" "$QS/mnt"
+healthy=$(sha256sum <"$QS/mnt/dev/md0")
 mdfs -o assemble=none "$QS/rescue" "$QS/rescue-mnt"
 mdfsadm --assemble --readonly "$QS/rescue-mnt/dev/md0" disk1.img disk3.img 2>/dev/null
 check "the degraded copy assembles again" 0 $?
-check "healthy and degraded arrays: same sha256" \
-  "$(sha256sum <"$QS/mnt/dev/md0")" "$(sha256sum <"$QS/rescue-mnt/dev/md0")"
+check "healthy and degraded arrays: same sha256" "$healthy" "$(sha256sum <"$QS/rescue-mnt/dev/md0")"
+mdfsadm --stop "$QS/rescue-mnt/dev/md0" 2>/dev/null
+fusermount3 -u "$QS/rescue-mnt"
 e2fsck -fn "$QS/mnt/dev/md0" >"$T/fsck.out" 2>&1
 check "e2fsck -fn on the remounted array: clean" 0 $?
-fusermount3 -u "$QS/rescue-mnt"
+mdfsadm --stop "$QS/mnt/dev/md0" 2>/dev/null
 fusermount3 -u "$QS/mnt"
+
+# The rebuild: disk4 recovered, and it alone with either survivor holds the
+# healthy array's bytes.
+"$ROOT/tools/readme-run" rebuild "$QS" >"$T/rebuild.out" 2>&1
+RC=$?
+check "the rebuild runs to its end" 0 "$RC"
+[ "$RC" -eq 0 ] || tail -20 "$T/rebuild.out"
+check "after --wait the copy is whole again" 1 "$(grep -c 'algorithm 2 \[3/3\] \[UUU\]' "$T/rebuild.out")"
+check "mdadm --examine disk4.img: active device 1" "Active device 1" \
+  "$(mdadm --examine "$QS/rescue/disk4.img" 2>/dev/null | sed -n 's/^ *Device Role : //p')"
+for survivor in disk1 disk3; do
+  mdfs -o assemble=none "$QS/rescue" "$QS/rescue-mnt"
+  mdfsadm --assemble --readonly "$QS/rescue-mnt/dev/md0" "$survivor.img" disk4.img 2>/dev/null
+  check "disk4 with $survivor assembles" 0 $?
+  check "disk4 with $survivor: the healthy array's sha256" "$healthy" "$(sha256sum <"$QS/rescue-mnt/dev/md0")"
+  mdfsadm --stop "$QS/rescue-mnt/dev/md0" 2>/dev/null
+  fusermount3 -u "$QS/rescue-mnt"
+done
 exit $FAILED

@@ -231,6 +231,7 @@ void Array::md_clean() {
   recovery_cp_ = 0;
   safemode_delay_jiffies_ = 0;
   sync_frozen_ = false;
+  sync_blocked_ = false;
   sync_requested_ = Sync::kNone;
   last_sync_ = Sync::kNone;
   resync_mismatches_ = 0;
@@ -1113,6 +1114,7 @@ Result<void> Array::store_new_dev(std::string_view text) {
     if (pers_) update_superblocks();
   }
   update_configured();
+  sync_blocked_ = false;
   if (pers_) md_check_recovery();  // a degraded array recovers onto it
   return {};
 }

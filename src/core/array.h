@@ -298,6 +298,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::thread sync_thread_;
   Sync sync_requested_ = Sync::kNone;     // a check or repair asked for
   bool sync_frozen_ = false;              // MD_RECOVERY_FROZEN
+  // A resync or recovery that failed (a read with no copy left) is not
+  // started again by itself, until a member is added or sync_action written.
+  bool sync_blocked_ = false;
   Sync last_sync_ = Sync::kNone;          // last_sync_action
   std::atomic<Sync> sync_running_{Sync::kNone};  // the pass the thread runs
   std::atomic<bool> sync_interrupt_{false};      // MD_RECOVERY_INTR

@@ -54,6 +54,7 @@ Result<void> Array::store_sync_action(std::string_view text) {
   std::lock_guard lock(mutex_);
   if (!pers_ || pers_->sync_sectors() == 0) return err(EINVAL);
   const bool idle = cmd_match(text, "idle");
+  sync_blocked_ = false;
   if (idle || cmd_match(text, "frozen")) {
     sync_frozen_ = !idle;
     stop_sync_thread();
@@ -152,13 +153,16 @@ void Array::wake_md_thread() {
 
 bool Array::remove_and_add_spares() {
   const int max_degraded = pers_type_->max_degraded(geometry_locked());
-  std::lock_guard sb_lock(sb_mutex_);
-  bool changed = false;
   // A faulty member leaves its role, unless the array has failed (the
-  // kernel keeps the role of the member that broke it).
-  if (degraded_locked() <= max_degraded) {
+  // kernel keeps the role of the member that broke it); a failed array
+  // has nothing to rebuild from.
+  const bool failed = degraded_locked() > max_degraded;
+  bool changed = false;
+  std::vector<std::pair<Member*, int>> added;
+  {
+    std::lock_guard sb_lock(sb_mutex_);
     for (const auto& m : members_) {
-      if (!m->faulty || m->raid_disk < 0) continue;
+      if (failed || !m->faulty || m->raid_disk < 0) continue;
       m->raid_disk = -1;
       changed = true;
     }
@@ -166,8 +170,8 @@ bool Array::remove_and_add_spares() {
   std::vector<bool> taken(static_cast<size_t>(raid_disks_), false);
   for (const auto& m : members_)
     if (!m->faulty && m->raid_disk >= 0 && m->raid_disk < raid_disks_) taken[static_cast<size_t>(m->raid_disk)] = true;
-  bool recovering = false;
   for (const auto& m : members_) {
+    if (failed || sync_blocked_) break;
     if (m->faulty || m->in_sync || m->sectors < dev_sectors_) continue;
     int role = m->raid_disk;
     if (role < 0) {
@@ -177,18 +181,23 @@ bool Array::remove_and_add_spares() {
     }
     int e = 0;
     {
-      // hot_add_disk with no request in flight, as the kernel quiesces.
+      // hot_add_disk with no request in flight, as the kernel quiesces;
+      // sb_mutex_ is not held, as requests in flight may wait for it.
       std::unique_lock io_lock(pers_lock_);
       e = pers_->add_disk(role, m.get());
     }
     if (e != 0) continue;
+    taken[static_cast<size_t>(role)] = true;
+    added.emplace_back(m.get(), role);
+  }
+  std::lock_guard sb_lock(sb_mutex_);
+  for (auto [m, role] : added) {
     if (m->raid_disk < 0 || m->recovery_offset == kMaxSector) m->recovery_offset = 0;
     m->raid_disk = role;
-    taken[static_cast<size_t>(role)] = true;
-    recovering = changed = true;
+    changed = true;
   }
   if (changed) update_superblocks();
-  return recovering;
+  return !added.empty();
 }
 
 void Array::md_check_recovery() {
@@ -206,7 +215,7 @@ void Array::md_check_recovery() {
     if (pers_type_->level == 10 || start == kMaxSector) start = 0;
   } else if (sync_requested_ != Sync::kNone) {
     kind = sync_requested_;
-  } else if (recovery_cp_ != kMaxSector) {
+  } else if (recovery_cp_ != kMaxSector && !sync_blocked_) {
     kind = Sync::kResync;
     start = recovery_cp_;
   }
@@ -314,6 +323,7 @@ void Array::reap_sync_thread(bool wait) {
   const Sync kind = sync_running_.load();
   const uint64_t done = curr_resync_completed_.load();
   const bool complete = done >= sync_total_.load() && !sync_failed_.load();
+  if (sync_failed_.load() && (kind == Sync::kResync || kind == Sync::kRecover)) sync_blocked_ = true;
   {
     std::lock_guard sb_lock(sb_mutex_);
     if (kind == Sync::kResync) {

@@ -33,6 +33,8 @@ check "failed: mdstat" "md5 : active raid5 m5-3.img[3] m5-2.img[2] m5-1.img[1](F
   "$(grep '^md5 :' "$MNT/proc/mdstat") $(grep -A1 '^md5 :' "$MNT/proc/mdstat" | grep -o '\[4/3\] \[U_UU\]')"
 check "failed: no rd1 link" no "$([ -e "$(sys md5 rd1)" ] && echo yes || echo no)"
 check "failed: the others' superblocks miss role 1" "A.AA" "$(examine m5-0.img 'Array State' | cut -c1-4)"
+# dev_roles[1] of a v1.2 superblock (byte 256 + 2 * dev_number): faulty.
+check "failed: its dev_roles entry is 0xfffe" 65534 "$(od -An -tu2 -j $((4096 + 256 + 2)) -N2 "$SRC/m5-0.img" | tr -d ' ')"
 "$ADM" "$MNT/dev/md5" --remove m5-1.img 2>/dev/null
 check "removed" no "$([ -e "$(sys md5 dev-m5-1.img)" ] && echo yes || echo no)"
 sysw "$(sys md5 sync_speed_max)" 1000 >/dev/null

@@ -107,6 +107,14 @@ sysw "$(sys md1 sync_action)" idle >/dev/null
 "$ADM" --wait "$MNT/dev/md1" 2>/dev/null
 check "idle: recovered" "0 in_sync 1" "$(md md1 degraded) $(md md1 dev-sparex.img/state) $(md md1 dev-sparex.img/slot)"
 cmp -s "$MNT/dev/md1" "$T/md1.ref" && pass "md1: data intact" || fail "md1: data differs"
+# A hot spare waits in a whole array, and takes over when a member fails.
+truncate -s 8M "$SRC/hot.img"
+"$ADM" "$MNT/dev/md1" --add hot.img 2>/dev/null
+check "hot spare: waits" "spare none idle" "$(md md1 dev-hot.img/state) $(md md1 dev-hot.img/slot) $(md md1 sync_action)"
+grep '^md1 :' "$MNT/proc/mdstat" | grep -qE 'hot.img\[[0-9]+\]\(S\)' && pass "mdstat: hot.img[N](S)" || fail "mdstat: $(grep '^md1 :' "$MNT/proc/mdstat")"
+"$ADM" "$MNT/dev/md1" --fail spare1.img 2>/dev/null
+eventually "hot spare: rebuilt into role 0" "in_sync 0 0" eval 'echo $(md md1 dev-hot.img/state) $(md md1 dev-hot.img/slot) $(md md1 degraded)'
+cmp -s "$MNT/dev/md1" "$T/md1.ref" && pass "md1: data intact after the hot spare took over" || fail "md1: data differs"
 "$ADM" --stop "$MNT/dev/md1" 2>/dev/null
 
 # A recovery stopped half way resumes at the next assembly.

@@ -177,3 +177,38 @@ TEST_CASE("writes racing check and repair are neither counted nor undone", "[syn
     }
   }
 }
+
+TEST_CASE("a copy that fails reads during a check is failed and the pass goes on", "[sync][failure]") {
+  Geometry g;
+  g.level = 1;
+  g.raid_disks = 3;
+  g.member_sectors = {1024, 1024, 1024};
+  std::vector<std::unique_ptr<MemDisk>> mem;
+  std::vector<std::unique_ptr<FaultyDisk>> faulty;
+  std::vector<Disk*> roles;
+  for (int r = 0; r < 3; ++r) {
+    mem.push_back(std::make_unique<MemDisk>(1024));
+    faulty.push_back(std::make_unique<FaultyDisk>(*mem.back()));
+    roles.push_back(faulty.back().get());
+  }
+  RecordingEvents events;
+  auto p = find_personality(1)->run(g, roles, events);
+  REQUIRE(p.ok());
+  std::vector<std::byte> data(1024 * kSectorSize, std::byte{7});
+  REQUIRE((*p)->write(0, data) == 0);
+  faulty[0]->fail_reads = true;
+  SyncResult r = (*p)->sync_window(SyncKind::kCheck, 0, 1024);
+  CHECK(r.error == 0);
+  CHECK(r.mismatches == 0);
+  REQUIRE(events.taken().size() == 1);
+  CHECK(events.taken()[0].first == 0);
+  CHECK((*p)->degraded() == 1);
+  // With one copy left there is nothing to compare, and nothing fails.
+  faulty[1]->fail_reads = true;
+  r = (*p)->sync_window(SyncKind::kRepair, 0, 1024);
+  CHECK(r.error == 0);
+  CHECK((*p)->degraded() == 2);
+  faulty[2]->fail_reads = true;
+  CHECK((*p)->sync_window(SyncKind::kCheck, 0, 128).error == EIO);  // the last copy stays, the pass ends
+  CHECK((*p)->degraded() == 2);
+}

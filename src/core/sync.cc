@@ -229,6 +229,7 @@ void Array::md_check_recovery() {
   sync_failed_ = false;
   sync_finished_ = false;
   sync_total_ = total;
+  sync_offsets_ = pers_type_->level != 10;
   curr_resync_ = start;
   curr_resync_completed_ = start;
   sync_running_ = kind;
@@ -276,7 +277,7 @@ void Array::sync_checkpoint(Sync kind, uint64_t done) {
   std::lock_guard sb_lock(sb_mutex_);
   curr_resync_completed_ = done;
   if (kind == Sync::kResync && done > recovery_cp_) recovery_cp_ = done;
-  if (kind == Sync::kRecover && pers_type_ && pers_type_->level != 10) {
+  if (kind == Sync::kRecover && sync_offsets_) {
     for (const auto& m : members_)
       if (!m->faulty && !m->in_sync && m->raid_disk >= 0 && done > m->recovery_offset) m->recovery_offset = done;
   }
@@ -337,7 +338,7 @@ void Array::reap_sync_thread(bool wait) {
           pers_->disk_recovered(m->raid_disk);
           m->in_sync = true;
           m->recovery_offset = kMaxSector;
-        } else if (pers_type_->level != 10 && done > m->recovery_offset) {
+        } else if (sync_offsets_ && done > m->recovery_offset) {
           m->recovery_offset = done;
         }
       }

@@ -550,6 +550,7 @@ uint64_t Array::size_bytes() const { return io().size_bytes(); }
 
 std::string Array::mdstat_entry() const {
   std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
   if (!pers_ && raid_disks_ == 0 && members_.empty()) return "";
   std::string out = name_ + " : " + (pers_ ? "active" : "inactive");
   if (pers_) {
@@ -587,6 +588,7 @@ std::string Array::mdstat_entry() const {
 
 Result<mdu_array_info_t> Array::get_array_info() const {
   std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
   if (raid_disks_ == 0) return err(ENODEV);
   mdu_array_info_t info{};
   info.major_version = major_version_;
@@ -613,6 +615,7 @@ Result<mdu_array_info_t> Array::get_array_info() const {
 
 Result<mdu_disk_info_t> Array::get_disk_info(int number) const {
   std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
   if (raid_disks_ == 0) return err(ENODEV);
   mdu_disk_info_t info{};
   info.number = number;
@@ -1138,6 +1141,7 @@ std::shared_ptr<Member> Array::member(std::string_view name) const {
 
 std::vector<std::pair<int, std::string>> Array::role_links() const {
   std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
   std::vector<std::pair<int, std::string>> out;
   if (!pers_) return out;
   for (const auto& m : members_)
@@ -1148,6 +1152,7 @@ std::vector<std::pair<int, std::string>> Array::role_links() const {
 
 std::string Array::member_state_text(const Member& m) const {
   std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
   std::vector<std::string> flags;
   if (m.faulty) flags.push_back("faulty");
   else if (m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
@@ -1214,6 +1219,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
 
 std::string Array::member_slot_text(const Member& m) const {
   std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
   return m.raid_disk < 0 ? "none\n" : std::to_string(m.raid_disk) + "\n";
 }
 

@@ -286,7 +286,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // sb_mutex_: superblock writes, events_, the clean/active and read-auto
   // transitions of the data path, member failures. While the array runs its
   // configuration changes only with both mutex_ and sb_mutex_ held, so the
-  // data path reads it under sb_mutex_ alone. Order: mutex_ -> sb_mutex_;
+  // data path reads it under sb_mutex_ alone; and as member failures and
+  // superblock writes (events, utime) happen under sb_mutex_ alone, what
+  // shows them takes it after mutex_. Order: mutex_ -> sb_mutex_;
   // never held while waiting for pers_lock_.
   mutable std::mutex sb_mutex_;
   uint64_t safemode_generation_ = 0;      // sb_mutex_: cancels older timers

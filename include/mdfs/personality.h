@@ -117,9 +117,12 @@ class Personality {
 
   // ---- resync, check, repair and recovery (the kernel's sync_request) ----
   // Levels without redundancy keep these defaults: nothing to sync.
-  // The sync space: what md_do_sync walks, in sectors (the kernel's
-  // resync_max_sectors; raid5 counts member sectors, raid1/10 array sectors).
+  // The sync space of resync, check and repair: what md_do_sync walks, in
+  // sectors (the kernel's resync_max_sectors; raid5 counts member sectors,
+  // raid1/10 array sectors). Recovery walks the member sectors of the
+  // roles it rebuilds (dev_sectors).
   virtual uint64_t sync_sectors() const { return 0; }
+  virtual uint64_t recovery_sectors() const { return sync_sectors(); }
   // Windows are multiples of this (a stripe, raid1's 64 KiB resync block).
   virtual uint64_t sync_unit() const { return 128; }
   // While a pass runs, windows being synced keep out the array writes that

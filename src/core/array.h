@@ -309,9 +309,6 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::atomic<bool> sync_failed_{false};         // a window failed: the pass ended early
   std::atomic<bool> sync_finished_{false};       // the thread is done: reap it
   std::atomic<uint64_t> sync_total_{0};          // the pass's last sector (max_sectors)
-  // Whether the pass walks member sectors, which recovery offsets count
-  // (not raid10's, which walks the array's).
-  std::atomic<bool> sync_offsets_{false};
   std::atomic<uint64_t> curr_resync_{0};         // sectors done
   std::atomic<uint64_t> curr_resync_completed_{0};  // checkpointed (sync_completed)
   std::atomic<uint64_t> resync_mismatches_{0};   // mismatch_cnt

@@ -211,8 +211,7 @@ void Array::md_check_recovery() {
     start = kMaxSector;
     for (const auto& m : members_)
       if (!m->faulty && !m->in_sync && m->raid_disk >= 0) start = std::min<uint64_t>(start, m->recovery_offset);
-    // raid10 walks array sectors, which its recovery offsets do not count.
-    if (pers_type_->level == 10 || start == kMaxSector) start = 0;
+    if (start == kMaxSector) start = 0;
   } else if (sync_requested_ != Sync::kNone) {
     kind = sync_requested_;
   } else if (recovery_cp_ != kMaxSector && !sync_blocked_) {
@@ -221,7 +220,7 @@ void Array::md_check_recovery() {
   }
   sync_requested_ = Sync::kNone;
   if (kind == Sync::kNone) return;
-  const uint64_t total = pers_->sync_sectors();
+  const uint64_t total = kind == Sync::kRecover ? pers_->recovery_sectors() : pers_->sync_sectors();
   start = std::min(start, total);
   last_sync_ = kind;
   if (kind != Sync::kRecover) resync_mismatches_ = 0;
@@ -229,7 +228,6 @@ void Array::md_check_recovery() {
   sync_failed_ = false;
   sync_finished_ = false;
   sync_total_ = total;
-  sync_offsets_ = pers_type_->level != 10;
   curr_resync_ = start;
   curr_resync_completed_ = start;
   sync_running_ = kind;
@@ -277,7 +275,7 @@ void Array::sync_checkpoint(Sync kind, uint64_t done) {
   std::lock_guard sb_lock(sb_mutex_);
   curr_resync_completed_ = done;
   if (kind == Sync::kResync && done > recovery_cp_) recovery_cp_ = done;
-  if (kind == Sync::kRecover && sync_offsets_) {
+  if (kind == Sync::kRecover) {
     for (const auto& m : members_)
       if (!m->faulty && !m->in_sync && m->raid_disk >= 0 && done > m->recovery_offset) m->recovery_offset = done;
   }
@@ -338,7 +336,7 @@ void Array::reap_sync_thread(bool wait) {
           pers_->disk_recovered(m->raid_disk);
           m->in_sync = true;
           m->recovery_offset = kMaxSector;
-        } else if (sync_offsets_ && done > m->recovery_offset) {
+        } else if (done > m->recovery_offset) {
           m->recovery_offset = done;
         }
       }

@@ -103,13 +103,15 @@ class Raid10 final : public Personality {
   int degraded() const override { return members_.degraded(); }
   std::string mdstat_status() const override { return layout_.mdstat_words() + members_.mdstat_health(); }
 
-  // As raid10's resync and check, every kind walks the array's sectors
-  // (the kernel walks member sectors for recovery); mismatches count whole
-  // 64 KiB resync blocks.
+  // As raid10's sync_request: resync, check and repair walk the array's
+  // sectors, recovery the rebuilt members' (each chunk there found through
+  // chunk_at); mismatches count whole 64 KiB resync blocks.
   uint64_t sync_sectors() const override { return layout_.array_sectors(); }
+  uint64_t recovery_sectors() const override { return layout_.dev_sectors(); }
   uint64_t sync_unit() const override { return kResyncBlock; }
   void set_syncing(bool on) override { on ? barrier_.begin() : barrier_.end(); }
   SyncResult sync_window(SyncKind kind, uint64_t start, uint64_t count) override {
+    if (kind == SyncKind::kRecover) return recover_window(start, count);
     RaisedWindow window(barrier_, start, start + count);
     SyncResult result;
     std::vector<Copy> where(layout_.copies());
@@ -133,6 +135,32 @@ class Raid10 final : public Personality {
   void disk_recovered(int role) override { members_.recovered(role); }
 
  private:
+  // Member sectors [start, start + count) of every recovering role: each
+  // piece is the copy of some array range, rebuilt from a working copy
+  // with that array range held against writes.
+  SyncResult recover_window(uint64_t start, uint64_t count) {
+    const uint64_t chunk = layout_.chunk_sectors();
+    const uint64_t end = std::min(start + count, layout_.dev_sectors());
+    std::vector<Copy> where(layout_.copies());
+    for (int role = 0; role < members_.raid_disks(); ++role) {
+      if (!members_.recovering(role)) continue;
+      for (uint64_t pos = start; pos < end;) {
+        const uint64_t row = pos / chunk;
+        const uint64_t n = std::min(end, (row + 1) * chunk) - pos;
+        const int64_t c = layout_.chunk_at(role, row);
+        if (c >= 0) {
+          const uint64_t at = static_cast<uint64_t>(c) * chunk + pos % chunk;
+          RaisedWindow window(barrier_, at, at + n);
+          layout_.map(at, where);
+          bool differ = false;
+          if (int e = members_.sync_copies(SyncKind::kRecover, where, n, differ)) return {e, 0};
+        }
+        pos += n;
+      }
+    }
+    return {};
+  }
+
   bool in_array(uint64_t offset, size_t length) const {
     uint64_t size = layout_.array_sectors() * kSectorSize;
     return offset <= size && length <= size - offset;

@@ -77,6 +77,28 @@ uint64_t Raid10Layout::map(uint64_t sector, std::span<Copy> out) const {
   return (uint64_t{1} << chunk_shift_) - in_chunk;
 }
 
+int64_t Raid10Layout::chunk_at(int role, uint64_t row) const {
+  // The row holding the first far (or offset) copy, whose slots are the
+  // raid0-like striping of map(): chunk c has slots c*near .. c*near+near-1,
+  // so only the few chunks whose slots touch that row can be there; map()
+  // says which of them is.
+  const uint64_t stride_rows = stride_ >> chunk_shift_;
+  uint64_t base = row;
+  if (far_offset_) base = row / far_;
+  else if (far_ > 1 && stride_rows) base = row % stride_rows;
+  const uint64_t n = static_cast<uint64_t>(raid_disks_);
+  const uint64_t first_slot = base * n;
+  const uint64_t lo = first_slot >= uint64_t(near_) ? (first_slot - near_ + 1) / near_ : 0;
+  const uint64_t hi = (first_slot + n - 1) / near_;
+  std::vector<Copy> copies(this->copies());
+  for (uint64_t c = lo; c <= hi && (c << chunk_shift_) < array_sectors_; ++c) {
+    map(c << chunk_shift_, copies);
+    for (const Copy& x : copies)
+      if (x.role == role && (x.sector >> chunk_shift_) == row) return static_cast<int64_t>(c);
+  }
+  return -1;
+}
+
 std::vector<std::vector<int>> Raid10Layout::copy_sets() const {
   // The member pattern repeats every raid_disks chunks.
   std::vector<std::vector<int>> sets;

@@ -39,6 +39,10 @@ class Raid10Layout {
   // stay contiguous in every copy (to the end of the chunk).
   uint64_t map(uint64_t sector, std::span<Copy> out) const;
 
+  // The array chunk one of whose copies is member chunk `row` of `role`
+  // (recovery walks a member); -1 for a row no chunk uses.
+  int64_t chunk_at(int role, uint64_t row) const;
+
   // The sets of roles that hold the same chunks; the array loses data when
   // every role of one set is gone.
   std::vector<std::vector<int>> copy_sets() const;

@@ -76,7 +76,14 @@ check "md5: check after recovery finds nothing" 0 "$(md md5 mismatch_cnt)"
 "$ADM" "$MNT/dev/md6" --fail m6-1.img --remove m6-1.img --fail m6-3.img --remove m6-3.img 2>/dev/null
 check "md6: two missing" 2 "$(md md6 degraded)"
 "$ADM" "$MNT/dev/md6" --add spare6a.img spare6b.img 2>/dev/null
+sysw "$(sys md10 sync_speed_max)" 1000 >/dev/null
 "$ADM" "$MNT/dev/md10" --fail m10-1.img --remove m10-1.img --add spare10.img 2>/dev/null
+sleep 2.2
+# raid10 rebuilds member sectors too, recording how far it got.
+[[ "$(md md10 sync_completed)" =~ ^[0-9]+\ /\ 14336$ ]] && pass "md10: sync_completed in member sectors" || fail "md10: sync_completed [$(md md10 sync_completed)]"
+rs=$(md md10 dev-spare10.img/recovery_start)
+[[ "$rs" =~ ^[0-9]+$ ]] && [ "$rs" -gt 0 ] && pass "md10: recovery_start advances ($rs)" || fail "md10: recovery_start [$rs]"
+sysw "$(sys md10 sync_speed_max)" system >/dev/null
 for a in md1 md6 md10; do
   "$ADM" --wait "$MNT/dev/$a" 2>/dev/null
   check "$a: recovered" "0 idle" "$(md $a degraded) $(md $a sync_action)"

@@ -13,6 +13,7 @@
 
 #include "disks.h"
 #include "mdfs/personality.h"
+#include "raid/raid10_layout.h"
 
 using namespace mdfs;
 using namespace mdfs::raid;
@@ -44,8 +45,9 @@ struct SyncRig {
     pers->set_syncing(true);
     SyncResult total;
     const uint64_t step = pers->sync_unit() * 4;
-    for (uint64_t at = 0; at < pers->sync_sectors() && total.error == 0; at += step) {
-      SyncResult r = pers->sync_window(kind, at, std::min(step, pers->sync_sectors() - at));
+    const uint64_t end = kind == SyncKind::kRecover ? pers->recovery_sectors() : pers->sync_sectors();
+    for (uint64_t at = 0; at < end && total.error == 0; at += step) {
+      SyncResult r = pers->sync_window(kind, at, std::min(step, end - at));
       total.error = r.error;
       total.mismatches += r.mismatches;
     }
@@ -85,6 +87,8 @@ const Level kLevels[] = {
     {"raid1", 1, 2, 0, 0, 128},
     {"raid10 n2", 10, 4, 0x102, 16, 128},
     {"raid10 f2", 10, 4, 0x201, 16, 128},
+    {"raid10 o2", 10, 4, 0x10201, 16, 128},
+    {"raid10 n2 on 3", 10, 3, 0x102, 16, 128},
     {"raid4", 4, 3, 5, 16, 8},
     {"raid5 ls", 5, 4, 2, 16, 8},
     {"raid6 ls", 6, 5, 2, 16, 8},
@@ -211,4 +215,26 @@ TEST_CASE("a copy that fails reads during a check is failed and the pass goes on
   faulty[2]->fail_reads = true;
   CHECK((*p)->sync_window(SyncKind::kCheck, 0, 128).error == EIO);  // the last copy stays, the pass ends
   CHECK((*p)->degraded() == 2);
+}
+
+TEST_CASE("raid10's chunk_at finds the array chunk of every member chunk", "[sync][raid10]") {
+  const struct {
+    int disks, layout;
+  } geometries[] = {{4, 0x102}, {3, 0x102}, {5, 0x103}, {4, 0x201}, {5, 0x301}, {4, 0x10201},
+                    {4, 0x10202}, {5, 0x40201}, {6, 0x20201}, {7, 0x40201}};
+  for (const auto& g : geometries) {
+    auto l = Raid10Layout::make(g.disks, g.layout, 8, 4096);
+    REQUIRE(l.ok());
+    INFO("disks " << g.disks << " layout " << g.layout);
+    std::vector<std::vector<int64_t>> seen(static_cast<size_t>(g.disks),
+                                           std::vector<int64_t>(l->dev_sectors() / 8, -1));
+    std::vector<Copy> copies(l->copies());
+    for (uint64_t c = 0; c * 8 < l->array_sectors(); ++c) {
+      l->map(c * 8, copies);
+      for (const Copy& x : copies) seen[static_cast<size_t>(x.role)][x.sector / 8] = static_cast<int64_t>(c);
+    }
+    for (int r = 0; r < g.disks; ++r)
+      for (uint64_t row = 0; row < seen[static_cast<size_t>(r)].size(); ++row)
+        REQUIRE(l->chunk_at(r, row) == seen[static_cast<size_t>(r)][row]);
+  }
 }

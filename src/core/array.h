@@ -218,6 +218,11 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   void sync_checkpoint(Sync kind, uint64_t done);  // takes sb_mutex_
   void sync_throttle(uint64_t done);                // waits on sync_wait_mutex_
   std::string mdstat_progress() const;
+  struct Rate {
+    uint64_t seconds = 1;
+    uint64_t sectors = 0;
+  };
+  Rate sync_rate(uint64_t done) const;  // takes sync_wait_mutex_
   void update_configured();
   template <class F>
   Result<void> locked_ioctl(F&& body);

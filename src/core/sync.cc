@@ -54,9 +54,9 @@ Result<void> Array::store_sync_action(std::string_view text) {
   std::lock_guard lock(mutex_);
   if (!pers_ || pers_->sync_sectors() == 0) return err(EINVAL);
   const bool idle = cmd_match(text, "idle");
-  sync_blocked_ = false;
   if (idle || cmd_match(text, "frozen")) {
     sync_frozen_ = !idle;
+    sync_blocked_ = false;
     stop_sync_thread();
     sync_requested_ = Sync::kNone;
     if (idle) md_check_recovery();
@@ -71,6 +71,7 @@ Result<void> Array::store_sync_action(std::string_view text) {
     return err(EINVAL);  // reshape and anything else
   }
   sync_frozen_ = false;
+  sync_blocked_ = false;
   // A write to sync_action ends read-auto, as the kernel's.
   if (ro_ == ReadOnly::kAutoRead) ro_ = ReadOnly::kReadWrite;
   md_check_recovery();
@@ -89,17 +90,24 @@ std::string Array::sync_completed_text() const {
   return std::to_string(curr_resync_completed_.load()) + " / " + std::to_string(sync_total_.load()) + "\n";
 }
 
+// Sectors done since the oldest speed mark, and the whole seconds since
+// it (at least one), as sync_speed_show and status_resync count them.
+Array::Rate Array::sync_rate(uint64_t done) const {
+  std::lock_guard wait_lock(sync_wait_mutex_);
+  Rate rate;
+  if (sync_marks_.empty()) return rate;
+  const Mark& mark = sync_marks_.front();
+  rate.seconds = std::max<uint64_t>(
+      1, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count()));
+  rate.sectors = done > mark.done ? done - mark.done : 0;
+  return rate;
+}
+
 std::string Array::sync_speed_text() const {
   std::lock_guard lock(mutex_);
   if (!sync_thread_.joinable()) return "none\n";
-  std::lock_guard wait_lock(sync_wait_mutex_);
-  if (sync_marks_.empty()) return "0\n";
-  const Mark& mark = sync_marks_.front();
-  uint64_t seconds = static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count());
-  const uint64_t done = curr_resync_.load();
-  const uint64_t db = done > mark.done ? done - mark.done : 0;
-  return std::to_string(db / std::max<uint64_t>(seconds, 1) / 2) + "\n";
+  const Rate rate = sync_rate(curr_resync_.load());
+  return std::to_string(rate.sectors / rate.seconds / 2) + "\n";
 }
 
 namespace {
@@ -360,16 +368,8 @@ std::string Array::mdstat_progress() const {
   std::string bar = "[" + std::string(static_cast<size_t>(filled), '=') + ">" +
                     std::string(static_cast<size_t>(20 - filled), '.') + "] ";
   const char* what = running == Sync::kCheck ? "check" : running == Sync::kRecover ? "recovery" : "resync";
-  uint64_t seconds = 1, db = 0;
-  {
-    std::lock_guard wait_lock(sync_wait_mutex_);
-    if (!sync_marks_.empty()) {
-      const Mark& mark = sync_marks_.front();
-      seconds = std::max<uint64_t>(1, static_cast<uint64_t>(
-          std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count()));
-      db = done > mark.done ? done - mark.done : 0;
-    }
-  }
+  const Rate rate = sync_rate(done);
+  const uint64_t seconds = rate.seconds, db = rate.sectors;
   const uint64_t left = (total - done) * seconds / std::max<uint64_t>(db, 1);
   char buf[160];
   std::snprintf(buf, sizeof buf, " %s =%3u.%u%% (%llu/%llu) finish=%llu.%llumin speed=%lluK/sec", what,

@@ -107,6 +107,7 @@ ArrayState Array::array_state() const {
       case ReadOnly::kAutoRead: st = ArrayState::kReadAuto; break;
       case ReadOnly::kReadWrite: st = in_sync_ ? ArrayState::kClean : ArrayState::kActive; break;
     }
+    if (broken_ && st == ArrayState::kClean) st = ArrayState::kBroken;
     return st;
   }
   if (members_.empty() && raid_disks_ == 0 && dev_sectors_ == 0) return ArrayState::kClear;
@@ -227,6 +228,7 @@ void Array::md_clean() {
   ctime_ = 0;
   utime_ = 0;
   events_ = 0;
+  broken_ = false;
   set_name_.clear();
   recovery_cp_ = 0;
   safemode_delay_jiffies_ = 0;
@@ -723,6 +725,7 @@ Result<size_t> Array::write(uint64_t offset, std::span<const std::byte> in) {
   auto io = this->io();
   if (!io || offset >= io.size_bytes()) return err(ENOSPC);
   if (ro_ == ReadOnly::kReadOnly) return err(EROFS);
+  if (broken_) return err(EIO);
   size_t n = std::min<uint64_t>(in.size(), io.size_bytes() - offset);
   md_write_start();
   int e = io->write(offset, in.first(n));
@@ -1167,11 +1170,17 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
   std::lock_guard lock(mutex_);
   std::unique_lock sb_lock(sb_mutex_);
   if (cmd_match(text, "faulty")) {
-    if (m.faulty) return {};
-    if (pers_ && m.raid_disk >= 0 && m.in_sync) {
-      // md_error: a personality that cannot lose this member refuses (raid0,
-      // or the last working copy), as the kernel answers EBUSY.
-      if (degraded_locked() + 1 > pers_type_->max_degraded(geometry_locked())) return err(EBUSY);
+    // Once broken, every faulty write answers EBUSY, as state_store does.
+    if (m.faulty) return pers_ && broken_ ? err(EBUSY) : Result<void>{};
+    // md_error on a member the array cannot lose: the array is broken and
+    // the write answers EBUSY. raid4/5/6 fail the member anyway (the array
+    // has failed); raid0, linear and the last copy of raid1/10 keep it.
+    bool breaks = pers_ && m.raid_disk >= 0 && m.in_sync &&
+                  degraded_locked() + 1 > pers_type_->max_degraded(geometry_locked());
+    if (breaks) {
+      broken_ = true;
+      const int level = pers_type_->level;
+      if (level != 4 && level != 5 && level != 6) return err(EBUSY);
     }
     if (pers_ && m.raid_disk >= 0) pers_->fail(m.raid_disk);
     m.faulty = true;
@@ -1183,6 +1192,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
       if (sync_running_.load() == Sync::kRecover) stop_sync_thread();
       md_check_recovery();
     }
+    if (pers_ && broken_) return err(EBUSY);
     return {};
   }
   if (cmd_match(text, "remove")) {

@@ -266,6 +266,10 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // Read by the data path without mutex_: changed with sb_mutex_ held.
   std::atomic<ReadOnly> ro_{ReadOnly::kReadWrite};
   std::atomic<bool> in_sync_{false};
+  // MD_BROKEN: a member the array could not lose was failed. array_state
+  // reads broken instead of clean, and every write fails with EIO (the
+  // kernel's md_submit_bio) until the array stops.
+  std::atomic<bool> broken_{false};
   std::array<uint8_t, 16> uuid_{};
   bool fail_last_dev_ = false;
   unsigned max_read_errors_ = 20;

@@ -57,6 +57,12 @@ check "m1 faulty" faulty "$(cat "$(sys md_m dev-m1.img/state)")"
 check "degraded 1" 1 "$(cat "$(sys md_m degraded)")"
 grep -q "m1.img\[1\](F)" "$MNT/proc/mdstat" && grep -q "\[2/1\] \[U_\]" "$MNT/proc/mdstat" && pass "mdstat shows (F) and [U_]" || fail "mdstat: $(cat "$MNT/proc/mdstat")"
 check "the last working copy cannot fail: EBUSY" "Device or resource busy" "$(sysw "$(sys md_m dev-m0.img/state)" faulty)"
+# As the kernel's MD_BROKEN: the copy stays in sync, the array reads broken
+# and takes no more writes, and reads go on.
+check "the last copy stays in sync" in_sync "$(cat "$(sys md_m dev-m0.img/state)")"
+eventually "array_state after failing the last copy: broken" broken cat "$(sys md_m array_state)"
+dd if=/dev/zero of="$MNT/dev/md_m" bs=4k count=1 conv=notrunc oflag=direct status=none 2>"$T/err"
+check "a write to a broken array: EIO" 1 "$(grep -c 'Input/output error' "$T/err")"
 cmp <(head -c 1M "$MNT/dev/md_m") "$T/data" && pass "degraded read" || fail "degraded read"
 check "remove the faulty member" ok "$(sysw "$(sys md_m dev-m1.img/state)" remove)"
 check "it is gone" no "$([ -e "$(sys md_m dev-m1.img)" ] && echo yes || echo no)"

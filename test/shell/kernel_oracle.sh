@@ -6,19 +6,7 @@
 # with the same size and sha256, clean, idle (no resync) and mismatch_cnt 0
 # after a check.
 . "$(dirname "$0")/lib.sh"
-ORACLE=${ORACLE:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/kernel-oracle}
-requires mdadm python3 sha256sum qemu-system-x86_64 cpio gzip modprobe
-[ -f "$ORACLE/assemble.py" ] || { echo "SKIP: no $ORACLE/assemble.py"; exit 77; }
-kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort | tail -1)
-[ -r "$kernel" ] || { echo "SKIP: needs a readable kernel image (linux-image-amd64)"; exit 77; }
-[ -x /bin/busybox ] || { echo "SKIP: needs /bin/busybox (busybox-static)"; exit 77; }
-# The oracle's scratch (copies of the members, a failed boot's console)
-# goes to a folder of this test's own, removed with it; the initramfs it
-# builds once per kernel is shared through the usual cache.
-SHARED_CACHE=${ORACLE_CACHE:-${TMPDIR:-/tmp}/kernel-oracle-cache}
-export ORACLE_CACHE=$T/oracle
-mkdir -p "$ORACLE_CACHE"
-cp "$SHARED_CACHE"/initrd-*.cpio.gz "$ORACLE_CACHE"/ 2>/dev/null
+. "$(dirname "$0")/lib-oracle.sh"
 
 # name:level:members:layout:metadata (raid5/6 layout 2 is left-symmetric,
 # raid10 258 is n2). 24 members, one boot: guest.py takes the last of the
@@ -70,38 +58,16 @@ for spec in $ARRAYS; do
   done
 done
 
-# One boot of the kernel for every member of every array; a second when the
-# guest never ran its script (an overloaded host can make the emulated
-# kernel panic at boot: "IO-APIC + timer doesn't work"). assemble.py's exit
-# status is not used: it reads its results after removing them, so it exits
-# 1 even when arrays assembled; the "# arrays" section tells instead.
-for attempt in 1 2; do
-  start=$(date +%s)
-  timeout "${ORACLE_TIMEOUT:-240}" python3 "$ORACLE/assemble.py" "${images[@]}" > "$T/oracle.txt" 2> "$T/oracle.err"
-  echo "oracle: attempt $attempt, exit $? in $(( $(date +%s) - start )) s"
-  console=$(find "$ORACLE_CACHE" -name boot-console.txt | head -1)
-  [ -n "$console" ] || break
-  echo "oracle: the guest did not run its script; its console ends:"; tail -5 "$console"
-  # Only a quick failure is retried: run-tests gives a test 300 s.
-  [ $(( $(date +%s) - start )) -lt 60 ] || break
-  find "$ORACLE_CACHE" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
-done
-if [ -d "$SHARED_CACHE" ] || mkdir -p "$SHARED_CACHE" 2>/dev/null; then
-  for f in "$ORACLE_CACHE"/initrd-*.cpio.gz; do
-    [ -e "$f" ] && [ ! -e "$SHARED_CACHE/${f##*/}" ] && cp "$f" "$SHARED_CACHE/${f##*/}.$$" && mv "$SHARED_CACHE/${f##*/}.$$" "$SHARED_CACHE/${f##*/}"
-  done
-fi
+run_oracle "${images[@]}"
 
-# section TITLE: the lines of assemble.py's "# TITLE..." section.
-section() { awk -v t="# $1" 'index($0, "# ") == 1 { on = (index($0, t) == 1); next } on && NF' "$T/oracle.txt"; }
 # Kernel name -> uuid from the `== mdX` blocks of mdadm --detail.
 declare -A KUUID KSIZE KSHA KSTATE KSYNC KMISMATCH
-while read -r k u; do KUUID[$u]=$k; done < <(section detail |
+while read -r k u; do KUUID[$u]=$k; done < <(oracle_section detail |
   awk '/^== /{k=$2} /^ *UUID : /{print k, $3}')
 while read -r k size sha state sync _; do
   KSIZE[$k]=$size KSHA[$k]=$sha KSTATE[$k]=$state KSYNC[$k]=${sync:-none}
-done < <(section arrays)
-while read -r k word n; do [ "$word" = mismatch_cnt ] && KMISMATCH[$k]=$n; done < <(section check)
+done < <(oracle_section arrays)
+while read -r k word n; do [ "$word" = mismatch_cnt ] && KMISMATCH[$k]=$n; done < <(oracle_section check)
 [ ${#KSIZE[@]} -gt 0 ] || fail "the kernel assembled nothing: $(tail -3 "$T/oracle.err")"
 
 for spec in $ARRAYS; do

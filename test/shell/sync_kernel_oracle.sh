@@ -7,17 +7,8 @@
 # the sha256 mdfs shows, clean and idle (no recovery or resync owed), and
 # mismatch_cnt 0 after the kernel's own check.
 . "$(dirname "$0")/lib.sh"
-ORACLE=${ORACLE:-$(cd "$(dirname "$0")/../.." && pwd)/../shared/kernel-oracle}
-requires mdadm python3 sha256sum qemu-system-x86_64 cpio gzip modprobe
-[ -f "$ORACLE/assemble.py" ] || { echo "SKIP: no $ORACLE/assemble.py"; exit 77; }
-kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort | tail -1)
-[ -r "$kernel" ] || { echo "SKIP: needs a readable kernel image (linux-image-amd64)"; exit 77; }
-[ -x /bin/busybox ] || { echo "SKIP: needs /bin/busybox (busybox-static)"; exit 77; }
+. "$(dirname "$0")/lib-oracle.sh"
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-SHARED_CACHE=${ORACLE_CACHE:-${TMPDIR:-/tmp}/kernel-oracle-cache}
-export ORACLE_CACHE=$T/oracle
-mkdir -p "$ORACLE_CACHE"
-cp "$SHARED_CACHE"/initrd-*.cpio.gz "$ORACLE_CACHE"/ 2>/dev/null
 
 mount_mdfs -o assemble=none
 truncate -s 8M "$SRC"/k1-{0,1,s}.img "$SRC"/k5-{0,1,2,3,s}.img "$SRC"/k6-{0,1,2,3,4,s,t}.img \
@@ -66,25 +57,12 @@ for f in "$SRC"/*.img; do
   case $f in *k1-1.img | *k5-2.img | *k6-0.img | *k6-3.img | *k10-3.img) continue ;; esac
   images+=("$f")
 done
-for attempt in 1 2; do
-  start=$(date +%s)
-  timeout "${ORACLE_TIMEOUT:-240}" python3 "$ORACLE/assemble.py" "${images[@]}" > "$T/oracle.txt" 2> "$T/oracle.err"
-  console=$(find "$ORACLE_CACHE" -name boot-console.txt | head -1)
-  [ -n "$console" ] || break
-  [ $(( $(date +%s) - start )) -lt 60 ] || break
-  find "$ORACLE_CACHE" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +
-done
-if [ -d "$SHARED_CACHE" ] || mkdir -p "$SHARED_CACHE" 2>/dev/null; then
-  for f in "$ORACLE_CACHE"/initrd-*.cpio.gz; do
-    [ -e "$f" ] && [ ! -e "$SHARED_CACHE/${f##*/}" ] && cp "$f" "$SHARED_CACHE/${f##*/}.$$" && mv "$SHARED_CACHE/${f##*/}.$$" "$SHARED_CACHE/${f##*/}"
-  done
-fi
-section() { awk -v t="# $1" 'index($0, "# ") == 1 { on = (index($0, t) == 1); next } on && NF' "$T/oracle.txt"; }
+run_oracle "${images[@]}"
 declare -A KSHA KSTATE KSYNC KMISMATCH
 while read -r k size sha state sync _; do
   KSHA[$sha]=$k KSTATE[$k]=$state KSYNC[$k]=${sync:-none}
-done < <(section arrays)
-while read -r k word n; do [ "$word" = mismatch_cnt ] && KMISMATCH[$k]=$n; done < <(section check)
+done < <(oracle_section arrays)
+while read -r k word n; do [ "$word" = mismatch_cnt ] && KMISMATCH[$k]=$n; done < <(oracle_section check)
 for a in $ARRAYS; do
   k=${KSHA[${SHA[$a]}]:-}
   if [ -z "$k" ]; then
@@ -96,7 +74,7 @@ for a in $ARRAYS; do
   check "$a: kernel sync_action (nothing owed)" idle "${KSYNC[$k]}"
   check "$a: kernel mismatch_cnt after check" 0 "${KMISMATCH[$k]:-missing}"
 done
-section detail | grep -q "State : .*degraded" && fail "the kernel finds an array degraded: $(section detail | grep -B30 degraded | grep '^==')"
+oracle_section detail | grep -q "State : .*degraded" && fail "the kernel finds an array degraded: $(oracle_section detail | grep -B30 degraded | grep '^==')"
 if [ "$FAILED" -ne 0 ]; then
   echo "--- assemble.py output:"; cat "$T/oracle.txt"; tail -20 "$T/oracle.err"
 fi

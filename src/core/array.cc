@@ -229,6 +229,8 @@ void Array::md_clean() {
   utime_ = 0;
   events_ = 0;
   broken_ = false;
+  resync_min_ = 0;
+  resync_max_ = kMaxSector;
   set_name_.clear();
   recovery_cp_ = 0;
   safemode_delay_jiffies_ = 0;

@@ -130,6 +130,10 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> store_sync_speed_min(std::string_view text);
   std::string sync_speed_max_text() const;
   Result<void> store_sync_speed_max(std::string_view text);
+  std::string sync_min_text() const;
+  Result<void> store_sync_min(std::string_view text);
+  std::string sync_max_text() const;
+  Result<void> store_sync_max(std::string_view text);
   std::string mismatch_cnt_text() const;
   // The internal write-intent bitmap, when the members have one.
   std::optional<format::BitmapSuper> bitmap() const;
@@ -217,6 +221,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   void md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total);
   void sync_checkpoint(Sync kind, uint64_t done);  // takes sb_mutex_
   void sync_throttle(uint64_t done);                // waits on sync_wait_mutex_
+  bool sync_wait_below_max(uint64_t pos);          // waits on sync_wait_mutex_
   std::string mdstat_progress() const;
   struct Rate {
     uint64_t seconds = 1;
@@ -321,6 +326,10 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::atomic<uint64_t> curr_resync_{0};         // sectors done
   std::atomic<uint64_t> curr_resync_completed_{0};  // checkpointed (sync_completed)
   std::atomic<uint64_t> resync_mismatches_{0};   // mismatch_cnt
+  // sync_min, sync_max: where a check or repair starts, and where any pass
+  // waits until sync_max is raised (sectors of the sync space).
+  uint64_t resync_min_ = 0;
+  std::atomic<uint64_t> resync_max_{kMaxSector};
   std::atomic<unsigned> speed_min_{0};           // KiB/s; 0: the system's
   std::atomic<unsigned> speed_max_{0};
   // sync_wait_mutex_: the speed marks; the throttle waits on sync_wake_,

@@ -130,6 +130,49 @@ Result<unsigned> parse_speed(std::string_view text) {
 std::string Array::sync_speed_min_text() const { return speed_text(speed_min_.load(), kSystemSpeedMin); }
 std::string Array::sync_speed_max_text() const { return speed_text(speed_max_.load(), kSystemSpeedMax); }
 
+std::string Array::sync_min_text() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(resync_min_) + "\n";
+}
+
+std::string Array::sync_max_text() const {
+  const uint64_t max = resync_max_.load();
+  return max == kMaxSector ? "max\n" : std::to_string(max) + "\n";
+}
+
+// min_sync_store: at most sync_max, not while a pass runs, rounded down to
+// 4 KiB.
+Result<void> Array::store_sync_min(std::string_view text) {
+  auto n = parse_kstrto<uint64_t>(text);
+  if (!n) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (*n > resync_max_.load()) return err(EINVAL);
+  if (sync_thread_.joinable()) return err(EBUSY);
+  resync_min_ = *n & ~uint64_t{7};
+  return {};
+}
+
+// max_sync_store: "max", or at least sync_min and a whole number of chunks;
+// a running pass may not be pulled back. A pass waiting at the old value
+// goes on.
+Result<void> Array::store_sync_max(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  if (strip_newline(text).starts_with("max")) {
+    resync_max_ = kMaxSector;
+  } else {
+    auto n = parse_kstrto<uint64_t>(text);
+    if (!n || *n < resync_min_) return err(EINVAL);
+    if (*n < resync_max_.load() && ro_ == ReadOnly::kReadWrite && sync_thread_.joinable()) return err(EBUSY);
+    if (chunk_sectors_ != 0 && *n % chunk_sectors_ != 0) return err(EINVAL);
+    resync_max_ = *n;
+  }
+  {
+    std::lock_guard wait_lock(sync_wait_mutex_);
+  }
+  sync_wake_.notify_all();
+  return {};
+}
+
 Result<void> Array::store_sync_speed_min(std::string_view text) {
   auto n = parse_speed(text);
   if (!n) return err(n.error());
@@ -222,6 +265,7 @@ void Array::md_check_recovery() {
     if (start == kMaxSector) start = 0;
   } else if (sync_requested_ != Sync::kNone) {
     kind = sync_requested_;
+    start = resync_min_;
   } else if (recovery_cp_ != kMaxSector && !sync_blocked_) {
     kind = Sync::kResync;
     start = recovery_cp_;
@@ -257,7 +301,12 @@ void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint6
   auto last_checkpoint = Clock::now();
   uint64_t pos = start;
   while (pos < total && !sync_interrupt_.load()) {
-    const uint64_t n = std::min(window - pos % window, total - pos);
+    if (pos >= resync_max_.load()) {
+      sync_checkpoint(kind, pos);
+      if (!sync_wait_below_max(pos)) break;
+    }
+    const uint64_t max = std::max(resync_max_.load(), pos + 1);
+    const uint64_t n = std::min({window - pos % window, total - pos, max - pos});
     raid::SyncResult r = pers->sync_window(what, pos, n);
     resync_mismatches_ += r.mismatches;
     if (r.error != 0) {
@@ -311,6 +360,14 @@ void Array::sync_throttle(uint64_t done) {
   }
 }
 
+// A pass that reached sync_max waits until sync_max is raised; false when
+// it was interrupted instead.
+bool Array::sync_wait_below_max(uint64_t pos) {
+  std::unique_lock lock(sync_wait_mutex_);
+  sync_wake_.wait(lock, [&] { return sync_interrupt_.load() || pos < resync_max_.load(); });
+  return !sync_interrupt_.load();
+}
+
 void Array::stop_sync_thread() {
   if (!sync_thread_.joinable()) return;
   {
@@ -331,6 +388,15 @@ void Array::reap_sync_thread(bool wait) {
   const uint64_t done = curr_resync_completed_.load();
   const bool complete = done >= sync_total_.load() && !sync_failed_.load();
   if (sync_failed_.load() && (kind == Sync::kResync || kind == Sync::kRecover)) sync_blocked_ = true;
+  // A check or repair cut short resumes where it stopped; a pass that
+  // completed forgets sync_min and sync_max.
+  const bool requested = kind == Sync::kCheck || kind == Sync::kRepair;
+  if (complete) {
+    if (requested) resync_min_ = 0;
+    resync_max_ = kMaxSector;
+  } else if (requested) {
+    resync_min_ = done & ~uint64_t{7};
+  }
   {
     std::lock_guard sb_lock(sb_mutex_);
     if (kind == Sync::kResync) {

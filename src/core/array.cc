@@ -611,6 +611,7 @@ Result<mdu_array_info_t> Array::get_array_info() const {
     else { ++info.spare_disks; ++info.working_disks; }
   }
   info.state = in_sync_ ? (1 << MD_SB_CLEAN) : 0;
+  if (bitmap_) info.state |= 1 << MD_SB_BITMAP_PRESENT;
   info.utime = static_cast<int>(utime_);
   info.layout = layout_;
   info.chunk_size = static_cast<int>(chunk_sectors_ << 9);

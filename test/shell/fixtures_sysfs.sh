@@ -27,6 +27,10 @@ for dir in "$FIXTURES"/*/; do
     done
     i=$((i + 1))
   done
+  # GET_ARRAY_INFO marks an internal bitmap (MD_SB_BITMAP_PRESENT, bit 8).
+  state=$("$MDFS_IOCTL" "$MNT/dev/$name" GET_ARRAY_INFO | sed 's/.* state=\([0-9]*\) .*/\1/')
+  check "$case: GET_ARRAY_INFO bitmap bit" "$([ "$(kernel bitmap/location)" = none ] && echo 0 || echo 1)" \
+    "$(( (state >> 8) & 1 ))"
   want_status=$(sed -n 3p "$dir/kernel-mdstat.txt")
   check "$case: mdstat blocks and status" "$want_status" "$(sed -n 3p "$MNT/proc/mdstat")"
   unmount_mdfs

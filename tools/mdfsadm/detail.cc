@@ -231,11 +231,8 @@ int detail(const ArrayRef& array, const DetailOptions& opts) {
     if (a.major_version == 0) appendf(o, "   Preferred Minor : %d\n", a.md_minor);
     appendf(o, "       Persistence : Superblock is %spersistent\n", a.not_persistent ? "not " : "");
     o += "\n";
-    // The kernel marks an internal bitmap in GET_ARRAY_INFO's state; the
-    // bitmap/location attribute tells the same where that mark is missing.
-    auto location = read_attr(array.md("bitmap/location"));
-    if ((a.state & (1 << MD_SB_BITMAP_PRESENT)) || (location && *location != "none" && !location->empty()))
-      o += "     Intent Bitmap : Internal\n\n";
+    // GET_ARRAY_INFO marks an internal bitmap in its state, as the kernel's.
+    if (a.state & (1 << MD_SB_BITMAP_PRESENT)) o += "     Intent Bitmap : Internal\n\n";
     if (a.utime) appendf(o, "       Update Time : %s\n", ctime24(a.utime).c_str());
     if (a.raid_disks) {
       std::string st;

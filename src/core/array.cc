@@ -1056,6 +1056,8 @@ int Array::update_superblocks() {
   info.clean = in_sync_ && recovery_cp_ == kMaxSector;
   info.resync_offset = in_sync_ ? recovery_cp_.load() : 0;
   info.md_minor = minor_ < 0 ? 0 : static_cast<int>(minor_);
+  info.bitmap = bitmap_;
+  info.bitmap_offset = bitmap_offset_;
   int max_desc = 0;
   for (const auto& m : members_) max_desc = std::max(max_desc, m->desc_nr + 1);
   info.roles.assign(static_cast<size_t>(max_desc), superblock::kRoleSpare);

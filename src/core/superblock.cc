@@ -35,10 +35,23 @@ int write_bitmap(Member& member, const format::Superblock1& sb, format::BitmapSu
   return 0;
 }
 
+// Whether the array's bitmap fits on a new member between its superblock
+// and its data (1.1, 1.2) or between its data and its superblock (1.0).
+bool bitmap_fits(const format::BitmapSuper& bitmap, int64_t offset, const format::Placement1& where) {
+  const auto start = static_cast<int64_t>(where.super_offset) + offset;
+  const auto length = static_cast<int64_t>(format::bitmap_sectors(bitmap.sync_size, bitmap.chunksize, 512));
+  if (where.data_offset > where.super_offset)
+    return start >= static_cast<int64_t>(where.super_offset) + 8 && start + length <= static_cast<int64_t>(where.data_offset);
+  return start >= static_cast<int64_t>(where.data_offset + where.data_size) &&
+         start + length <= static_cast<int64_t>(where.super_offset);
+}
+
 // super_1_sync: the member's own superblock (or mdadm's new one) brought up
 // to the array's state.
 int write_v1(Member& member, const ArrayInfo& array) {
   format::Superblock1 sb;
+  std::optional<format::BitmapSuper> bitmap;
+  if (member.super) bitmap = member.super->bitmap;
   if (member.super && std::holds_alternative<format::Superblock1>(member.super->super)) {
     sb = std::get<format::Superblock1>(member.super->super);
   } else {
@@ -56,6 +69,10 @@ int write_v1(Member& member, const ArrayInfo& array) {
     where.super_offset = member.sb_offset;
     where.data_offset = member.data_offset;
     where.data_size = member.sectors;
+    if (array.bitmap && bitmap_fits(*array.bitmap, array.bitmap_offset, where)) {
+      where.bitmap_offset = static_cast<int32_t>(array.bitmap_offset);
+      bitmap = array.bitmap;
+    }
     sb = format::new_superblock1(na, static_cast<uint32_t>(member.desc_nr), random_uuid(), where);
   }
   sb.set_uuid = array.uuid;
@@ -88,8 +105,6 @@ int write_v1(Member& member, const ArrayInfo& array) {
   auto bytes = format::serialize_superblock1(sb);
   if (!bytes) return bytes.error();
   if (int e = member.pwrite_exact(member.sb_offset * 512, *bytes)) return e;
-  std::optional<format::BitmapSuper> bitmap;
-  if (member.super) bitmap = member.super->bitmap;
   member.super = format::super_info(sb, array.minor);
   member.super->bitmap = bitmap;
   if (bitmap && (sb.feature_map & MD_FEATURE_BITMAP_OFFSET)) return write_bitmap(member, sb, *bitmap, array);

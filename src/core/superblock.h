@@ -41,6 +41,10 @@ struct ArrayInfo {
   // per desc_nr: listed in its role but still being recovered (v1 records
   // the member's recovery_offset; 0.90 lists it as a spare)
   std::vector<bool> recovering;
+  // The array's internal bitmap (v1): a member that has no superblock yet
+  // gets it too, at bitmap_offset sectors from its superblock.
+  std::optional<format::BitmapSuper> bitmap;
+  int64_t bitmap_offset = 0;
 };
 
 inline constexpr uint16_t kRoleSpare = 0xffff;

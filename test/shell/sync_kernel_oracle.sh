@@ -1,7 +1,8 @@
 #!/bin/bash
 # The real Linux md driver accepts what mdfs's sync thread leaves behind:
 # arrays whose member was failed, removed and rebuilt onto a blank spare
-# (raid1, raid5, raid6 two at once, raid10), one repaired after damage, and
+# (raid1, raid5, raid6 two at once, raid10, and the kernel's raid5 with an
+# internal bitmap), one repaired after damage, and
 # one resynced after its daemon was killed, are assembled by Debian's
 # kernel (under qemu, ../shared/kernel-oracle/assemble.py, one boot) with
 # the sha256 mdfs shows, clean and idle (no recovery or resync owed), and
@@ -23,11 +24,18 @@ ARRAYS="md_k1 md_k5 md_k6 md_k10 md_kr md_ks"
 for a in $ARRAYS; do
   head -c "$(stat -c %s "$MNT/dev/$a")" /dev/urandom | dd of="$MNT/dev/$a" bs=1M conv=notrunc,fsync status=none
 done
+# md_oracle (the name in its superblock): the kernel's raid5 with an
+# internal bitmap, rebuilt onto a blank member, which must get the bitmap too.
+for f in "$FIXTURES"/raid5-4-bitmap/member-*.img.xz; do xz -dc "$f" >"$SRC/kb-$(basename "${f%.xz}")"; done
+truncate -s "$(stat -c %s "$SRC/kb-member-0.img")" "$SRC/kb-spare.img"
+"$ADM" --assemble "$MNT/dev/md_oracle" kb-member-{0,1,2,3}.img 2>/dev/null
+"$ADM" "$MNT/dev/md_oracle" --fail kb-member-1.img --remove kb-member-1.img --add kb-spare.img 2>/dev/null
+ARRAYS="$ARRAYS md_oracle"
 "$ADM" "$MNT/dev/md_k1" --fail k1-1.img --remove k1-1.img --add k1-s.img 2>/dev/null
 "$ADM" "$MNT/dev/md_k5" --fail k5-2.img --remove k5-2.img --add k5-s.img 2>/dev/null
 "$ADM" "$MNT/dev/md_k6" --fail k6-0.img --remove k6-0.img --fail k6-3.img --remove k6-3.img --add k6-s.img k6-t.img 2>/dev/null
 "$ADM" "$MNT/dev/md_k10" --fail k10-3.img --remove k10-3.img --add k10-s.img 2>/dev/null
-for a in md_k1 md_k5 md_k6 md_k10; do
+for a in md_k1 md_k5 md_k6 md_k10 md_oracle; do
   "$ADM" --wait "$MNT/dev/$a" 2>/dev/null
   check "$a: rebuilt in mdfs" "0 idle" "$(cat "$(sys $a degraded)") $(cat "$(sys $a sync_action)")"
 done
@@ -54,7 +62,7 @@ unmount_mdfs
 
 images=()
 for f in "$SRC"/*.img; do
-  case $f in *k1-1.img | *k5-2.img | *k6-0.img | *k6-3.img | *k10-3.img) continue ;; esac
+  case $f in *k1-1.img | *k5-2.img | *k6-0.img | *k6-3.img | *k10-3.img | *kb-member-1.img) continue ;; esac
   images+=("$f")
 done
 run_oracle "${images[@]}"

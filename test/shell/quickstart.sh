@@ -80,4 +80,12 @@ for survivor in disk1 disk3; do
   mdfsadm --stop "$QS/rescue-mnt/dev/md0" 2>/dev/null
   fusermount3 -u "$QS/rescue-mnt"
 done
+
+# The scrub: a check of the rebuilt copy runs (--wait exits 0 only after
+# waiting for one) and finds every stripe consistent.
+"$ROOT/tools/readme-run" scrub "$QS" >"$T/scrub.out" 2>&1
+RC=$?
+check "the scrub runs to its end" 0 "$RC"
+[ "$RC" -eq 0 ] || tail -20 "$T/scrub.out"
+check "the check found no mismatch" 0 "$(sed -n '/^\$ cat .*mismatch_cnt$/{n;p}' "$T/scrub.out")"
 exit $FAILED

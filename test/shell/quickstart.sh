@@ -21,10 +21,15 @@ quickstart_cleanup() {
 }
 trap quickstart_cleanup EXIT
 
-"$ROOT/tools/readme-run" quickstart "$QS" >"$T/quickstart.out" 2>&1
-RC=$?
-check "the quick start runs to its end" 0 "$RC"
-[ "$RC" -eq 0 ] || tail -20 "$T/quickstart.out"
+# run_block NAME LABEL: README's block NAME, its output in $T/NAME.out.
+run_block() {
+  "$ROOT/tools/readme-run" "$1" "$QS" >"$T/$1.out" 2>&1
+  local rc=$?
+  check "$2 runs to its end" 0 "$rc"
+  [ "$rc" -eq 0 ] || tail -20 "$T/$1.out"
+}
+
+run_block quickstart "the quick start"
 check "the file written before the stop is read after the remount" 1 \
   "$(grep -c '^hello from a raid5 of image files$' "$T/quickstart.out")"
 check "mdstat after the create: a healthy raid5" 1 \
@@ -36,10 +41,7 @@ for d in disk1 disk2 disk3; do
     "$(mdadm --examine "$QS/shelf/$d.img" 2>/dev/null | sed -n 's/^ *State : //p')"
 done
 
-"$ROOT/tools/readme-run" recovery "$QS" >"$T/recovery.out" 2>&1
-RC=$?
-check "the recovery walk-through runs to its end" 0 "$RC"
-[ "$RC" -eq 0 ] || tail -20 "$T/recovery.out"
+run_block recovery "the recovery walk-through"
 check "the degraded copy shows the file" 1 "$(grep -c '^hello from a raid5 of image files$' "$T/recovery.out")"
 check "the degraded copy runs read-only" 1 "$(grep -c '^md0 : active (read-only) raid5 ' "$T/recovery.out")"
 check "the degraded copy misses its second member" 1 "$(grep -c 'algorithm 2 \[3/2\] \[U_U\]' "$T/recovery.out")"
@@ -65,10 +67,7 @@ fusermount3 -u "$QS/mnt"
 
 # The rebuild: disk4 recovered, and it alone with either survivor holds the
 # healthy array's bytes.
-"$ROOT/tools/readme-run" rebuild "$QS" >"$T/rebuild.out" 2>&1
-RC=$?
-check "the rebuild runs to its end" 0 "$RC"
-[ "$RC" -eq 0 ] || tail -20 "$T/rebuild.out"
+run_block rebuild "the rebuild"
 check "after --wait the copy is whole again" 1 "$(grep -c 'algorithm 2 \[3/3\] \[UUU\]' "$T/rebuild.out")"
 check "mdadm --examine disk4.img: active device 1" "Active device 1" \
   "$(mdadm --examine "$QS/rescue/disk4.img" 2>/dev/null | sed -n 's/^ *Device Role : //p')"
@@ -83,9 +82,6 @@ done
 
 # The scrub: a check of the rebuilt copy runs (--wait exits 0 only after
 # waiting for one) and finds every stripe consistent.
-"$ROOT/tools/readme-run" scrub "$QS" >"$T/scrub.out" 2>&1
-RC=$?
-check "the scrub runs to its end" 0 "$RC"
-[ "$RC" -eq 0 ] || tail -20 "$T/scrub.out"
+run_block scrub "the scrub"
 check "the check found no mismatch" 0 "$(sed -n '/^\$ cat .*mismatch_cnt$/{n;p}' "$T/scrub.out")"
 exit $FAILED

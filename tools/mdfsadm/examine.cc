@@ -139,6 +139,24 @@ std::string local0(const format::Superblock0& sb, const std::string& homehost) {
 
 std::string level_text(int level) { return level_name(level).value_or("-unknown-"); }
 
+// The array's size in bytes from one member's, as mdadm's --examine derives
+// it (data members, raid10 divided by its copies); 0 when not derivable.
+long long array_bytes(int level, int raid_disks, int layout, long long member_bytes) {
+  long long ddsks = 0, denom = 1;
+  switch (level) {
+    case 1: ddsks = 1; break;
+    case 4:
+    case 5: ddsks = raid_disks - 1; break;
+    case 6: ddsks = raid_disks - 2; break;
+    case 10:
+      ddsks = raid_disks;
+      denom = (layout & 255) * ((layout >> 8) & 255);
+      break;
+    default: break;
+  }
+  return ddsks && denom ? member_bytes * ddsks / denom : 0;
+}
+
 void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) {
   const auto& sb = *f.sb1;
   const uint32_t level_u = static_cast<uint32_t>(sb.level);
@@ -161,23 +179,8 @@ void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) 
       human_size(static_cast<long long>(sb.data_size << 9)).c_str());
   // mdadm compares the level as unsigned: linear and multipath pass too.
   if (level_u > 0) {
-    long long ddsks = 0, denom = 1;
-    switch (sb.level) {
-      case 1: ddsks = 1; break;
-      case 4:
-      case 5: ddsks = sb.raid_disks - 1; break;
-      case 6: ddsks = sb.raid_disks - 2; break;
-      case 10:
-        ddsks = sb.raid_disks;
-        denom = (sb.layout & 255) * ((sb.layout >> 8) & 255);
-        break;
-      default: break;
-    }
-    if (ddsks && denom) {
-      long long asize = static_cast<long long>(sb.size);
-      asize = (asize << 9) * ddsks / denom;
+    if (long long asize = array_bytes(sb.level, sb.raid_disks, sb.layout, static_cast<long long>(sb.size) << 9))
       appendf(o, "     Array Size : %llu KiB%s\n", static_cast<unsigned long long>(asize) >> 10, human_size(asize).c_str());
-    }
     if (sb.size != sb.data_size)
       appendf(o, "  Used Dev Size : %" PRIu64 " sectors%s\n", sb.size,
           human_size(static_cast<long long>(sb.size << 9)).c_str());
@@ -366,25 +369,11 @@ void examine0(std::string& o, const FoundSuper& f, const std::string& homehost) 
   appendf(o, "  Creation Time : %s\n", ctime24(sb.ctime).c_str());
   appendf(o, "     Raid Level : %s\n", level_text(sb.level).c_str());
   if (sb.level > 0) {
-    long long ddsks = 0, denom = 1;
     appendf(o, "  Used Dev Size : %d%s\n", static_cast<int>(sb.size),
         human_size(static_cast<long long>(sb.size) << 10).c_str());
-    switch (sb.level) {
-      case 1: ddsks = 1; break;
-      case 4:
-      case 5: ddsks = sb.raid_disks - 1; break;
-      case 6: ddsks = sb.raid_disks - 2; break;
-      case 10:
-        ddsks = sb.raid_disks;
-        denom = (sb.layout & 255) * ((sb.layout >> 8) & 255);
-        break;
-      default: break;
-    }
-    if (ddsks && denom) {
-      long long asize = static_cast<long long>(sb.size);
-      asize = (asize << 10) * ddsks / denom;
+    if (long long asize = array_bytes(sb.level, static_cast<int>(sb.raid_disks), static_cast<int>(sb.layout),
+                                      static_cast<long long>(sb.size) << 10))
       appendf(o, "     Array Size : %llu%s\n", static_cast<unsigned long long>(asize) >> 10, human_size(asize).c_str());
-    }
   }
   appendf(o, "   Raid Devices : %d\n", static_cast<int>(sb.raid_disks));
   appendf(o, "  Total Devices : %d\n", static_cast<int>(sb.nr_disks));

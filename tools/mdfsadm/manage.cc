@@ -347,12 +347,11 @@ int stop(const std::vector<std::string>& devs, bool scan, const MountOptions& mo
       ::nanosleep(&pause, nullptr);
     }
     if (err != 0) {
-      errno = err;
-      if (errno == EBUSY)
+      if (err == EBUSY)
         say("Cannot get exclusive access to " + arr.dev() +
             ":Perhaps a running process, mounted filesystem or active volume group?");
       else
-        say("failed to stop array " + arr.dev() + ": " + errno_text(errno));
+        say("failed to stop array " + arr.dev() + ": " + errno_text(err));
       rc = 1;
       continue;
     }

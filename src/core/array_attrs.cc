@@ -1,0 +1,357 @@
+// The array's configuration attributes under sys/block/<name>/md/ (the
+// kernel's md_sysfs_attrs: level, raid_disks, chunk_size, ... shows and
+// stores), /proc/mdstat's entry and the GET_*_INFO ioctls' answers.
+#include <cstdio>
+#include <limits>
+
+#include "core/array.h"
+#include "core/jiffies.h"
+#include "core/parse.h"
+
+namespace mdfs::core {
+
+namespace {
+
+// strict_strtoul_scaled(buf, 3): "S[.mmm]" in thousandths; extra decimals ignored.
+Result<unsigned long> parse_scaled_thousandths(std::string_view text) {
+  unsigned long value = 0;
+  int decimals = -1;
+  size_t i = 0;
+  for (; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '.' && decimals < 0) {
+      decimals = 0;
+    } else if (c >= '0' && c <= '9') {
+      if (decimals < 3) {
+        value = value * 10 + static_cast<unsigned long>(c - '0');
+        if (decimals >= 0) ++decimals;
+      }
+    } else {
+      break;
+    }
+  }
+  if (i < text.size() && text[i] == '\n') ++i;
+  if (i != text.size()) return err(EINVAL);
+  for (int d = std::max(decimals, 0); d < 3; ++d) value *= 10;
+  return value;
+}
+
+// A size in KiB, as strict_blocks_to_sectors: returns sectors.
+Result<uint64_t> parse_blocks_to_sectors(std::string_view text) {
+  auto kib = parse_kstrto<uint64_t>(text);
+  if (!kib || *kib > (kMaxSector >> 1)) return err(EINVAL);
+  return *kib * 2;
+}
+
+}  // namespace
+
+int Array::running_level() const {
+  std::lock_guard lock(mutex_);
+  return pers_type_ ? pers_type_->level : LEVEL_NONE;
+}
+
+std::string Array::level_name() const {
+  std::lock_guard lock(mutex_);
+  if (pers_type_) return std::string(pers_type_->name);
+  if (auto* p = raid::find_personality(level_)) return std::string(p->name);
+  return clevel_;
+}
+
+std::string Array::level_text() const {
+  std::lock_guard lock(mutex_);
+  if (pers_type_) return std::string(pers_type_->name) + "\n";
+  if (!clevel_.empty()) return clevel_ + "\n";
+  if (level_ != LEVEL_NONE) return std::to_string(level_) + "\n";
+  return "";
+}
+
+Result<void> Array::store_level(std::string_view text) {
+  if (text.empty()) return {};
+  if (text.size() >= 16) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (pers_) return ro_ == ReadOnly::kReadWrite ? err(EINVAL) : err(EROFS);  // no takeover
+  clevel_ = std::string(strip_newline(text));
+  level_ = LEVEL_NONE;
+  return {};
+}
+
+std::string Array::raid_disks_text() const {
+  std::lock_guard lock(mutex_);
+  return raid_disks_ ? std::to_string(raid_disks_) + "\n" : "";
+}
+
+Result<void> Array::store_raid_disks(std::string_view text) {
+  auto n = parse_kstrto<unsigned>(text);
+  if (!n) return err(n.error());
+  if (*n > static_cast<unsigned>(std::numeric_limits<int>::max())) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);  // no reshape
+  raid_disks_ = static_cast<int>(*n);
+  update_configured();
+  return {};
+}
+
+std::string Array::chunk_size_text() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(uint64_t{chunk_sectors_} << 9) + "\n";
+}
+
+Result<void> Array::store_chunk_size(std::string_view text) {
+  auto n = parse_kstrto<unsigned long>(text);
+  if (!n) return err(n.error());
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);
+  chunk_sectors_ = static_cast<uint32_t>(*n >> 9);
+  return {};
+}
+
+std::string Array::layout_text() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(layout_) + "\n";
+}
+
+Result<void> Array::store_layout(std::string_view text) {
+  auto n = parse_kstrto<unsigned>(text);
+  if (!n) return err(n.error());
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);
+  layout_ = static_cast<int>(*n);
+  return {};
+}
+
+std::string Array::metadata_version_text() const {
+  std::lock_guard lock(mutex_);
+  if (!persistent_) return "none\n";
+  return std::to_string(major_version_) + "." + std::to_string(minor_version_) + "\n";
+}
+
+Result<void> Array::store_metadata_version(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  if (!members_.empty()) return err(EBUSY);
+  if (cmd_match(text, "none")) {
+    persistent_ = false;
+    major_version_ = 0;
+    minor_version_ = 90;
+    return {};
+  }
+  text = strip_newline(text);
+  auto dot = text.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == text.size()) return err(EINVAL);
+  auto major = parse_kstrto<unsigned>(text.substr(0, dot));
+  auto minor = parse_kstrto<unsigned>(text.substr(dot + 1));
+  if (!major || !minor) return err(EINVAL);
+  if (*major > 1) return err(ENOENT);  // no such superblock type
+  major_version_ = static_cast<int>(*major);
+  minor_version_ = static_cast<int>(*minor);
+  persistent_ = true;
+  return {};
+}
+
+std::string Array::component_size_text() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(dev_sectors_ / 2) + "\n";
+}
+
+Result<void> Array::store_component_size(std::string_view text) {
+  auto sectors = parse_blocks_to_sectors(text);
+  if (!sectors) return err(sectors.error());
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);  // no resize of a running array
+  if (dev_sectors_ != 0 && dev_sectors_ <= *sectors) return err(ENOSPC);
+  dev_sectors_ = *sectors;
+  return {};
+}
+
+std::string Array::array_size_text() const {
+  std::lock_guard lock(mutex_);
+  if (external_size_) return std::to_string(array_sectors_ / 2) + "\n";
+  return "default\n";
+}
+
+Result<void> Array::store_array_size(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  if (strip_newline(text).starts_with("default")) {
+    external_size_ = false;
+    return {};
+  }
+  auto sectors = parse_blocks_to_sectors(text);
+  if (!sectors) return err(EINVAL);
+  if (pers_) return err(EBUSY);
+  array_sectors_ = *sectors;
+  external_size_ = true;
+  return {};
+}
+
+std::string Array::resync_start_text() const {
+  std::lock_guard lock(mutex_);
+  if (recovery_cp_ == kMaxSector) return "none\n";
+  return std::to_string(recovery_cp_) + "\n";
+}
+
+Result<void> Array::store_resync_start(std::string_view text) {
+  uint64_t n = kMaxSector;
+  if (!cmd_match(text, "none")) {
+    auto v = parse_kstrto<uint64_t>(text);
+    if (!v) return err(v.error());
+    n = *v;
+  }
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);
+  recovery_cp_ = n;
+  return {};
+}
+
+std::string Array::safe_mode_delay_text() const {
+  std::lock_guard lock(mutex_);
+  unsigned msec = safemode_delay_jiffies_ * (1000 / kHz);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%u.%03u\n", msec / 1000, msec % 1000);
+  return buf;
+}
+
+Result<void> Array::store_safe_mode_delay(std::string_view text) {
+  auto msec = parse_scaled_thousandths(text);
+  if (!msec || *msec > std::numeric_limits<unsigned>::max() / kHz) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (*msec == 0) {
+    safemode_delay_jiffies_ = 0;
+  } else {
+    safemode_delay_jiffies_ = std::max<unsigned>(1, static_cast<unsigned>(*msec * kHz / 1000));
+  }
+  return {};
+}
+
+std::string Array::fail_last_dev_text() const {
+  std::lock_guard lock(mutex_);
+  return fail_last_dev_ ? "1\n" : "0\n";
+}
+
+Result<void> Array::store_fail_last_dev(std::string_view text) {
+  auto v = parse_kstrtobool(text);
+  if (!v) return err(v.error());
+  std::lock_guard lock(mutex_);
+  fail_last_dev_ = *v;
+  return {};
+}
+
+std::string Array::max_read_errors_text() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(max_read_errors_) + "\n";
+}
+
+Result<void> Array::store_max_read_errors(std::string_view text) {
+  auto n = parse_kstrto<unsigned>(text);
+  if (!n) return err(n.error());
+  if (*n > static_cast<unsigned>(std::numeric_limits<int>::max())) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  max_read_errors_ = *n;
+  return {};
+}
+
+std::string Array::reshape_direction_text() const {
+  std::lock_guard lock(mutex_);
+  return reshape_backwards_ ? "backwards\n" : "forwards\n";
+}
+
+Result<void> Array::store_reshape_direction(std::string_view text) {
+  bool backwards = false;
+  if (cmd_match(text, "backwards")) backwards = true;
+  else if (!cmd_match(text, "forwards")) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);
+  reshape_backwards_ = backwards;
+  return {};
+}
+
+std::string Array::reshape_position_text() const {
+  std::lock_guard lock(mutex_);
+  if (reshape_position_ == kMaxSector) return "none\n";
+  return std::to_string(reshape_position_) + "\n";
+}
+
+Result<void> Array::store_reshape_position(std::string_view text) {
+  uint64_t position = kMaxSector;
+  if (!cmd_match(text, "none")) {
+    auto v = parse_kstrto<uint64_t>(text);
+    if (!v) return err(v.error());
+    position = *v;
+  }
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);
+  reshape_position_ = position;
+  return {};
+}
+
+std::string Array::uuid_text() const {
+  std::lock_guard lock(mutex_);
+  char buf[40];
+  const auto& u = uuid_;
+  std::snprintf(buf, sizeof buf, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n",
+                u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+                u[13], u[14], u[15]);
+  return buf;
+}
+
+std::string Array::consistency_policy_text() const {
+  std::lock_guard lock(mutex_);
+  if (!pers_type_) return "unknown\n";
+  if (bitmap_) return "bitmap\n";
+  return pers_type_->level == 0 || pers_type_->level == LEVEL_LINEAR ? "none\n" : "resync\n";
+}
+
+std::string Array::serialize_policy_text() const {
+  std::lock_guard lock(mutex_);
+  return pers_type_ && pers_type_->level == 1 ? "0\n" : "n/a\n";
+}
+
+int Array::degraded() const {
+  auto io = this->io();
+  return io ? io->degraded() : 0;
+}
+
+bool Array::read_only_disk() const {
+  std::lock_guard lock(mutex_);
+  return pers_ && ro_ == ReadOnly::kReadOnly;
+}
+
+uint64_t Array::size_bytes() const { return io().size_bytes(); }
+
+std::string Array::mdstat_entry() const {
+  std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
+  if (!pers_ && raid_disks_ == 0 && members_.empty()) return "";
+  std::string out = name_ + " : " + (pers_ ? "active" : "inactive");
+  if (pers_) {
+    if (ro_ == ReadOnly::kReadOnly) out += " (read-only)";
+    if (ro_ == ReadOnly::kAutoRead) out += " (auto-read-only)";
+    out += " ";
+    out += pers_type_->name;
+  }
+  uint64_t sectors = 0;
+  for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
+    const Member& m = **it;
+    out += " " + m.name() + "[" + std::to_string(m.desc_nr) + "]";
+    if (m.faulty) {
+      out += "(F)";
+      continue;
+    }
+    if (m.raid_disk < 0) out += "(S)";
+    sectors += m.sectors;
+  }
+  if (!members_.empty()) out += "\n      " + std::to_string((pers_ ? array_sectors_ : sectors) / 2) + " blocks";
+  if (persistent_ && !(major_version_ == 0 && minor_version_ == 90))
+    out += " super " + std::to_string(major_version_) + "." + std::to_string(minor_version_);
+  else if (!persistent_)
+    out += " super non-persistent";
+  if (pers_) {
+    out += pers_->mdstat_status();
+    out += "\n      ";
+    if (std::string progress = mdstat_progress(); !progress.empty()) out += progress + "\n      ";
+  } else {
+    out += "\n       ";
+  }
+  out += "\n";
+  return out;
+}
+
+}  // namespace mdfs::core

@@ -1,0 +1,259 @@
+// An array's members: new_dev, the dev-<member>/ attributes (state, slot,
+// offset, size, recovery_start), the rdN links, and md_error from the
+// personality.
+#include <algorithm>
+#include <limits>
+#include <set>
+
+#include "core/array.h"
+#include "core/parse.h"
+#include "core/registry.h"
+#include "core/superblock.h"
+
+namespace mdfs::core {
+
+
+Result<void> Array::store_new_dev(std::string_view text) {
+  std::string name(strip_newline(text));
+  std::lock_guard lock(mutex_);
+  auto file = registry_.shelf().claim(name);
+  if (!file) return err(file.error());
+  auto member = std::make_shared<Member>(registry_.shelf(), name, std::move(*file));
+  if (persistent_) {
+    std::string why;
+    member->super = superblock::load(*member, major_version_, minor_version_, &why);
+    // As the kernel's load_super against the first member: another array's
+    // member cannot join.
+    for (const auto& other : members_)
+      if (member->super && other->super && member->super->uuid != other->super->uuid) return err(EINVAL);
+  }
+  std::set<int> used;
+  for (const auto& m : members_) used.insert(m->desc_nr);
+  if (member->super && !used.count(static_cast<int>(member->super->dev_number))) {
+    member->desc_nr = static_cast<int>(member->super->dev_number);
+  } else {
+    // As bind_rdev_to_array: a member hot-added to a running array is
+    // numbered from raid_disks up.
+    int n = pers_ ? raid_disks_ : 0;
+    while (used.count(n)) ++n;
+    member->desc_nr = n;
+  }
+  if (member->super) {
+    member->data_offset = member->super->data_offset;
+    member->sectors = member->super->data_size;
+    member->sb_offset = member->super->super_offset;
+  } else if (persistent_) {
+    // A blank member: where mdadm would put its data (mdstat counts it).
+    if (auto where = superblock::place(major_version_, minor_version_, member->file_sectors(), std::nullopt)) {
+      member->data_offset = where->data_offset;
+      member->sectors = where->data_size;
+      member->sb_offset = where->sb_offset;
+    }
+  } else {
+    member->sectors = member->file_sectors();
+  }
+  {
+    std::lock_guard sb_lock(sb_mutex_);
+    members_.push_back(std::move(member));  // a spare until placed
+    if (pers_) update_superblocks();
+  }
+  update_configured();
+  sync_blocked_ = false;
+  if (pers_) md_check_recovery();  // a degraded array recovers onto it
+  return {};
+}
+
+void Array::export_members() {
+  std::lock_guard sb_lock(sb_mutex_);
+  members_.clear();  // each Member gives its name back to the shelf
+}
+
+std::vector<std::shared_ptr<Member>> Array::members() const {
+  std::lock_guard lock(mutex_);
+  return members_;
+}
+
+std::shared_ptr<Member> Array::member(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& m : members_)
+    if (m->name() == name) return m;
+  return nullptr;
+}
+
+std::vector<std::pair<int, std::string>> Array::role_links() const {
+  std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
+  std::vector<std::pair<int, std::string>> out;
+  if (!pers_) return out;
+  for (const auto& m : members_)
+    if (m->raid_disk >= 0 && !m->faulty) out.emplace_back(m->raid_disk, "dev-" + m->name());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string Array::member_state_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
+  std::vector<std::string> flags;
+  if (m.faulty) flags.push_back("faulty");
+  else if (m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
+  if (m.write_mostly) flags.push_back("write_mostly");
+  if (!m.faulty && !m.in_sync && pers_) flags.push_back("spare");
+  std::string out;
+  for (const auto& f : flags) out += (out.empty() ? "" : ",") + f;
+  return out + "\n";
+}
+
+Result<void> Array::store_member_state(Member& m, std::string_view text) {
+  std::lock_guard lock(mutex_);
+  std::unique_lock sb_lock(sb_mutex_);
+  if (cmd_match(text, "faulty")) {
+    // Once broken, every faulty write answers EBUSY, as state_store does.
+    if (m.faulty) return pers_ && broken_ ? err(EBUSY) : Result<void>{};
+    // md_error on a member the array cannot lose: the array is broken and
+    // the write answers EBUSY. raid4/5/6 fail the member anyway (the array
+    // has failed); raid0, linear and the last copy of raid1/10 keep it.
+    bool breaks = pers_ && m.raid_disk >= 0 && m.in_sync &&
+                  degraded_locked() + 1 > pers_type_->max_degraded(geometry_locked());
+    if (breaks) {
+      broken_ = true;
+      const int level = pers_type_->level;
+      if (level != 4 && level != 5 && level != 6) return err(EBUSY);
+    }
+    if (pers_ && m.raid_disk >= 0) pers_->fail(m.raid_disk);
+    m.faulty = true;
+    m.in_sync = false;
+    if (pers_) {
+      update_superblocks();
+      sb_lock.unlock();
+      // A recovery onto this member ends; it leaves its role.
+      if (sync_running_.load() == Sync::kRecover) stop_sync_thread();
+      md_check_recovery();
+    }
+    if (pers_ && broken_) return err(EBUSY);
+    return {};
+  }
+  if (cmd_match(text, "remove")) {
+    if (pers_ && m.raid_disk >= 0 && !m.faulty) return err(EBUSY);
+    auto it = std::find_if(members_.begin(), members_.end(), [&](const auto& p) { return p.get() == &m; });
+    if (it == members_.end()) return err(ENOENT);
+    (*it)->release_name();
+    if (pers_) retired_.push_back(*it);
+    members_.erase(it);
+    update_configured();
+    if (pers_) update_superblocks();
+    return {};
+  }
+  if (cmd_match(text, "writemostly")) {
+    m.write_mostly = true;
+    return {};
+  }
+  if (cmd_match(text, "-writemostly")) {
+    m.write_mostly = false;
+    return {};
+  }
+  if (cmd_match(text, "insync")) {
+    if (pers_) return err(EINVAL);
+    m.in_sync = true;
+    return {};
+  }
+  if (cmd_match(text, "-insync")) {
+    if (pers_ && m.raid_disk >= 0) return err(EBUSY);
+    m.in_sync = false;
+    return {};
+  }
+  return err(EINVAL);
+}
+
+std::string Array::member_slot_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  std::lock_guard sb_lock(sb_mutex_);
+  return m.raid_disk < 0 ? "none\n" : std::to_string(m.raid_disk) + "\n";
+}
+
+Result<void> Array::store_member_slot(Member& m, std::string_view text) {
+  int slot = -1;
+  if (!cmd_match(text, "none")) {
+    auto n = parse_kstrto<unsigned>(text);
+    if (!n) return err(n.error());
+    if (*n > static_cast<unsigned>(std::numeric_limits<int>::max())) return err(EINVAL);
+    slot = static_cast<int>(*n);
+  }
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);  // no hot add into a running array
+  if (slot >= 0 && raid_disks_ > 0 && slot >= raid_disks_) return err(ENOSPC);
+  for (const auto& other : members_)
+    if (other.get() != &m && slot >= 0 && other->raid_disk == slot) return err(EBUSY);
+  m.raid_disk = slot;
+  m.slot_set = slot >= 0;
+  m.faulty = false;
+  m.in_sync = slot >= 0;
+  return {};
+}
+
+std::string Array::member_offset_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(m.data_offset) + "\n";
+}
+
+Result<void> Array::store_member_offset(Member& m, std::string_view text) {
+  auto n = parse_kstrto<uint64_t>(text);
+  if (!n) return err(n.error());
+  std::lock_guard lock(mutex_);
+  if (pers_ && m.raid_disk >= 0) return err(EBUSY);
+  if (*n >= m.file_sectors()) return err(EINVAL);
+  m.data_offset = *n;
+  m.offset_set = true;
+  return {};
+}
+
+std::string Array::member_size_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(m.sectors / 2) + "\n";
+}
+
+Result<void> Array::store_member_size(Member& m, std::string_view text) {
+  auto kib = parse_kstrto<uint64_t>(text);
+  if (!kib || *kib > (kMaxSector >> 1)) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);
+  if (m.data_offset + *kib * 2 > m.file_sectors()) return err(EINVAL);
+  m.sectors = *kib * 2;
+  m.size_set = true;
+  return {};
+}
+
+std::string Array::member_recovery_start_text(const Member& m) const {
+  std::lock_guard lock(mutex_);
+  if (m.faulty) return "0\n";
+  if (m.recovery_offset == kMaxSector || m.in_sync) return "none\n";
+  return std::to_string(m.recovery_offset) + "\n";
+}
+
+
+std::optional<format::BitmapSuper> Array::bitmap() const {
+  std::lock_guard lock(mutex_);
+  return pers_ ? bitmap_ : std::nullopt;
+}
+
+int64_t Array::bitmap_offset() const {
+  std::lock_guard lock(mutex_);
+  return bitmap_offset_;
+}
+
+void Array::member_failed(int role, int error) {
+  (void)error;
+  {
+    std::lock_guard sb_lock(sb_mutex_);
+    for (const auto& m : members_) {
+      if (m->raid_disk != role || m->faulty) continue;
+      m->faulty = true;
+      m->in_sync = false;
+      ++m->errors;
+    }
+    update_superblocks();
+  }
+  wake_md_thread();  // the member leaves its role; a spare may take it
+}
+
+}  // namespace mdfs::core

@@ -1,0 +1,285 @@
+// Starting an array (do_md_run) and writing its state into every member's
+// superblock (md_update_sb).
+#include <unistd.h>
+
+#include <algorithm>
+#include <ctime>
+#include <set>
+#include <tuple>
+
+#include "core/array.h"
+#include "core/jiffies.h"
+#include "core/superblock.h"
+
+namespace mdfs::core {
+
+raid::Geometry Array::geometry_locked() const {
+  raid::Geometry g;
+  g.level = pers_type_ ? pers_type_->level : level_;
+  g.layout = layout_;
+  g.chunk_sectors = chunk_sectors_;
+  g.raid_disks = raid_disks_;
+  g.dev_sectors = dev_sectors_;
+  g.member_sectors.assign(static_cast<size_t>(std::max(raid_disks_, 0)), 0);
+  for (const auto& m : members_)
+    if (m->raid_disk >= 0 && m->raid_disk < raid_disks_ && m->in_sync && !m->faulty)
+      g.member_sectors[static_cast<size_t>(m->raid_disk)] = m->sectors;
+  return g;
+}
+
+int Array::degraded_locked() const {
+  int working = 0;
+  for (const auto& m : members_)
+    if (m->raid_disk >= 0 && m->raid_disk < raid_disks_ && m->in_sync && !m->faulty) ++working;
+  return raid_disks_ - working;
+}
+
+namespace {
+
+// mdadm's set_name: "homehost:name", name being what follows md_ (or the
+// number of mdN).
+std::string default_set_name(const std::string& array_name) {
+  char host[64] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "localhost");
+  std::string name = array_name.starts_with("md_") ? array_name.substr(3) : array_name.substr(2);
+  return std::string(host).substr(0, 31 - std::min<size_t>(name.size(), 30)) + ":" + name;
+}
+
+}  // namespace
+
+// Starts the array: from its members' superblocks when they have them (the
+// freshest decides, stale members are left out), else as a new array with
+// the configuration written through sysfs, whose superblocks mdfs writes.
+// Anything wrong: EINVAL, and nothing is changed or written.
+Result<void> Array::do_md_run() {
+  if (members_.empty()) return err(EINVAL);
+  if (reshape_position_ != kMaxSector) return err(EINVAL);
+  const format::SuperInfo* freshest = nullptr;
+  for (const auto& m : members_)
+    if (m->super && (!freshest || m->super->events > freshest->events)) freshest = &*m->super;
+  const bool creating = freshest == nullptr;
+
+  int level = level_, layout = layout_, raid_disks = raid_disks_;
+  uint32_t chunk = chunk_sectors_;
+  if (!creating && raid_disks == 0) {
+    level = freshest->level;
+    layout = static_cast<int>(freshest->layout);
+    // super_1_validate: a v1 raid0 without the raid0-layout feature has no
+    // layout (-1), which the kernel shows as such.
+    if (level == 0 && freshest->major == 1 && !(freshest->feature_map & MD_FEATURE_RAID0_LAYOUT)) layout = -1;
+    chunk = static_cast<uint32_t>(freshest->chunk_sectors);
+    raid_disks = static_cast<int>(freshest->raid_disks);
+  }
+  const raid::PersonalityType* type =
+      level != LEVEL_NONE ? raid::find_personality(level) : raid::find_personality(clevel_);
+  if (!type || raid_disks <= 0) return err(EINVAL);
+  if (!creating && type->level != freshest->level) return err(EINVAL);
+
+  struct Plan {
+    Member* member;
+    int role;
+    bool in_sync;
+    uint64_t data_offset, sectors, sb_offset;
+    bool kicked;
+  };
+  std::vector<Plan> plans;
+  std::set<int> taken;
+  for (const auto& m : members_) {
+    Plan p{m.get(), -1, false, m->data_offset, m->sectors, m->sb_offset, false};
+    if (m->super) {
+      const auto& sb = *m->super;
+      if (sb.events < freshest->events || sb.role == format::kRoleFaulty) {
+        p.kicked = true;  // "kicking non-fresh member from array"
+      } else {
+        int role = m->slot_set ? m->raid_disk : (sb.role < raid_disks ? static_cast<int>(sb.role) : -1);
+        p.role = role;
+        p.in_sync = role >= 0 && sb.recovery_offset == kMaxSector;
+        if (!m->offset_set) p.data_offset = sb.data_offset;
+        if (!m->size_set) p.sectors = sb.data_size;
+        p.sb_offset = sb.super_offset;
+      }
+    } else {
+      std::optional<uint64_t> offset;
+      if (m->offset_set) offset = m->data_offset;
+      superblock::Placement where{0, offset.value_or(0), m->file_sectors() - offset.value_or(0)};
+      if (persistent_) {
+        auto placed = superblock::place(major_version_, minor_version_, m->file_sectors(), offset);
+        if (!placed) return err(EINVAL);
+        where = *placed;
+      }
+      p.data_offset = where.data_offset;
+      p.sb_offset = where.sb_offset;
+      p.sectors = m->size_set ? m->sectors : where.data_size;
+      if (p.data_offset + p.sectors > m->file_sectors()) return err(EINVAL);
+      if (creating && m->slot_set) p.role = m->raid_disk;
+      p.in_sync = creating;
+    }
+    if (p.role >= raid_disks) return err(EINVAL);
+    if (p.role >= 0 && !taken.insert(p.role).second) return err(EINVAL);
+    plans.push_back(p);
+  }
+  if (creating) {  // members without a slot fill the free roles in the order they were added
+    int next = 0;
+    for (auto& p : plans) {
+      if (p.role >= 0) continue;
+      while (taken.count(next)) ++next;
+      if (next < raid_disks) {
+        p.role = next;
+        taken.insert(next);
+      } else {
+        p.in_sync = false;  // a spare
+      }
+    }
+  }
+
+  raid::Geometry g;
+  g.level = type->level;
+  g.layout = layout;
+  g.chunk_sectors = chunk;
+  g.raid_disks = raid_disks;
+  g.member_sectors.assign(static_cast<size_t>(raid_disks), 0);
+  std::vector<raid::Disk*> disks(static_cast<size_t>(raid_disks), nullptr);
+  int working = 0;
+  bool all_writable = true;
+  for (const auto& p : plans) {
+    if (p.kicked || p.role < 0 || !p.in_sync) continue;
+    g.member_sectors[static_cast<size_t>(p.role)] = p.sectors;
+    disks[static_cast<size_t>(p.role)] = p.member;
+    all_writable = all_writable && p.member->writable();
+    ++working;
+  }
+  if (!creating) {
+    g.dev_sectors = freshest->size;
+  } else if (dev_sectors_) {
+    g.dev_sectors = dev_sectors_;
+  } else if (type->level != 0 && type->level != LEVEL_LINEAR) {
+    // As mdadm --create: the smallest member, rounded down to the chunk
+    // (64 KiB for raid1, which has none).
+    uint64_t smallest = kMaxSector;
+    for (auto s : g.member_sectors)
+      if (s) smallest = std::min(smallest, s);
+    uint64_t unit = type->level == 1 || chunk == 0 ? 128 : chunk;
+    if (smallest != kMaxSector) g.dev_sectors = smallest / unit * unit;
+  }
+  auto sectors = type->array_sectors(g);
+  if (!sectors) return err(EINVAL);
+  if (working == 0 || raid_disks - working > type->max_degraded(g)) return err(EINVAL);
+  if (!all_writable && ro_ != ReadOnly::kReadOnly) return err(EROFS);
+
+  // The plan holds: apply it, start the personality, write superblocks.
+  std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> saved;
+  for (const auto& p : plans) {
+    saved.emplace_back(p.member->data_offset, p.member->sectors, p.member->sb_offset);
+    p.member->data_offset = p.data_offset;
+    p.member->sectors = p.sectors;
+    p.member->sb_offset = p.sb_offset;
+  }
+  auto pers = type->run(g, disks, *this);
+  if (!pers) {
+    for (size_t i = 0; i < plans.size(); ++i)
+      std::tie(plans[i].member->data_offset, plans[i].member->sectors, plans[i].member->sb_offset) = saved[i];
+    return err(EINVAL);
+  }
+  std::lock_guard sb_lock(sb_mutex_);
+  for (const auto& p : plans) {
+    p.member->raid_disk = p.kicked ? -1 : p.role;
+    p.member->in_sync = p.in_sync && !p.kicked;
+    p.member->faulty = false;
+    // A member whose recovery was interrupted resumes it from its offset.
+    p.member->recovery_offset = kMaxSector;
+    if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) p.member->recovery_offset = p.member->super->recovery_offset;
+    if (p.kicked) p.member->release_name();
+  }
+  std::erase_if(members_, [&](const auto& m) {
+    return std::any_of(plans.begin(), plans.end(), [&](const Plan& p) { return p.kicked && p.member == m.get(); });
+  });
+  level_ = type->level;
+  clevel_.clear();
+  layout_ = layout;
+  chunk_sectors_ = chunk;
+  raid_disks_ = raid_disks;
+  if (creating) {
+    uuid_ = superblock::random_uuid();
+    ctime_ = static_cast<int64_t>(std::time(nullptr));
+    events_ = 0;
+    recovery_cp_ = kMaxSector;  // members taken as consistent (mdadm --assume-clean)
+    set_name_ = default_set_name(name_);
+    // Striping without redundancy keeps no component size (as mdadm writes).
+    dev_sectors_ = type->level == 0 || type->level == LEVEL_LINEAR ? 0 : g.dev_sectors;
+  } else {
+    uuid_ = freshest->uuid;
+    ctime_ = static_cast<int64_t>(freshest->ctime);
+    events_ = freshest->events;
+    recovery_cp_ = freshest->resync_offset;
+    set_name_ = freshest->name;
+    dev_sectors_ = freshest->size;
+    bitmap_ = freshest->bitmap;
+    bitmap_offset_ = freshest->bitmap ? freshest->bitmap_offset : 0;
+  }
+  if (!external_size_) array_sectors_ = *sectors;
+  pers_type_ = type;
+  // As md_run: clean until the first write; a resync owed stays recorded
+  // in resync_offset until the sync thread has done it.
+  in_sync_ = true;
+  safemode_delay_jiffies_ = kDefaultSafemodeJiffies;
+  {
+    std::unique_lock io_lock(pers_lock_);
+    pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
+  }
+  if (ro_ != ReadOnly::kReadOnly) update_superblocks();
+  update_configured();
+  wake_md_thread();
+  return {};
+}
+
+// md_update_sb. Events count every change, except that a return to clean
+// right after the switch to dirty undoes that switch's count, as the kernel
+// does for a pure clean/dirty toggle.
+int Array::update_superblocks() {
+  if (!persistent_ || members_.empty()) return 0;
+  if (in_sync_ && recovery_cp_ == kMaxSector && can_decrease_events_ && events_ > 1) {
+    --events_;
+    can_decrease_events_ = false;
+  } else {
+    ++events_;
+    can_decrease_events_ = !in_sync_;
+  }
+  utime_ = static_cast<int64_t>(std::time(nullptr));
+  superblock::ArrayInfo info;
+  info.major = major_version_;
+  info.minor = minor_version_;
+  info.uuid = uuid_;
+  info.set_name = set_name_;
+  info.ctime = ctime_;
+  info.utime = utime_;
+  info.level = level_;
+  info.layout = layout_;
+  info.chunk_sectors = chunk_sectors_;
+  info.raid_disks = raid_disks_;
+  info.size = dev_sectors_;
+  info.events = events_;
+  info.clean = in_sync_ && recovery_cp_ == kMaxSector;
+  info.resync_offset = in_sync_ ? recovery_cp_.load() : 0;
+  info.md_minor = minor_ < 0 ? 0 : static_cast<int>(minor_);
+  info.bitmap = bitmap_;
+  info.bitmap_offset = bitmap_offset_;
+  int max_desc = 0;
+  for (const auto& m : members_) max_desc = std::max(max_desc, m->desc_nr + 1);
+  info.roles.assign(static_cast<size_t>(max_desc), superblock::kRoleSpare);
+  info.recovering.assign(static_cast<size_t>(max_desc), false);
+  for (const auto& m : members_) {
+    uint16_t role = superblock::kRoleSpare;
+    // As super_1_sync: a member being recovered is listed in its role.
+    if (m->faulty) role = superblock::kRoleFaulty;
+    else if (m->raid_disk >= 0) role = static_cast<uint16_t>(m->raid_disk);
+    info.roles[static_cast<size_t>(m->desc_nr)] = role;
+    info.recovering[static_cast<size_t>(m->desc_nr)] = !m->faulty && m->raid_disk >= 0 && !m->in_sync;
+  }
+  int first_error = 0;
+  for (const auto& m : members_) {
+    if (m->faulty) continue;
+    if (int e = superblock::write(*m, info); e && !first_error) first_error = e;
+  }
+  return first_error;
+}
+}  // namespace mdfs::core

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
 #include "core/registry.h"
 #include "fuse/server.h"
 #include "sysfs/namespace.h"
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (fuse_daemonize(opts.foreground ? 1 : 0) != 0) fail("could not go to the background");
+  if (!opts.foreground) mdfs::core::log_to_syslog(true);  // stderr is /dev/null from here
   registry.start();
   server.start();
 

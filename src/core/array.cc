@@ -208,6 +208,12 @@ void Array::md_clean() {
   bitmap_.reset();
   bitmap_offset_ = 0;
   reshape_position_ = kMaxSector;
+  new_level_ = LEVEL_NONE;
+  new_layout_ = 0;
+  new_chunk_sectors_ = 0;
+  delta_disks_ = 0;
+  reshape_backwards_ = false;
+  read_only_reason_.clear();
 }
 
 Result<void> Array::md_set_readonly(bool caller_is_opener) {
@@ -229,6 +235,8 @@ Result<void> Array::restart_array() {
   if (members_.empty()) return err(ENXIO);
   if (!pers_) return err(EINVAL);
   if (ro_ == ReadOnly::kReadWrite) return err(EBUSY);
+  // As restart_array with a read-only member: such an array stays read-only.
+  if (!read_only_reason_.empty()) return err(EROFS);
   ro_ = ReadOnly::kReadWrite;
   md_check_recovery();  // a resync or recovery owed starts now
   return {};

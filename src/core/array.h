@@ -188,6 +188,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // array's state (events counted as the kernel counts them). mutex_ or
   // sb_mutex_ held; returns the first error.
   int update_superblocks();
+  void number_members_090();
   raid::Geometry geometry_locked() const;
   int degraded_locked() const;
   void md_write_start();
@@ -277,9 +278,20 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::atomic<bool> broken_{false};
   std::array<uint8_t, 16> uuid_{};
   bool fail_last_dev_ = false;
+  // Why the array runs read-only whatever is asked (a feature mdfs reads
+  // but does not keep up, format/features.h); empty when it may be
+  // switched to read-write.
+  std::string read_only_reason_;
   unsigned max_read_errors_ = 20;
+  // A reshape in progress (reshape_position_ kMaxSector: none): the
+  // geometry it goes to. mdfs does not reshape: an array must have none
+  // to run.
   bool reshape_backwards_ = false;
-  uint64_t reshape_position_ = kMaxSector;  // mdfs does not reshape: must stay none to run
+  uint64_t reshape_position_ = kMaxSector;
+  int new_level_ = LEVEL_NONE;
+  int new_layout_ = 0;
+  uint32_t new_chunk_sectors_ = 0;
+  int delta_disks_ = 0;
   std::vector<std::shared_ptr<Member>> members_;  // in order of adding
   // Members removed while the personality may still hold them: kept until it stops.
   std::vector<std::shared_ptr<Member>> retired_;

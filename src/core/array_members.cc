@@ -94,11 +94,15 @@ std::vector<std::pair<int, std::string>> Array::role_links() const {
 std::string Array::member_state_text(const Member& m) const {
   std::lock_guard lock(mutex_);
   std::lock_guard sb_lock(sb_mutex_);
+  // state_show's words, in its order.
   std::vector<std::string> flags;
   if (m.faulty) flags.push_back("faulty");
   else if (m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
+  if (m.journal) flags.push_back("journal");
   if (m.write_mostly) flags.push_back("write_mostly");
-  if (!m.faulty && !m.in_sync && pers_) flags.push_back("spare");
+  if (!m.faulty && !m.journal && !m.in_sync && pers_) flags.push_back("spare");
+  if (m.replacement) flags.push_back("replacement");
+  if (m.failfast) flags.push_back("failfast");
   std::string out;
   for (const auto& f : flags) out += (out.empty() ? "" : ",") + f;
   return out + "\n";
@@ -144,12 +148,17 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     if (pers_) update_superblocks();
     return {};
   }
-  if (cmd_match(text, "writemostly")) {
-    m.write_mostly = true;
-    return {};
-  }
-  if (cmd_match(text, "-writemostly")) {
-    m.write_mostly = false;
+  // The member flags: kept in every superblock from now on, as state_store
+  // updates them at once.
+  struct Flag {
+    std::string_view word;
+    bool Member::*field;
+  };
+  for (const Flag& f : {Flag{"writemostly", &Member::write_mostly}, Flag{"failfast", &Member::failfast}}) {
+    const bool set = cmd_match(text, f.word);
+    if (!set && !cmd_match(text, "-" + std::string(f.word))) continue;
+    m.*f.field = set;
+    if (pers_ && ro_ != ReadOnly::kReadOnly) update_superblocks();
     return {};
   }
   if (cmd_match(text, "insync")) {

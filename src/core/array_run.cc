@@ -9,6 +9,8 @@
 
 #include "core/array.h"
 #include "core/jiffies.h"
+#include "core/log.h"
+#include "format/feature_rules.h"
 #include "core/superblock.h"
 
 namespace mdfs::core {
@@ -58,6 +60,29 @@ Result<void> Array::do_md_run() {
   for (const auto& m : members_)
     if (m->super && (!freshest || m->super->events > freshest->events)) freshest = &*m->super;
   const bool creating = freshest == nullptr;
+
+  // Every feature a member's superblock carries is kept, makes the array
+  // read-only, or refuses it (format/feature_rules.h), before anything is
+  // written; as the kernel refuses a member it cannot honour.
+  std::string read_only_reason;
+  for (const auto& m : members_) {
+    if (!m->super) continue;
+    const format::Verdict v = format::judge(*m->super);
+    if (v.support == format::Support::kRefused) {
+      log_line(name_ + ": cannot start: " + m->name() + ": " + v.reason);
+      return err(EINVAL);
+    }
+    if (v.support == format::Support::kReadOnly && read_only_reason.empty())
+      read_only_reason = m->name() + ": " + v.reason;
+    if (m->super->role == format::kRoleJournal) {
+      log_line(name_ + ": cannot start: " + m->name() + " is the array's write journal, which mdfs does not keep");
+      return err(EINVAL);
+    }
+    if (m->super->bitmap_offset != 0 && !m->super->bitmap && m->super->events == freshest->events) {
+      log_line(name_ + ": cannot start: " + m->name() + ": " + m->super->bitmap_problem);
+      return err(EINVAL);
+    }
+  }
 
   int level = level_, layout = layout_, raid_disks = raid_disks_;
   uint32_t chunk = chunk_sectors_;
@@ -165,6 +190,10 @@ Result<void> Array::do_md_run() {
   if (!sectors) return err(EINVAL);
   if (working == 0 || raid_disks - working > type->max_degraded(g)) return err(EINVAL);
   if (!all_writable && ro_ != ReadOnly::kReadOnly) return err(EROFS);
+  if (!read_only_reason.empty() && ro_ != ReadOnly::kReadOnly) {
+    log_line(name_ + ": started read-only: " + read_only_reason);
+    ro_ = ReadOnly::kReadOnly;
+  }
 
   // The plan holds: apply it, start the personality, write superblocks.
   std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> saved;
@@ -185,6 +214,14 @@ Result<void> Array::do_md_run() {
     p.member->raid_disk = p.kicked ? -1 : p.role;
     p.member->in_sync = p.in_sync && !p.kicked;
     p.member->faulty = false;
+    p.member->new_data_offset = p.member->data_offset;
+    if (p.member->super && !p.kicked) {
+      const auto& sb = *p.member->super;
+      p.member->write_mostly = sb.write_mostly;
+      p.member->failfast = sb.failfast;
+      p.member->replacement = sb.replacement;
+      p.member->corrected_errors = sb.corrected_reads;
+    }
     // A member whose recovery was interrupted resumes it from its offset.
     p.member->recovery_offset = kMaxSector;
     if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) p.member->recovery_offset = p.member->super->recovery_offset;
@@ -215,8 +252,15 @@ Result<void> Array::do_md_run() {
     dev_sectors_ = freshest->size;
     bitmap_ = freshest->bitmap;
     bitmap_offset_ = freshest->bitmap ? freshest->bitmap_offset : 0;
+    reshape_position_ = freshest->reshape_position;
+    new_level_ = freshest->new_level;
+    new_layout_ = freshest->new_layout;
+    new_chunk_sectors_ = freshest->new_chunk_sectors;
+    delta_disks_ = freshest->delta_disks;
+    reshape_backwards_ = freshest->reshape_backwards;
   }
   if (!external_size_) array_sectors_ = *sectors;
+  read_only_reason_ = read_only_reason;
   pers_type_ = type;
   // As md_run: clean until the first write; a resync owed stays recorded
   // in resync_offset until the sync thread has done it.
@@ -258,22 +302,28 @@ int Array::update_superblocks() {
   info.raid_disks = raid_disks_;
   info.size = dev_sectors_;
   info.events = events_;
-  info.clean = in_sync_ && recovery_cp_ == kMaxSector;
-  info.resync_offset = in_sync_ ? recovery_cp_.load() : 0;
+  info.in_sync = in_sync_;
+  info.recovery_cp = recovery_cp_.load();
   info.md_minor = minor_ < 0 ? 0 : static_cast<int>(minor_);
   info.bitmap = bitmap_;
   info.bitmap_offset = bitmap_offset_;
-  int max_desc = 0;
-  for (const auto& m : members_) max_desc = std::max(max_desc, m->desc_nr + 1);
-  info.roles.assign(static_cast<size_t>(max_desc), superblock::kRoleSpare);
-  info.recovering.assign(static_cast<size_t>(max_desc), false);
+  info.reshape_position = reshape_position_;
+  info.new_level = new_level_;
+  info.new_layout = new_layout_;
+  info.new_chunk_sectors = new_chunk_sectors_;
+  info.delta_disks = delta_disks_;
+  info.reshape_backwards = reshape_backwards_;
+  if (major_version_ == 0) number_members_090();
   for (const auto& m : members_) {
-    uint16_t role = superblock::kRoleSpare;
-    // As super_1_sync: a member being recovered is listed in its role.
-    if (m->faulty) role = superblock::kRoleFaulty;
-    else if (m->raid_disk >= 0) role = static_cast<uint16_t>(m->raid_disk);
-    info.roles[static_cast<size_t>(m->desc_nr)] = role;
-    info.recovering[static_cast<size_t>(m->desc_nr)] = !m->faulty && m->raid_disk >= 0 && !m->in_sync;
+    superblock::ArrayInfo::Desc d;
+    d.desc_nr = m->desc_nr;
+    d.raid_disk = m->raid_disk;
+    d.faulty = m->faulty;
+    d.in_sync = m->in_sync;
+    d.journal = m->journal;
+    d.write_mostly = m->write_mostly;
+    d.failfast = m->failfast;
+    info.members.push_back(d);
   }
   int first_error = 0;
   for (const auto& m : members_) {
@@ -281,5 +331,16 @@ int Array::update_superblocks() {
     if (int e = superblock::write(*m, info); e && !first_error) first_error = e;
   }
   return first_error;
+}
+
+// super_90_sync numbers the members as it writes them: a member in sync in
+// a role takes the role's number, every other one the next number from
+// raid_disks up, in the order the members joined.
+void Array::number_members_090() {
+  int next_spare = raid_disks_;
+  for (const auto& m : members_) {
+    bool active = m->raid_disk >= 0 && !m->faulty && (m->in_sync || reshape_position_ != kMaxSector);
+    m->desc_nr = active ? m->raid_disk : next_spare++;
+  }
 }
 }  // namespace mdfs::core

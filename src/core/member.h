@@ -51,18 +51,29 @@ class Member : public raid::Disk {
   int raid_disk = -1;        // role; -1 spare or not yet placed
   bool faulty = false;
   bool in_sync = false;
-  bool write_mostly = false;
+  bool write_mostly = false;  // WriteMostly1 / MD_DISK_WRITEMOSTLY
+  bool failfast = false;      // FailFast1 / MD_DISK_FAILFAST
+  bool journal = false;       // the array's write journal (role 0xfffd)
+  bool replacement = false;   // replacing the member in its role
+  // The role a re-added member had (the kernel's saved_raid_disk): it
+  // recovers through the bitmap instead of from scratch; -1 otherwise.
+  int saved_raid_disk = -1;
   bool offset_set = false;   // dev-*/offset was written: keep it
   bool slot_set = false;     // dev-*/slot was written: keep it
   bool size_set = false;     // dev-*/size was written
   uint64_t data_offset = 0;  // sectors
   uint64_t sectors = 0;      // data sectors the array may use
   uint64_t sb_offset = 0;    // sectors
+  // Where the data goes once a reshape that moves it is done (sectors);
+  // equal to data_offset otherwise.
+  uint64_t new_data_offset = 0;
   // Sectors rebuilt while recovering (~0: none owed); the sync thread
   // advances it under the Array's sb_mutex_.
   std::atomic<uint64_t> recovery_offset{~uint64_t{0}};
   std::optional<format::SuperInfo> super;  // what was on the member when added
   std::atomic<int> errors{0};
+  // Read errors corrected from another copy (cnt_corrected_read).
+  std::atomic<uint32_t> corrected_errors{0};
 
  private:
   Shelf& shelf_;

@@ -22,14 +22,15 @@ format::ReadAt reader(const Member& member) {
 // kernel resync everything), and mdfs, which does not track dirty regions,
 // marks every chunk dirty while the array is active and none once clean, so
 // a resync after an unclean stop covers the whole array.
-int write_bitmap(Member& member, const format::Superblock1& sb, format::BitmapSuper& bitmap, const ArrayInfo& array) {
+int write_bitmap(Member& member, int64_t bitmap_sector, format::BitmapSuper& bitmap, const ArrayInfo& array) {
   bitmap.events = array.events;
   auto head = format::serialize_bitmap_super(bitmap);
   if (!head) return head.error();
-  uint64_t at = static_cast<uint64_t>(static_cast<int64_t>(sb.super_offset) + sb.bitmap_offset) * 512;
+  const uint64_t at = static_cast<uint64_t>(bitmap_sector) * 512;
   uint64_t bits = format::bitmap_chunks(bitmap.sync_size, bitmap.chunksize);
   std::vector<std::byte> area(*head);
-  area.resize(head->size() + (bits + 7) / 8, array.clean ? std::byte{0} : std::byte{0xff});
+  const bool clean = array.in_sync && array.recovery_cp == ~uint64_t{0};
+  area.resize(head->size() + (bits + 7) / 8, clean ? std::byte{0} : std::byte{0xff});
   if (int e = member.pwrite_exact(at, area)) return e;
   member.super->bitmap = bitmap;
   return 0;
@@ -46,8 +47,23 @@ bool bitmap_fits(const format::BitmapSuper& bitmap, int64_t offset, const format
          start + length <= static_cast<int64_t>(where.super_offset);
 }
 
-// super_1_sync: the member's own superblock (or mdadm's new one) brought up
-// to the array's state.
+// The role every superblock's table gives a member, as super_1_sync:
+// faulty, then in sync in its role, then the journal, then a role being
+// recovered, else spare.
+uint16_t role_of(const ArrayInfo::Desc& d) {
+  if (d.faulty) return kRoleFaulty;
+  if (d.in_sync && d.raid_disk >= 0) return static_cast<uint16_t>(d.raid_disk);
+  if (d.journal) return format::kRoleJournal;
+  if (d.raid_disk >= 0) return static_cast<uint16_t>(d.raid_disk);
+  return kRoleSpare;
+}
+
+// super_1_sync: the member's own superblock (or mdadm's new one) brought
+// up to the array's state. Every field the array does not own is kept as
+// it was read (set_name, ctime, device_uuid, the bad block log's place, the
+// PPL's, unknown device flags, the role table's length), and feature_map
+// is rebuilt from the state that the bits describe, so that a bit read is
+// a bit written as long as its state lasts.
 int write_v1(Member& member, const ArrayInfo& array) {
   format::Superblock1 sb;
   std::optional<format::BitmapSuper> bitmap;
@@ -64,7 +80,6 @@ int write_v1(Member& member, const ArrayInfo& array) {
     na.chunk_sectors = array.chunk_sectors;
     na.raid_disks = static_cast<uint32_t>(array.raid_disks);
     na.size = array.size;
-    na.roles = array.roles;
     format::Placement1 where;
     where.super_offset = member.sb_offset;
     where.data_offset = member.data_offset;
@@ -75,43 +90,72 @@ int write_v1(Member& member, const ArrayInfo& array) {
     }
     sb = format::new_superblock1(na, static_cast<uint32_t>(member.desc_nr), random_uuid(), where);
   }
+  const uint32_t kept_features = sb.feature_map & (MD_FEATURE_BAD_BLOCKS | MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS |
+                                                   MD_FEATURE_CLUSTERED | MD_FEATURE_RAID0_LAYOUT);
+  sb.feature_map = kept_features;
   sb.set_uuid = array.uuid;
-  sb.level = array.level;
-  sb.layout = static_cast<uint32_t>(array.layout);
-  sb.chunksize = array.chunk_sectors;
-  sb.raid_disks = static_cast<uint32_t>(array.raid_disks);
-  sb.size = array.size;
   sb.utime = static_cast<uint64_t>(array.utime);
   sb.events = array.events;
-  sb.resync_offset = array.resync_offset;
+  sb.resync_offset = array.in_sync ? array.recovery_cp : 0;
+  sb.cnt_corrected_read = member.corrected_errors.load();
+  sb.raid_disks = static_cast<uint32_t>(array.raid_disks);
+  sb.size = array.size;
+  sb.chunksize = array.chunk_sectors;
+  sb.level = array.level;
+  sb.layout = static_cast<uint32_t>(array.layout);
+  sb.devflags = static_cast<uint8_t>((sb.devflags & ~(WriteMostly1 | FailFast1)) | (member.write_mostly ? WriteMostly1 : 0) |
+                                     (member.failfast ? FailFast1 : 0));
   sb.dev_number = static_cast<uint32_t>(member.desc_nr);
   sb.data_offset = member.data_offset;
   sb.data_size = member.sectors;
   sb.super_offset = member.sb_offset;
-  sb.devflags = member.write_mostly ? 1 : 0;
-  // As super_1_sync: a member being recovered records how far it got.
-  const size_t me = static_cast<size_t>(member.desc_nr);
-  if (me < array.recovering.size() && array.recovering[me]) {
+  if (bitmap && sb.bitmap_offset != 0 && !(sb.feature_map & (MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS)))
+    sb.feature_map |= MD_FEATURE_BITMAP_OFFSET;
+  // As super_1_sync: a member being recovered records how far it got (a
+  // journal's recovery_offset field is its journal_tail, kept as read).
+  if (!member.journal) sb.recovery_offset = 0;
+  if (member.raid_disk >= 0 && !member.journal && !member.in_sync && !member.faulty) {
     sb.feature_map |= MD_FEATURE_RECOVERY_OFFSET;
     sb.recovery_offset = member.recovery_offset == ~uint64_t{0} ? 0 : member.recovery_offset.load();
-  } else {
-    sb.feature_map &= ~static_cast<uint32_t>(MD_FEATURE_RECOVERY_OFFSET);
-    sb.recovery_offset = 0;
+    if (member.saved_raid_disk >= 0 && bitmap) sb.feature_map |= MD_FEATURE_RECOVERY_BITMAP;
   }
+  if (member.replacement) sb.feature_map |= MD_FEATURE_REPLACEMENT;
+  if (array.reshape_position != ~uint64_t{0}) {
+    sb.feature_map |= MD_FEATURE_RESHAPE_ACTIVE;
+    sb.reshape_position = array.reshape_position;
+    sb.new_layout = static_cast<uint32_t>(array.new_layout);
+    sb.delta_disks = array.delta_disks;
+    sb.new_level = static_cast<uint32_t>(array.new_level);
+    sb.new_chunk = array.new_chunk_sectors;
+    if (array.delta_disks == 0 && array.reshape_backwards) sb.feature_map |= MD_FEATURE_RESHAPE_BACKWARDS;
+    if (member.new_data_offset != member.data_offset) {
+      sb.feature_map |= MD_FEATURE_NEW_OFFSET;
+      sb.new_offset = static_cast<int32_t>(static_cast<int64_t>(member.new_data_offset) -
+                                           static_cast<int64_t>(member.data_offset));
+    }
+  }
+  bool journal = false;
+  for (const auto& d : array.members) journal = journal || (d.journal && !d.faulty);
+  if (journal || (sb.feature_map & MD_FEATURE_JOURNAL)) sb.feature_map |= MD_FEATURE_JOURNAL;
   // The role table keeps its length (mdadm sizes it) unless it must grow.
-  size_t max_dev = std::max(sb.dev_roles.size(), array.roles.size());
+  size_t max_dev = sb.dev_roles.size();
+  for (const auto& d : array.members) max_dev = std::max(max_dev, static_cast<size_t>(d.desc_nr) + 1);
   sb.dev_roles.assign(max_dev, kRoleSpare);
-  std::copy(array.roles.begin(), array.roles.end(), sb.dev_roles.begin());
+  for (const auto& d : array.members) sb.dev_roles[static_cast<size_t>(d.desc_nr)] = role_of(d);
   auto bytes = format::serialize_superblock1(sb);
   if (!bytes) return bytes.error();
   if (int e = member.pwrite_exact(member.sb_offset * 512, *bytes)) return e;
   member.super = format::super_info(sb, array.minor);
   member.super->bitmap = bitmap;
-  if (bitmap && (sb.feature_map & MD_FEATURE_BITMAP_OFFSET)) return write_bitmap(member, sb, *bitmap, array);
+  if (bitmap && (sb.feature_map & MD_FEATURE_BITMAP_OFFSET))
+    return write_bitmap(member, static_cast<int64_t>(sb.super_offset) + sb.bitmap_offset, *bitmap, array);
   return 0;
 }
 
-// super_90_sync: every member's superblock describes all members.
+// super_90_sync: the kernel rebuilds the whole 0.90 superblock from the
+// array's state, every member describing all of them. Its numbering is
+// the kernel's: the caller has given members in sync in a role desc_nr =
+// role and the others desc_nr from raid_disks up (number_members_090).
 int write_v090(Member& member, const ArrayInfo& array) {
   format::NewArray0 na;
   for (size_t w = 0; w < 4; ++w)
@@ -125,32 +169,47 @@ int write_v090(Member& member, const ArrayInfo& array) {
   na.size_kib = static_cast<uint32_t>(array.size / 2);
   na.raid_disks = static_cast<uint32_t>(array.raid_disks);
   na.md_minor = static_cast<uint32_t>(array.md_minor);
-  na.clean = array.clean;
+  na.in_sync = array.in_sync;
+  na.recovery_cp = array.recovery_cp;
   na.events = array.events;
-  for (size_t number = 0; number < array.roles.size(); ++number) {
-    uint16_t role = array.roles[number];
-    if (number < array.recovering.size() && array.recovering[number]) role = kRoleSpare;
+  na.bitmap = array.bitmap.has_value() && array.bitmap_offset != 0;
+  if (array.reshape_position != ~uint64_t{0}) {
+    na.reshape = true;
+    na.reshape_position = array.reshape_position;
+    na.new_level = array.new_level;
+    na.delta_disks = array.delta_disks;
+    na.new_layout = static_cast<uint32_t>(array.new_layout);
+    na.new_chunk_bytes = array.new_chunk_sectors * 512;
+  }
+  for (const auto& m : array.members) {
+    // A member being recovered has nowhere to keep its progress in 0.90:
+    // it is listed as a spare (and recovers from the start), except during
+    // a reshape, where the kernel lists it active.
+    bool active = m.raid_disk >= 0 && !m.faulty && (m.in_sync || na.reshape);
     format::Disk0 d;
-    d.number = static_cast<uint32_t>(number);
+    d.number = static_cast<uint32_t>(m.desc_nr);
     d.major = kMemberMajor;
-    d.minor = static_cast<uint32_t>(number);
-    if (role == kRoleFaulty) {
-      d.raid_disk = static_cast<uint32_t>(number);
-      d.state = 1 << MD_DISK_FAULTY;
-    } else if (role == kRoleSpare) {
-      d.raid_disk = static_cast<uint32_t>(number);
-      d.state = 0;
-    } else {
-      d.raid_disk = role;
-      d.state = (1 << MD_DISK_ACTIVE) | (1 << MD_DISK_SYNC);
+    d.minor = static_cast<uint32_t>(m.desc_nr);
+    d.raid_disk = active ? static_cast<uint32_t>(m.raid_disk) : static_cast<uint32_t>(m.desc_nr);
+    if (m.faulty) {
+      d.state = 1u << MD_DISK_FAULTY;
+    } else if (active) {
+      d.state = 1u << MD_DISK_ACTIVE;
+      if (m.in_sync) d.state |= 1u << MD_DISK_SYNC;
     }
+    if (m.write_mostly) d.state |= 1u << MD_DISK_WRITEMOSTLY;
+    if (m.failfast) d.state |= 1u << MD_DISK_FAILFAST;
     na.members.push_back(d);
   }
   auto sb = format::new_superblock0(na, static_cast<uint32_t>(member.desc_nr));
   sb.utime = static_cast<uint32_t>(array.utime);
   auto bytes = format::serialize_superblock0(sb);
   if (int e = member.pwrite_exact(member.sb_offset * 512, bytes)) return e;
+  auto bitmap = member.super ? member.super->bitmap : std::nullopt;
   member.super = format::super_info(sb, member.file_sectors() * 512);
+  member.super->bitmap = bitmap;
+  if (bitmap && na.bitmap)
+    return write_bitmap(member, static_cast<int64_t>(member.sb_offset) + format::kSb0Bytes / 512, *bitmap, array);
   return 0;
 }
 

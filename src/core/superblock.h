@@ -19,7 +19,8 @@ class Member;
 
 namespace superblock {
 
-// What every member's superblock says about the array.
+// What every member's superblock says about the array: the mddev fields
+// that super_1_sync and super_90_sync write.
 struct ArrayInfo {
   int major = 1;
   int minor = 2;
@@ -33,14 +34,29 @@ struct ArrayInfo {
   int raid_disks = 0;
   uint64_t size = 0;           // component size, sectors
   uint64_t events = 0;
-  uint64_t resync_offset = 0;  // ~0 when clean and in sync
-  bool clean = true;
+  // mddev->in_sync and mddev->recovery_cp: a superblock records
+  // resync_offset = recovery_cp when in sync, else 0 (a resync is owed).
+  bool in_sync = true;
+  uint64_t recovery_cp = ~uint64_t{0};
   int md_minor = 0;            // 0.90's preferred minor
-  // role of each desc_nr (dev_number): >= 0 active, kRoleSpare, kRoleFaulty
-  std::vector<uint16_t> roles;
-  // per desc_nr: listed in its role but still being recovered (v1 records
-  // the member's recovery_offset; 0.90 lists it as a spare)
-  std::vector<bool> recovering;
+  // A reshape in progress (reshape_position ~0: none).
+  uint64_t reshape_position = ~uint64_t{0};
+  int new_level = 0;
+  int new_layout = 0;
+  uint32_t new_chunk_sectors = 0;
+  int delta_disks = 0;
+  bool reshape_backwards = false;
+  // The members, each as every superblock's role table shows it.
+  struct Desc {
+    int desc_nr = 0;
+    int raid_disk = -1;
+    bool faulty = false;
+    bool in_sync = false;
+    bool journal = false;
+    bool write_mostly = false;
+    bool failfast = false;
+  };
+  std::vector<Desc> members;
   // The array's internal bitmap (v1): a member that has no superblock yet
   // gets it too, at bitmap_offset sectors from its superblock.
   std::optional<format::BitmapSuper> bitmap;

@@ -86,6 +86,18 @@ SuperInfo super_info(const Superblock1& sb, int minor) {
   i.device_uuid = sb.device_uuid;
   i.feature_map = sb.feature_map;
   i.write_mostly = (sb.devflags & WriteMostly1) != 0;
+  i.failfast = (sb.devflags & FailFast1) != 0;
+  i.replacement = (sb.feature_map & MD_FEATURE_REPLACEMENT) != 0;
+  i.corrected_reads = sb.cnt_corrected_read;
+  if (sb.feature_map & MD_FEATURE_RESHAPE_ACTIVE) {
+    i.reshape_position = sb.reshape_position;
+    i.new_level = static_cast<int>(sb.new_level);
+    i.new_layout = static_cast<int>(sb.new_layout);
+    i.new_chunk_sectors = sb.new_chunk;
+    i.delta_disks = sb.delta_disks;
+    i.reshape_backwards = (sb.feature_map & MD_FEATURE_RESHAPE_BACKWARDS) != 0;
+    if (sb.feature_map & MD_FEATURE_NEW_OFFSET) i.new_offset = sb.new_offset;
+  }
   if (sb.feature_map & MD_FEATURE_BITMAP_OFFSET) i.bitmap_offset = sb.bitmap_offset;
   if (sb.feature_map & MD_FEATURE_RECOVERY_OFFSET) i.recovery_offset = sb.recovery_offset;
   i.sb_csum = sb.sb_csum;
@@ -123,7 +135,17 @@ SuperInfo super_info(const Superblock0& sb, uint64_t dev_bytes) {
   i.roles.resize(kSb0Disks);
   for (std::size_t d = 0; d < kSb0Disks; ++d) i.roles[d] = role0(sb.disks[d]);
   i.role = i.dev_number < kSb0Disks ? i.roles[i.dev_number] : kRoleSpare;
-  if (i.dev_number < kSb0Disks) i.write_mostly = (sb.disks[i.dev_number].state & (1u << MD_DISK_WRITEMOSTLY)) != 0;
+  if (i.dev_number < kSb0Disks) {
+    i.write_mostly = (sb.disks[i.dev_number].state & (1u << MD_DISK_WRITEMOSTLY)) != 0;
+    i.failfast = (sb.disks[i.dev_number].state & (1u << MD_DISK_FAILFAST)) != 0;
+  }
+  if (sb.minor_version >= 91) {
+    i.reshape_position = sb.reshape_position;
+    i.new_level = sb.new_level;
+    i.new_layout = static_cast<int>(sb.new_layout);
+    i.new_chunk_sectors = sb.new_chunk / kSectorBytes;
+    i.delta_disks = sb.delta_disks;
+  }
   if (sb.state & (1u << MD_SB_BITMAP_PRESENT)) i.bitmap_offset = kSb0Bytes / kSectorBytes;
   i.md_minor = static_cast<int>(sb.md_minor);
   i.sb_csum = sb.sb_csum;

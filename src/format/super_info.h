@@ -54,6 +54,19 @@ struct SuperInfo {
   std::array<uint8_t, 16> device_uuid{};  // v1 only
   uint32_t feature_map = 0;   // v1 only
   bool write_mostly = false;
+  bool failfast = false;
+  bool replacement = false;      // v1 MD_FEATURE_REPLACEMENT
+  uint32_t corrected_reads = 0;  // v1 cnt_corrected_read
+  // A reshape in progress (reshape_position kMaxSector: none), as v1 and
+  // 0.91 record it: the geometry it goes to, and where each member's data
+  // goes (new_offset, v1 MD_FEATURE_NEW_OFFSET; sectors from data_offset).
+  uint64_t reshape_position = kMaxSector;
+  int new_level = 0;
+  int new_layout = 0;
+  uint32_t new_chunk_sectors = 0;
+  int delta_disks = 0;
+  bool reshape_backwards = false;
+  int64_t new_offset = 0;
   int64_t bitmap_offset = 0;  // sectors from the superblock; 0: no internal bitmap
   uint64_t recovery_offset = kMaxSector;  // kMaxSector: fully recovered
   int md_minor = -1;          // 0.90's preferred minor; -1 for v1

@@ -195,10 +195,19 @@ Superblock0 new_superblock0(const NewArray0& array, uint32_t this_number) {
   sb.md_minor = array.md_minor;
   sb.utime = array.ctime;
   sb.events = array.events;
-  if (array.clean) {
-    sb.recovery_cp = 0xffffffffu;  // MaxSector, truncated to the 32-bit field
+  if (array.in_sync) {
+    // MaxSector truncates to the 32-bit field's all-ones.
+    sb.recovery_cp = static_cast<uint32_t>(std::min<uint64_t>(array.recovery_cp, 0xffffffffu));
     sb.cp_events = array.events;
-    sb.state |= 1u << MD_SB_CLEAN;
+    if (array.recovery_cp == ~uint64_t{0}) sb.state |= 1u << MD_SB_CLEAN;
+  }
+  if (array.reshape) {
+    sb.minor_version = 91;
+    sb.reshape_position = array.reshape_position;
+    sb.new_level = array.new_level;
+    sb.delta_disks = array.delta_disks;
+    sb.new_layout = array.new_layout;
+    sb.new_chunk = array.new_chunk_bytes;
   }
   if (array.bitmap) sb.state |= 1u << MD_SB_BITMAP_PRESENT;
   sb.layout = array.layout;

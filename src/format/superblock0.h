@@ -104,9 +104,19 @@ struct NewArray0 {
   uint32_t size_kib = 0;
   uint32_t raid_disks = 0;
   uint32_t md_minor = 0;
-  bool clean = true;
+  // mddev->in_sync and recovery_cp: in sync, the superblock records the
+  // resync checkpoint (clean when there is none); else a resync is owed.
+  bool in_sync = true;
+  uint64_t recovery_cp = ~uint64_t{0};
   bool bitmap = false;  // MD_SB_BITMAP_PRESENT: a bitmap 4 KiB after the superblock
   uint64_t events = 1;
+  // A reshape in progress: the superblock becomes 0.91 and records it.
+  bool reshape = false;
+  uint64_t reshape_position = 0;
+  int32_t new_level = 0;
+  int32_t delta_disks = 0;
+  uint32_t new_layout = 0;
+  uint32_t new_chunk_bytes = 0;
   // The members present, each at disks[number]; state as MD_DISK_* bits.
   std::vector<Disk0> members;
 };

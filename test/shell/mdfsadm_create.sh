@@ -76,6 +76,14 @@ adm --create "$MNT/dev/md80" -l5 -n3 -c64 deg-0.img missing deg-2.img
 check "missing member: created" 0 "$RC"
 check "missing member: degraded 1" 1 "$(cat "$(sys md80 degraded)")"
 check "missing member: mdstat" "[3/2] [U_U]" "$(grep -A1 '^md80 ' "$MNT/proc/mdstat" | grep -o '\[3/2\] \[U_U\]')"
+# On 0.90 the kernel numbers each disk by its role and marks the missing
+# role's number faulty and removed (super_90_sync), as mdadm --examine shows.
+truncate -s 8M "$SRC/deg90-0.img" "$SRC/deg90-2.img"
+adm --create "$MNT/dev/md81" -e0.90 -l5 -n3 -c64 deg90-0.img missing deg90-2.img
+check "0.90 missing member: created" 0 "$RC"
+check "0.90 missing member: disk table as the kernel's" \
+  "this 2 240 2 2 active sync|0 0 240 0 0 active sync|1 1 0 0 1 faulty removed|2 2 240 2 2 active sync" \
+  "$(mdadm --examine "$SRC/deg90-2.img" | sed -n '/Number/,$p' | sed 1d | tr -s ' ' | sed 's/^ //; s/ $//' | grep . | paste -sd'|')"
 
 # Wrong arguments: one line, mdadm's exit status, no array left behind.
 truncate -s 8M "$SRC/x0.img" "$SRC/x1.img" "$SRC/x2.img"

@@ -13,6 +13,7 @@
 #include <map>
 #include <set>
 
+#include "format/feature_rules.h"
 #include "mdfs/unique_fd.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/mdadm_text.h"
@@ -260,6 +261,20 @@ int assemble(const std::string& dev, const std::vector<std::string>& members, bo
     names.push_back(name);
   }
   auto supers = member_supers(arr.mount, names);
+  // The same verdicts mdfs gives at the start (mdfs(8) SUPERBLOCK FEATURES),
+  // said here before anything is asked of the array.
+  for (size_t i = 0; i < supers.size(); ++i) {
+    const FoundSuper& f = supers[i];
+    mdfs::format::SuperInfo info =
+        f.sb1 ? mdfs::format::super_info(*f.sb1, f.minor) : mdfs::format::super_info(*f.sb0, f.device_sectors * 512);
+    const mdfs::format::Verdict v = mdfs::format::judge(info);
+    if (v.support == mdfs::format::Support::kRefused)
+      fail("cannot assemble " + arr.dev() + ": " + arr.mount.member_path(names[i]) + ": " + v.reason);
+    if (v.support == mdfs::format::Support::kReadOnly && !readonly) {
+      say(arr.dev() + " will start read-only: " + arr.mount.member_path(names[i]) + ": " + v.reason);
+      readonly = true;
+    }
+  }
   assemble_members(arr, names, supers.front().version(), readonly);
   return 0;
 }

@@ -118,7 +118,7 @@ TEST_CASE("a new 0.90 superblock matches the fixture the kernel wrote", "[superb
     a.size_kib = want->size;
     a.raid_disks = want->raid_disks;
     a.md_minor = want->md_minor;
-    a.clean = true;
+    a.in_sync = true;
     a.events = want->events;
     const uint32_t sync = (1u << MD_DISK_ACTIVE) | (1u << MD_DISK_SYNC);
     a.members = {{0, 253, 0, 0, sync}, {1, 253, 16, 1, sync}};
@@ -134,7 +134,7 @@ TEST_CASE("a new 0.90 superblock marks missing roles removed and counts them fai
   NewArray0 a;
   a.raid_disks = 3;
   a.level = 5;
-  a.clean = false;
+  a.in_sync = false;
   const uint32_t sync = (1u << MD_DISK_ACTIVE) | (1u << MD_DISK_SYNC);
   a.members = {{0, 9, 1, 0, sync}, {2, 9, 3, 2, sync}, {3, 9, 4, 3, 0}};
   auto sb = new_superblock0(a, 2);

@@ -143,7 +143,10 @@ check "bare name with --mount" 0 "$RC"
 adm --detail "$MNT/dev/md_pair" --fail s0.img
 check "two modes: exit 2" 2 "$RC"
 adm md_pair --mount "$MNT"
-check "no mode: exit 2" 2 "$RC"
+check "a device and no mode: --query, as mdadm" "0 md_pair: raid1 2 devices, 0 spares. Use mdadm --detail for more detail." \
+  "$RC $(head -1 "$T/out" | sed 's/ [0-9.]*MiB//')"
+adm md_pair s0.img --mount "$MNT"
+check "two devices and no mode: exit 2" 2 "$RC"
 unmount_mdfs
 
 # A SOURCE given to mdfs as a relative path: mdfsadm finds the folder.

@@ -168,6 +168,27 @@ std::string uuid_text(const std::array<uint8_t, 16>& uuid) {
   return out;
 }
 
+std::string human_size_brief(long long bytes, bool iec) {
+  if (bytes < 5000 * 1024) return "";
+  // Hundredths of the unit, rounded half up; mega below 2 GiB, giga below
+  // 2 TiB, then tera.
+  const long long two_gib = 2LL << 30, two_tib = 2LL << 40;
+  long long centi = 0;
+  const char* unit = "";
+  if (iec) {
+    const int shift = bytes < two_gib ? 20 : bytes < two_tib ? 30 : 40;
+    centi = (bytes * 200LL / (1LL << shift) + 1) / 2;
+    unit = shift == 20 ? "MiB" : shift == 30 ? "GiB" : "TiB";
+  } else {
+    const long long base = bytes < two_gib ? 1000000LL : bytes < two_tib ? 1000000000LL : 1000000000000LL;
+    centi = (bytes / (base / 200LL) + 1) / 2;
+    unit = bytes < two_gib ? "MB" : bytes < two_tib ? "GB" : "TB";
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%02lld%s", centi / 100, centi % 100, unit);
+  return buf;
+}
+
 bool enough(int level, int raid_disks, int layout, bool clean, const std::vector<bool>& avail) {
   auto has = [&](int d) { return d >= 0 && static_cast<std::size_t>(d) < avail.size() && avail[static_cast<std::size_t>(d)]; };
   int avail_disks = 0;

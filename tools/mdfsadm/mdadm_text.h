@@ -45,6 +45,9 @@ std::string r10_layout_text(int layout);
 // human_size: "" below 5000 KiB, else " (21.00 MiB 22.02 MB)".
 std::string human_size(long long bytes);
 
+// human_size_brief: "" below 5000 KiB, else "21.00MiB" (iec) or "22.02MB".
+std::string human_size_brief(long long bytes, bool iec);
+
 // ctime(3) without its newline, as mdadm's "%.24s".
 std::string ctime24(int64_t seconds);
 

@@ -180,6 +180,12 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
  private:
   friend class Registry;
 
+  // sysfs_notify on one of this array's attributes, or a member's, and
+  // md_new_event: wake the readers that poll them. Any lock may be held.
+  void sysfs_notify(std::string_view attr) const;
+  void sysfs_notify(const Member& member, std::string_view attr) const;
+  void md_new_event() const;
+
   // All below guarded by mutex_ unless said otherwise.
   Result<void> do_md_run();
   Result<void> check_member_name_free(const std::string& name) const;

@@ -59,6 +59,7 @@ Result<void> Array::store_new_dev(std::string_view text) {
   }
   update_configured();
   sync_blocked_ = false;
+  md_new_event();  // as new_dev_store
   if (pers_) md_check_recovery();  // a degraded array recovers onto it
   return {};
 }
@@ -127,6 +128,11 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     if (pers_ && m.raid_disk >= 0) pers_->fail(m.raid_disk);
     m.faulty = true;
     m.in_sync = false;
+    // md_error: the member's state, the sync action (a recovery onto it
+    // ends) and an md event.
+    sysfs_notify(m, "state");
+    sysfs_notify("sync_action");
+    md_new_event();
     if (pers_) {
       update_superblocks();
       sb_lock.unlock();
@@ -146,6 +152,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     members_.erase(it);
     update_configured();
     if (pers_) update_superblocks();
+    md_new_event();
     return {};
   }
   // The member flags: kept in every superblock from now on, as state_store
@@ -159,6 +166,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     if (!set && !cmd_match(text, "-" + std::string(f.word))) continue;
     m.*f.field = set;
     if (pers_ && ro_ != ReadOnly::kReadOnly) update_superblocks();
+    sysfs_notify(m, "state");
     return {};
   }
   if (cmd_match(text, "insync")) {
@@ -259,9 +267,12 @@ void Array::member_failed(int role, int error) {
       m->faulty = true;
       m->in_sync = false;
       ++m->errors;
+      sysfs_notify(*m, "state");  // md_error
     }
     update_superblocks();
   }
+  sysfs_notify("sync_action");
+  md_new_event();
   wake_md_thread();  // the member leaves its role; a spare may take it
 }
 

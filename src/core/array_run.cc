@@ -272,6 +272,12 @@ Result<void> Array::do_md_run() {
   }
   if (ro_ != ReadOnly::kReadOnly) update_superblocks();
   update_configured();
+  // As md_run: the array's start is an event, its state and sync_action
+  // changed, and so did degraded.
+  md_new_event();
+  sysfs_notify("array_state");
+  sysfs_notify("sync_action");
+  sysfs_notify("degraded");
   wake_md_thread();
   return {};
 }
@@ -330,6 +336,8 @@ int Array::update_superblocks() {
     if (m->faulty) continue;
     if (int e = superblock::write(*m, info); e && !first_error) first_error = e;
   }
+  // md_update_sb: a pass running has a new checkpoint to show.
+  if (sync_running_.load() != Sync::kNone) sysfs_notify("sync_completed");
   return first_error;
 }
 

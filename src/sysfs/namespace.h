@@ -5,7 +5,10 @@
 
 #include <sys/types.h>
 
+#include <compare>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,6 +56,18 @@ class Namespace {
   // reference on the array for its length, as md_attr_show/md_attr_store.
   Result<std::string> read(const Entry& file) const;
   Result<void> write(const Entry& file, std::string_view text) const;
+
+  // What a poll() on an attribute file waits for: the (array id, path) that
+  // Registry::sysfs_notify names it by ((0, "mdstat") for proc/mdstat);
+  // nullopt for what is not an attribute.
+  struct PollKey {
+    uint64_t array_id = 0;
+    std::string path;
+    auto operator<=>(const PollKey&) const = default;
+  };
+  std::optional<PollKey> poll_key(const Entry& file) const;
+  // proc/mdstat polls as mdstat_poll, other attributes as kernfs.
+  static bool is_mdstat(const Entry& file);
 
  private:
   Target target_of(const Entry& e) const;

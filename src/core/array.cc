@@ -389,6 +389,7 @@ Result<void> Array::ioctl_unsupported() {
 }
 
 Array::Io Array::io() const {
+  io_requests_.fetch_add(1, std::memory_order_relaxed);
   Io io;
   io.lock_ = std::shared_lock(pers_lock_);
   io.pers_ = pers_;

@@ -262,6 +262,9 @@ Result<void> Array::do_md_run() {
   if (!external_size_) array_sectors_ = *sectors;
   read_only_reason_ = read_only_reason;
   pers_type_ = type;
+  // raid5's setup_conf: a fresh stripe cache of NR_STRIPES.
+  stripe_cache_size_ = 256;
+  preread_bypass_threshold_ = 1;
   // As md_run: clean until the first write; a resync owed stays recorded
   // in resync_offset until the sync thread has done it.
   in_sync_ = true;

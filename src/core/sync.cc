@@ -29,6 +29,8 @@ constexpr uint64_t kWindowSectors = 1024;
 // Checkpoints: each sixteenth of the pass, as md_do_sync, and at least
 // this often.
 constexpr auto kCheckpointEvery = std::chrono::seconds(5);
+// How long the pass gives way to a busy array before it looks again.
+constexpr auto kBusyYield = std::chrono::milliseconds(50);
 
 std::string_view action_name(int sync) {
   constexpr std::string_view kNames[] = {"idle", "resync", "recover", "check", "repair"};
@@ -351,9 +353,11 @@ void Array::sync_checkpoint(Sync kind, uint64_t done) {
   if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
 }
 
-// As md_do_sync's throttle: above sync_speed_max, wait until the speed
-// since the oldest mark falls back to it. sync_speed_min has nothing to
-// yield to here (mdfs does not see other I/O compete).
+// As md_do_sync's throttle: at or below sync_speed_min the pass never
+// waits; above sync_speed_max it waits until the speed since the oldest
+// mark falls back to the maximum; in between it gives way while the array
+// is busy (is_mddev_idle: requests came in since the last look), a short
+// while at a time, until it is idle again or has slowed to the minimum.
 void Array::sync_throttle(uint64_t done) {
   std::unique_lock lock(sync_wait_mutex_);
   const auto now = Clock::now();
@@ -364,11 +368,24 @@ void Array::sync_throttle(uint64_t done) {
   for (;;) {
     if (sync_interrupt_.load()) return;
     const unsigned max = speed_max_.load() ? speed_max_.load() : kSystemSpeedMax;
+    const unsigned min = speed_min_.load() ? speed_min_.load() : kSystemSpeedMin;
     const Mark& mark = sync_marks_.front();
+    // currspeed as the kernel counts it: KiB since the mark over whole
+    // seconds plus one.
+    const auto since = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count();
+    const uint64_t currspeed = (done - mark.done) / 2 / (static_cast<uint64_t>(since) + 1) + 1;
+    if (currspeed <= min) return;
     // When the KiB done since the mark, at `max` KiB/s, are due.
     const auto due = mark.when + std::chrono::microseconds((done - mark.done) / 2 * 1'000'000 / max);
-    if (Clock::now() >= due) return;
-    sync_wake_.wait_until(lock, due);
+    if (Clock::now() < due) {
+      sync_wake_.wait_until(lock, due);
+      continue;
+    }
+    const uint64_t requests = io_requests_.load(std::memory_order_relaxed);
+    const bool busy = requests != io_requests_seen_;
+    io_requests_seen_ = requests;
+    if (!busy) return;
+    sync_wake_.wait_for(lock, kBusyYield);
   }
 }
 

@@ -112,7 +112,8 @@ cmp -s "$D" "$T/ref" && pass "--assemble: same data" || fail "--assemble: data d
 "$ADM" --stop "$D" 2>/dev/null
 adm --assemble "$D" s0.img
 check "--assemble of a blank file: exit 1, no array" "1 no" "$RC $(exists md1)"
-check "--assemble of a blank file: one line" "mdfsadm: $SRC/s0.img has no superblock - assembly aborted" "$(cat "$T/err")"
+check "--assemble of a blank file: mdadm's two lines" "mdfsadm: no recogniseable superblock on $SRC/s0.img
+mdfsadm: $SRC/s0.img has no superblock - assembly aborted" "$(cat "$T/err")"
 
 # --assemble --scan: every array in SOURCE not yet running, named as mdfs
 # names them at mount (host:1 is md1).

@@ -45,6 +45,7 @@ Selection select_members(const AssembleContext& ctx, const Mount& mount, ArrayId
   const int verbose = ctx.cmd.verbose;
   const bool report = (inargv && verbose >= 0) || verbose > 0;
   const auto used = files_in_use(mount);
+  const bool wants_one = !ident.name.empty() || ident.super_minor || ident.uuid;
   const auto wanted = ident.devices.empty() ? std::vector<std::string>{}
                                             : match_devices(split_commas(ident.devices), mount);
   for (const auto& file : candidates) {
@@ -53,24 +54,23 @@ Selection select_members(const AssembleContext& ctx, const Mount& mount, ArrayId
       if (report) say(path + " is not one of " + ident.devices);
       continue;
     }
+    // A file that cannot take part: skipped when scanning, or when the
+    // command line says which array it wants; else it ends the assembly.
+    auto unusable = [&](const std::string& why) {
+      if (report && !why.empty()) say(why);
+      if (!inargv || auto_assem || wants_one) return false;
+      say(path + " has no superblock - assembly aborted");
+      s.aborted = true;
+      return true;
+    };
     if (std::find(used.begin(), used.end(), file) != used.end()) {
-      if (inargv) {
-        say("cannot open device " + path + ": " + errno_text(EBUSY));
-        say(path + " has no superblock - assembly aborted");
-        s.aborted = true;
-        return s;
-      }
+      if (unusable("cannot open device " + path + ": " + errno_text(EBUSY))) return s;
       continue;
     }
     int error = 0;
     auto sb = find_super(path, &error);
     if (!sb) {
-      if (inargv) {
-        if (error) say("cannot open device " + path + ": " + errno_text(error));
-        say(path + " has no superblock - assembly aborted");
-        s.aborted = true;
-        return s;
-      }
+      if (unusable(error ? "cannot open device " + path + ": " + errno_text(error) : "no recogniseable superblock on " + path)) return s;
       continue;
     }
     if (auto_assem && s.members.empty() &&

@@ -173,6 +173,9 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
   }
   auto metadata = parse_metadata(opts.metadata);
   if (!metadata) usage("unrecognised metadata identifier: " + opts.metadata);
+  if (*metadata == "0.90" && *level == 0 && opts.layout) fail("0.90 metadata does not support layouts for RAID0");
+  if (*level == 10 && layout && (*layout & 255) * ((*layout >> 8) & 255) > *n)
+    fail("that layout requires at least " + std::to_string((*layout & 255) * ((*layout >> 8) & 255)) + " devices");
   if (*n == 1 && *level != kLevelFaulty && !opts.force)
     usage("'1' is an unusual number of drives for an array, so it is probably a mistake: give --force");
   const auto size_kib = component_kib(opts);

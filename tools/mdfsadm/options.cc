@@ -139,11 +139,16 @@ const OptionInfo kOptions[] = {
      nullptr},
 };
 
-// mdadm's short option strings: the plain one, and the ones used once the
-// mode makes -b mean --bitmap and -a take an argument (--auto).
-constexpr char kShort[] = "-ABCDEFGIQhVXYWZ:vqbc:i:l:p:m:r:n:x:u:c:d:z:U:N:safRSow1tye:k:";
-constexpr char kShortBitmap[] = "-ABCDEFGIQhVXYWZ:vqb:c:i:l:p:m:r:n:x:u:c:d:z:U:N:sarfRSow1tye:k:";
-constexpr char kShortBitmapAuto[] = "-ABCDEFGIQhVXYWZ:vqb:c:i:l:p:m:r:n:x:u:c:d:z:U:N:sa:rfRSow1tye:k:";
+// mdadm's short option strings: the plain one, the ones used once the mode
+// makes -b mean --bitmap and -a take an argument (--auto), and --monitor's,
+// where -r takes one (--increment). mdadm 4.2 gave -r an argument in the
+// plain string too, so that "mdadm -ro DEV" read "o" as -r's argument and
+// did nothing; mdadm fixed that after 4.2 (its own tests write -ro), and
+// mdfsadm reads -ro as -r -o.
+constexpr char kShort[] = "-ABCDEFGIQhVXYWZ:vqbc:i:l:p:m:n:x:u:c:d:z:U:N:sarfRSow1tye:k:";
+constexpr char kShortMonitor[] = "-ABCDEFGIQhVXYWZ:vqbc:i:l:p:m:r:n:x:u:c:d:z:U:N:safRSow1tye:k:";
+constexpr char kShortBitmap[] = "-ABCDEFGIQhVXYWZ:vqb:c:i:l:p:m:n:x:u:c:d:z:U:N:sarfRSow1tye:k:";
+constexpr char kShortBitmapAuto[] = "-ABCDEFGIQhVXYWZ:vqb:c:i:l:p:m:n:x:u:c:d:z:U:N:sa:rfRSow1tye:k:";
 
 const OptionInfo* info_of(int code, int index) {
   if (index >= 0) return &kOptions[index];
@@ -267,7 +272,7 @@ Command parse_command(int argc, char** argv) {
       case 'A': newmode = Mode::kAssemble; shortopt = kShortBitmapAuto; break;
       case 'B': newmode = Mode::kBuild; shortopt = kShortBitmapAuto; break;
       case 'C': newmode = Mode::kCreate; shortopt = kShortBitmapAuto; break;
-      case 'F': newmode = Mode::kMonitor; break;
+      case 'F': newmode = Mode::kMonitor; shortopt = kShortMonitor; break;
       case 'G': newmode = Mode::kGrow; shortopt = kShortBitmap; break;
       case 'I': newmode = Mode::kIncremental; shortopt = kShortBitmapAuto; break;
       case kOptAutoDetect: newmode = Mode::kAutoDetect; break;
@@ -279,7 +284,7 @@ Command parse_command(int argc, char** argv) {
       case kOptDetailPlatform: case kOptKillSubarray: case kOptUpdateSubarray: case kOptUdevRules: case kOptZero:
         if (c.mode == Mode::kNone) newmode = Mode::kMisc;
         break;
-      case kOptNoSharing: newmode = Mode::kMonitor; break;
+      case kOptNoSharing: newmode = Mode::kMonitor; shortopt = kShortMonitor; break;
       default: break;
     }
     if (c.mode != Mode::kNone && newmode != c.mode) {
@@ -585,8 +590,16 @@ std::string help_text(const Command& cmd) {
     line += opt.name;
     if (opt.has_arg == required_argument) line += "=";
     if (opt.has_arg == optional_argument) line += "[=]";
-    if (opt.code < 256 && opt.code != 'F') line += std::string(" -") + static_cast<char>(opt.code);
-    if (opt.code == 'F' && std::strcmp(opt.name, "monitor") == 0) line += " -F";
+    // The short form, which for some options depends on the mode (-f is
+    // --fail when managing, --force when creating...).
+    static const std::pair<const char*, const char*> kModeShorts[] = {
+        {"chunk", "-c"}, {"parity", "-p"}, {"layout", "-p"}, {"force", "-f"}, {"add", "-a"}, {"remove", "-r"},
+        {"fail", "-f"}, {"auto", "-a"}, {"brief", "-b"}, {"config", "-c"}, {"super-minor", "-m"}, {"mail", "-m"},
+        {"program", "-p"}, {"increment", "-r"}, {"daemonise", "-f"}, {"bitmap", "-b"}, {"rebuild-map", "-r"},
+        {"write-mostly", "-W"}};
+    if (opt.code < 256) line += std::string(" -") + static_cast<char>(opt.code);
+    for (const auto& [name, letter] : kModeShorts)
+      if (std::strcmp(name, opt.name) == 0) line += std::string(" ") + letter;
     if (line.size() < 28) line.resize(28, ' ');
     else line += " ";
     line += opt.support == Support::kLater ? "* " : opt.support == Support::kNever ? "- " : "  ";

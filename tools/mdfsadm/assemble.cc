@@ -91,7 +91,6 @@ Selection select_members(const AssembleContext& ctx, const Mount& mount, ArrayId
       }
       continue;
     }
-    if (!ident.uuid) ident.uuid = sb->uuid();
     s.members.push_back({file, std::move(*sb)});
   }
   return s;
@@ -285,7 +284,7 @@ int scan_assemble(const AssembleContext& ctx, const Mount& mount) {
     auto sb = find_super(mount.member_path(file), &error);
     if (!sb || !seen.insert(sb->uuid()).second) continue;
     ArrayIdent ident;
-    ident.uuid = sb->uuid();
+    ident.uuid = sb_uuid_as_text(*sb);
     int r = 2;
     try {
       r = assemble_one(ctx, mount, "", ident, devices, false, true);

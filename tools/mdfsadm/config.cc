@@ -15,6 +15,7 @@
 
 #include "mdfsadm/mdadm_text.h"
 #include "mdfsadm/options.h"
+#include "mdfsadm/super_facts.h"
 
 namespace mdfsadm {
 namespace {
@@ -178,7 +179,7 @@ std::vector<std::string> split_commas(const std::string& text) {
 }
 
 bool ArrayIdent::matches(const FoundSuper& sb, const std::string& homehost) const {
-  if (uuid && *uuid != sb.uuid()) return false;
+  if (uuid && *uuid != sb_uuid_as_text(sb)) return false;
   if (!name.empty()) {
     // name_matches: the whole name, or what follows a homehost that is ours.
     const std::string found = sb.name();

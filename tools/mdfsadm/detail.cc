@@ -93,13 +93,15 @@ std::map<int, std::string> member_names(const Mount& mount, const std::string& a
   return names;
 }
 
-// The members as sysfs lists them (dev-<file>), last added first as
-// mdadm's sysfs_read gathers them.
+// The members in the order mdadm's sysfs_read gathers them: it puts each
+// dev-<member> it reads before the ones read earlier, so the last added
+// (mdfs lists them in the order they were added) comes first, as mdstat
+// lists them.
 std::vector<std::string> sysfs_members(const ArrayRef& array) {
   std::vector<std::string> out;
   for (const auto& e : read_mdstat(array.mount))
     if (e.name == array.name)
-      for (const auto& m : e.members) out.insert(out.begin(), m.name);
+      for (const auto& m : e.members) out.push_back(m.name);
   return out;
 }
 

@@ -368,8 +368,13 @@ int monitor_mode(const Command& cmd, const Config& config) {
   } else {
     for (const auto& d : cmd.devices) {
       int spares = -1;
+      std::string name;
+      try {
+        name = resolve_array(d.name, cmd.mount).name;
+      } catch (const Failure&) {
+      }
       for (const auto& ident : config.arrays)
-        if (!ident.devname.empty() && array_name_for(ident.devname) == array_name_for(d.name)) spares = ident.spare_disks;
+        if (!ident.devname.empty() && array_name_for(ident.devname) == name) spares = ident.spare_disks;
       watch(d.name, false, spares);
     }
   }

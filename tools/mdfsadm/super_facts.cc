@@ -23,6 +23,15 @@ int sb_role(const FoundSuper& sb) {
   return static_cast<int>(d.raid_disk);
 }
 
+std::array<uint8_t, 16> sb_uuid_as_text(const FoundSuper& sb) {
+  if (sb.sb1) return sb.sb1->set_uuid;
+  std::array<uint8_t, 16> out{};
+  for (int w = 0; w < 4; ++w)
+    for (int b = 0; b < 4; ++b)
+      out[static_cast<std::size_t>(w * 4 + b)] = static_cast<uint8_t>(sb.sb0->set_uuid[static_cast<std::size_t>(w)] >> (8 * (3 - b)));
+  return out;
+}
+
 bool sb_in_sync(const FoundSuper& sb) {
   if (sb_role(sb) < 0) return false;
   if (sb.sb1) return !(sb.sb1->feature_map & MD_FEATURE_RECOVERY_OFFSET);

@@ -4,6 +4,7 @@
 // brief reports read superblocks through these.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -16,6 +17,9 @@ inline constexpr int kRoleSpare = -1;
 inline constexpr int kRoleFaulty = -2;
 
 int sb_role(const FoundSuper& sb);
+// The uuid in the order its text shows it (mdadm's ARRAY lines, --uuid):
+// 1.x's bytes, 0.90's four words each most significant byte first.
+std::array<uint8_t, 16> sb_uuid_as_text(const FoundSuper& sb);
 // In its role and fully recovered (mdadm's MD_DISK_SYNC).
 bool sb_in_sync(const FoundSuper& sb);
 // A member whose recovery into its role was interrupted.

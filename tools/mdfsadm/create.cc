@@ -18,35 +18,12 @@
 namespace mdfsadm {
 namespace {
 
-std::optional<int> parse_count(const std::string& text) {
-  if (text.empty() || text.size() > 6 || !std::all_of(text.begin(), text.end(), ::isdigit)) return std::nullopt;
-  return std::stoi(text);
-}
-
-// mdadm's parse_size: a number of KiB, or with a K, M or G suffix; sectors.
-std::optional<uint64_t> parse_size_sectors(const std::string& text) {
-  std::size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0 || i > 12) return std::nullopt;
-  uint64_t n = std::stoull(text.substr(0, i));
-  std::string suffix = text.substr(i);
-  if (suffix.empty() || suffix == "K" || suffix == "k") n *= 2;
-  else if (suffix == "M" || suffix == "m") n *= 2 * 1024;
-  else if (suffix == "G" || suffix == "g") n *= 2 * 1024 * 1024;
-  else if (suffix == "s" || suffix == "S") {}
-  else return std::nullopt;
-  return n;
-}
+std::optional<int> parse_count(const std::string& text) { return parse_num(text); }
+std::optional<uint64_t> parse_size_sectors(const std::string& text) { return parse_size(text); }
 
 bool has_chunk(int level) { return level == 0 || level == 4 || level == 5 || level == 6 || level == 10; }
 
-// The metadata_version text for --metadata.
-std::optional<std::string> parse_metadata(const std::string& text) {
-  if (text == "1.2" || text == "1" || text == "default" || text == "1.x") return "1.2";
-  if (text == "1.0" || text == "1.1") return text;
-  if (text == "0.90" || text == "0" || text == "0.9") return "0.90";
-  return std::nullopt;
-}
+std::optional<std::string> parse_metadata(const std::string& text) { return native_metadata(text); }
 
 template <class F>
 void building(const ArrayRef& arr, F&& steps) {

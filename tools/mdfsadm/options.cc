@@ -1,5 +1,7 @@
 #include "mdfsadm/options.h"
 
+#include "mdfsadm/mdadm_text.h"
+
 #include <getopt.h>
 
 #include <algorithm>
@@ -107,7 +109,7 @@ const OptionInfo kOptions[] = {
     {"readonly", kNo, 'o', S::kYes, "make an array read-only (with --create/--assemble: start it so)", nullptr},
     {"readwrite", kNo, 'w', S::kYes, "make an array writable", nullptr},
     {"no-degraded", kNo, kOptNoDegraded, S::kYes, "--assemble --scan: do not start degraded arrays", nullptr},
-    {"wait", kNo, 'W', S::kYes, "wait for resync, recovery or reshape to finish", nullptr},
+    {"wait", kNo, kOptWait, S::kYes, "wait for resync, recovery or reshape to finish", nullptr},
     {"wait-clean", kNo, kOptWaitClean, S::kYes, "wait until the array is clean", nullptr},
     {"action", kArg, kOptAction, S::kYes, "start or stop a sync action: check, repair, idle, frozen", nullptr},
     {"cluster-confirm", kNo, kOptClusterConfirm, S::kNever, "confirm a cluster member", "clustered md (md-cluster)"},
@@ -217,6 +219,7 @@ Command parse_command(int argc, char** argv) {
   longopts.push_back({nullptr, 0, nullptr, 0});
   const char* shortopt = kShort;
   bool write_mostly = false;
+  int spares = 0;
   auto add_device = [&](const std::string& name, int disposition) {
     c.devices.push_back({name, disposition, write_mostly});
   };
@@ -305,7 +308,7 @@ Command parse_command(int argc, char** argv) {
       }
       usage(spelled(opt, index) + " does not set the mode, and so cannot be the first option.");
     }
-    if (info && info->support == Support::kNever && opt != 'F') unsupported(*info, spelled(opt, index));
+    if (info && info->support == Support::kNever) unsupported(*info, spelled(opt, index));
     switch (opt) {
       case kOptManage: case kOptMisc: case 'A': case 'B': case 'C': case 'F': case 'I': case kOptAutoDetect:
         continue;
@@ -325,6 +328,8 @@ Command parse_command(int argc, char** argv) {
     using enum Mode;
     if ((opt == 'c' || opt == kOptChunk) && in({kCreate, kBuild})) {
       if (c.create.chunk) usage("chunk/rounding may only be specified once. Second value is " + arg + ".");
+      auto sectors = parse_size(arg);
+      if (!sectors || *sectors < 8 || (*sectors & 1)) usage("invalid chunk/rounding value: " + arg);
       c.create.chunk = arg;
       continue;
     }
@@ -333,6 +338,7 @@ Command parse_command(int argc, char** argv) {
       const std::string lower = [&] { std::string s = arg; for (auto& ch : s) ch = static_cast<char>(std::tolower(ch)); return s; }();
       if (lower == "imsm" || lower == "ddf")
         throw Failure(2, "not supported by mdfs: --metadata=" + arg + " (external metadata: mdfs has native md superblocks only)");
+      if (!native_metadata(arg)) usage("unrecognised metadata identifier: " + arg);
       c.create.metadata = arg;
       c.create.metadata_set = true;
       continue;
@@ -348,22 +354,40 @@ Command parse_command(int argc, char** argv) {
     if ((opt == kOptFailFast || opt == kOptNoFailFast) && in({kManage, kCreate})) unsupported(*info, spelled(opt, index));
     if (opt == 'z' && in({kCreate, kBuild})) {
       if (c.create.size) usage("size may only be specified once. Second value is " + arg + ".");
+      if (arg != "max" && (!parse_size(arg) || *parse_size(arg) < 8)) usage("invalid size: " + arg);
       c.create.size = arg;
       continue;
     }
     if (opt == kOptDataOffset && m == kCreate) {
       if (c.create.data_offset) usage("data-offset may only be specified one. Second value is " + arg + ".");
+      if (!parse_size(arg)) usage("invalid data-offset: " + arg);
       c.create.data_offset = arg;
       continue;
     }
     if (opt == 'l' && in({kCreate, kBuild})) {
       if (!c.create.level.empty()) usage("raid level may only be set once.  Second value is " + arg + ".");
+      auto level = parse_level(arg);
+      if (!level) usage("invalid raid level: " + arg);
+      if (m == kBuild && *level != 0 && *level != kLevelLinear && *level != 1 && *level != kLevelMultipath &&
+          *level != kLevelFaulty && *level != 10)
+        usage("Raid level " + arg + " not permitted with --build.");
+      if (spares > 0 && *level < 1 && *level >= -1)
+        usage("raid level " + arg + " is incompatible with spare-devices setting.");
       c.create.level = arg;
       continue;
     }
     if ((opt == 'p' || opt == kOptLayout) && in({kCreate, kBuild})) {
       if (c.create.layout) usage("layout may only be sent once.  Second value was " + arg);
       if (c.create.level.empty()) usage("raid level must be given before layout.");
+      // As mdadm: layouts of raid0, raid5, raid6 and raid10 only.
+      const int level = *parse_level(c.create.level);
+      const std::string lname = level_name(level).value_or(c.create.level);
+      if (level != 0 && level != 5 && level != 6 && level != 10 && level != kLevelFaulty)
+        usage("layout not meaningful for " + lname + " arrays.");
+      if (!parse_layout(level, arg)) {
+        if (level == 10) usage("layout for raid10 must be 'nNN', 'oNN' or 'fNN' where NN is a number, not " + arg);
+        usage("layout " + arg + " not understood for " + lname + ".");
+      }
       c.create.layout = arg;
       continue;
     }
@@ -373,11 +397,18 @@ Command parse_command(int argc, char** argv) {
     }
     if (opt == 'n' && in({kCreate, kBuild})) {
       if (c.create.raid_devices) usage("raid-devices set twice: " + *c.create.raid_devices + " and " + arg);
+      auto n = parse_num(arg);
+      if (!n || *n <= 0) usage("invalid number of raid devices: " + arg);
       c.create.raid_devices = arg;
       continue;
     }
     if (opt == 'x' && m == kCreate) {
       if (c.create.spare_devices) usage("spare-devices set twice: " + *c.create.spare_devices + " and " + arg);
+      if (auto level = parse_level(c.create.level); !c.create.level.empty() && level && *level <= 0 && *level >= -1)
+        usage("spare-devices setting is incompatible with raid level " + std::to_string(*level));
+      auto x = parse_num(arg);
+      if (!x) usage("invalid number of spare-devices: " + arg);
+      spares = *x;
       c.create.spare_devices = arg;
       continue;
     }
@@ -598,6 +629,7 @@ std::string help_text(const Command& cmd) {
         {"program", "-p"}, {"increment", "-r"}, {"daemonise", "-f"}, {"bitmap", "-b"}, {"rebuild-map", "-r"},
         {"write-mostly", "-W"}};
     if (opt.code < 256) line += std::string(" -") + static_cast<char>(opt.code);
+    if (opt.code == kOptWait) line += " -W";
     for (const auto& [name, letter] : kModeShorts)
       if (std::strcmp(name, opt.name) == 0) line += std::string(" ") + letter;
     if (line.size() < 28) line.resize(28, ' ');

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -166,5 +167,8 @@ int main(int argc, char** argv) {
   } catch (const Failure& f) {
     say(f.what());
     return f.exit_code;
+  } catch (const std::exception& e) {
+    say(std::string("unexpected error: ") + e.what());
+    return 1;
   }
 }

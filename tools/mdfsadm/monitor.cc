@@ -150,6 +150,13 @@ bool check_array(Watched& st, std::map<std::string, std::vector<MdstatEntry>>& m
   const MdstatEntry* mse = nullptr;
   for (const auto& e : mdstat[arr.mount.point])
     if (e.name == arr.name) mse = &e;
+  if (!mse) {
+    // Linux removes a stopped array's device; mdfs removes dev/<name>
+    // once the array's deletion has run, which may be just after this
+    // pass: an array that is gone from mdstat and clear is gone.
+    auto state = read_attr(arr.md("array_state"));
+    if (!state || *state == "clear") return disappeared();
+  }
   if (!mse || seen[arr.mount.point].count(arr.name)) {
     ++st.err;  // a duplicate in the list, or re-made after mdstat was read
     return false;

@@ -57,8 +57,14 @@ std::string read_link(const std::string& path) {
 }
 
 std::vector<std::string> read_cmdline(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The process may exit while it is read (ESRCH): as no arguments.
+  std::string all;
+  int fd = ::open(("/proc/" + pid + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+  }
   std::vector<std::string> args;
   std::string cur;
   for (char c : all) {

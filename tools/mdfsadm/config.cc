@@ -90,9 +90,10 @@ void array_line(Config& config, const std::vector<std::string>& words) {
   for (std::size_t i = 1; i < words.size(); ++i) {
     const std::string& w = words[i];
     if (w[0] == '/' || w.find('=') == std::string::npos) {
+      // mdadm's names, and an array's file under a mount (MNT/dev/md0).
       const bool ok = strcasecmp(w.c_str(), "<ignore>") == 0 || w.starts_with("/dev/md/") ||
                       (w[0] != '/' && w[0] != '<') || (w.starts_with("/dev/md") && is_number(w.substr(7))) ||
-                      (w.starts_with("/dev/md_d") && is_number(w.substr(9)));
+                      (w.starts_with("/dev/md_d") && is_number(w.substr(9))) || mount_array_file(w);
       if (!ok) say(w + " is an invalid name for an md device - ignored.");
       else if (!a.devname.empty()) say("only give one device per ARRAY line: " + a.devname + " and " + w);
       else a.devname = w;
@@ -165,6 +166,12 @@ void add_matches(const std::string& pattern, const Mount& mount, std::set<std::s
 }
 
 }  // namespace
+
+bool mount_array_file(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (path.empty() || path[0] != '/' || slash == std::string::npos || slash < 4) return false;
+  return path.compare(slash - 4, 5, "/dev/") == 0 && !path.starts_with("/dev/") && is_array_name(path.substr(slash + 1));
+}
 
 std::vector<std::string> split_commas(const std::string& text) {
   std::vector<std::string> out;
@@ -309,6 +316,7 @@ bool auto_allows(const Config& config, const FoundSuper& sb, bool local) {
 }
 
 std::string array_name_for(const std::string& devname) {
+  if (mount_array_file(devname)) return devname.substr(devname.rfind('/') + 1);
   std::string n = devname;
   if (n.starts_with("/dev/md/")) n = n.substr(8);
   else if (n.starts_with("/dev/")) n = n.substr(5);

@@ -69,6 +69,9 @@ bool auto_allows(const Config& config, const FoundSuper& sb, bool local);
 // /dev/md/data -> md_data, /dev/md/3 -> md3, data -> md_data).
 std::string array_name_for(const std::string& devname);
 
+// Whether a path names an array's file under a mount (MNT/dev/md0).
+bool mount_array_file(const std::string& path);
+
 // Splits "a,b,c".
 std::vector<std::string> split_commas(const std::string& text);
 

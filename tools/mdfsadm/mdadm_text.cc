@@ -197,7 +197,7 @@ std::optional<std::string> native_metadata(std::string_view text) {
   std::string_view t = text;
   while (t.size() > 1 && t[0] == '0' && t[1] == '0') t.remove_prefix(1);
   // 0.91 (a reshape) and 0.9 (mdadm's byte-swapped 0.90) are 0.90 to mdfs.
-  if (t == "0" || t == "0.90" || t.empty() || t == "0.91" || t == "0.9") return "0.90";
+  if (t == "0" || t == "0.90" || t.empty() || t == "0.91" || t == "0.9" || t == "0.swap") return "0.90";
   while (!t.empty() && t[0] == '0') t.remove_prefix(1);
   if (t == "1.0" || t == "1.00") return "1.0";
   if (t == "1.1" || t == "1.01") return "1.1";

@@ -51,7 +51,9 @@ std::optional<uint64_t> parse_size(std::string_view text);
 // parse_num: a whole number 0..INT_MAX, nothing after it.
 std::optional<int> parse_num(std::string_view text);
 // match_metadata_desc of 0.90 and 1.x: the metadata_version mdfs writes
-// ("0.90", "1.0", "1.1", "1.2") for --metadata's text; nullopt when mdadm
+// ("0.90", "1.0", "1.1", "1.2") for --metadata's text (0.91, 0.9 and
+// 0.swap, mdadm's names for a 0.90 superblock mid-reshape or in the other
+// byte order, are 0.90 here); nullopt when mdadm
 // knows no such native format.
 std::optional<std::string> native_metadata(std::string_view text);
 

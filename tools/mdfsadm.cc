@@ -65,7 +65,7 @@ int manage_mode(const Command& cmd) {
         case 'f': op = MemberOp::kFail; break;
         default: usage("Must give one of -a/-r/-f for subsequent devices at " + d.name);
       }
-      actions.push_back({op, d.name, d.write_mostly});
+      actions.push_back({op, d.name, d.write_mostly, d.failfast});
     }
     rv = manage(dev, actions, cmd.mount, cmd.verbose);
   }
@@ -148,6 +148,8 @@ int run(int argc, char** argv) {
       copts.verbose = cmd.verbose;
       for (std::size_t i = 1; i < cmd.devices.size(); ++i)
         if (cmd.devices[i].write_mostly) copts.write_mostly.insert(cmd.devices[i].name);
+      for (std::size_t i = 1; i < cmd.devices.size(); ++i)
+        if (cmd.devices[i].failfast > 0) copts.failfast.insert(cmd.devices[i].name);
       const auto members = names_of(cmd.devices, 1);
       if (cmd.mode == Mode::kBuild) return build(cmd.devices.front().name, members, copts, cmd.mount);
       return create(cmd.devices.front().name, members, copts, cmd.mount);

@@ -4,7 +4,8 @@
 # when creating, --fail when managing), one mode only, a lone device meaning
 # --query; mdadm's answers to what mdfs lacks; and the modes beyond create
 # and assemble: --build, --query, --zero-superblock, --wait-clean,
-# --add-spare, --write-mostly, --detail --export/--brief -v/--no-devices.
+# --add-spare, --write-mostly, --failfast, --detail --export/--brief
+# -v/--no-devices.
 . "$(dirname "$0")/lib.sh"
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
 adm() { "$ADM" "$@" >"$T/out" 2>"$T/err"; RC=$?; }
@@ -105,5 +106,14 @@ cmp -s <(head -c 1M "$MNT/dev/md2") "$T/ref" && pass "--build again: same data" 
 adm -B "$MNT/dev/md3" -l5 -n2 c0.img c1.img
 check "--build raid5: refused, exit 2" 2 "$RC"
 adm --stop "$MNT/dev/md2"
+
+# --failfast: the members that follow fail fast (their state, --detail).
+"$ADM" --zero-superblock "$SRC/c3.img" "$SRC/c4.img" 2>/dev/null
+adm -CR "$MNT/dev/md4" -l1 -n2 c3.img --failfast c4.img
+check "--failfast at create: only the member after it" "in_sync in_sync,failfast" \
+  "$(cat "$MNT/sys/block/md4/md/dev-c3.img/state") $(cat "$MNT/sys/block/md4/md/dev-c4.img/state")"
+adm --detail "$MNT/dev/md4"
+check "--detail: failfast" 1 "$(grep -c 'active sync failfast' "$T/out")"
+adm --stop "$MNT/dev/md4"
 unmount_mdfs
 finish

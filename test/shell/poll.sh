@@ -35,16 +35,20 @@ EOF
 # matching PATTERN (an extended regular expression).
 declare -A PIDS
 poller_start() {
-  python3 "$T/poller.py" "$2" >"$T/poll.$1" 2>&1 &
+  # A fresh file: a "ready" left by an earlier poller must not be taken
+  # for this one's (its shell may not have opened the file yet).
+  rm -f "$T/poll.$1"
+  python3 "$T/poller.py" "$2" >"$T/poll.$1.tmp" 2>&1 &
   PIDS[$1]=$!
   for _ in $(seq 200); do
-    grep -q '^ready' "$T/poll.$1" && return
+    grep -qs '^ready' "$T/poll.$1.tmp" && return
     sleep 0.05
   done
   fail "poller $1 did not start"
 }
 poller_check() {
   wait "${PIDS[$1]}"
+  mv "$T/poll.$1.tmp" "$T/poll.$1"
   local got
   got=$(sed -n 2p "$T/poll.$1")
   if [[ $got =~ ^woken\ $3$ ]]; then pass "$2"; else fail "$2: expected [woken $3], got [$got]"; fi

@@ -65,7 +65,7 @@ std::vector<std::string> member_names(const ArrayRef& arr, const std::vector<std
 }
 
 void add_members(const ArrayRef& arr, const std::vector<std::string>& given, const std::vector<std::string>& names,
-                 int raid_disks, const std::set<std::string>& write_mostly, std::optional<uint64_t> data_offset) {
+                 int raid_disks, const CreateOptions& opts, std::optional<uint64_t> data_offset) {
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i].empty()) continue;
     if (int e = write_attr(arr.md("new_dev"), names[i]))
@@ -73,7 +73,8 @@ void add_members(const ArrayRef& arr, const std::vector<std::string>& given, con
     const std::string dir = "dev-" + names[i] + "/";
     if (data_offset) write_attr_or_fail(arr.md(dir + "offset"), std::to_string(*data_offset));
     if (static_cast<int>(i) < raid_disks) write_attr_or_fail(arr.md(dir + "slot"), std::to_string(i));
-    if (write_mostly.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "writemostly");
+    if (opts.write_mostly.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "writemostly");
+    if (opts.failfast.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "failfast");
   }
 }
 
@@ -196,7 +197,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
     if (chunk_sectors) write_attr_or_fail(arr.md("chunk_size"), std::to_string(chunk_sectors * 512));
     if (layout) write_attr_or_fail(arr.md("layout"), std::to_string(*layout));
     if (size_kib) write_attr_or_fail(arr.md("component_size"), std::to_string(*size_kib));
-    add_members(arr, members, names, *n, opts.write_mostly, data_offset);
+    add_members(arr, members, names, *n, opts, data_offset);
     // Without --assume-clean mdadm has the kernel resync the new array;
     // mdfs writes every new array clean (its members are taken as they
     // are), so both cases end the same.
@@ -245,7 +246,7 @@ int build(const std::string& dev, const std::vector<std::string>& members, const
     if (chunk_sectors) write_attr_or_fail(arr.md("chunk_size"), std::to_string(chunk_sectors * 512));
     write_attr_or_fail(arr.md("layout"), std::to_string(layout));
     if (size_kib) write_attr_or_fail(arr.md("component_size"), std::to_string(*size_kib));
-    add_members(arr, members, names, *n, opts.write_mostly, std::nullopt);
+    add_members(arr, members, names, *n, opts, std::nullopt);
     start(arr, opts.readonly);
   });
   if (opts.verbose >= 0) say("array " + arr.dev() + " built and started.");

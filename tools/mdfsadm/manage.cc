@@ -132,6 +132,7 @@ int manage(const std::string& dev, const std::vector<MemberAction>& actions, con
           if (int e = write_attr(arr.md("new_dev"), name))
             fail("add new device failed for " + path + ": " + errno_text(e));
           if (a.write_mostly) (void)write_attr(arr.md("dev-" + name + "/state"), "writemostly");
+          if (a.failfast) (void)write_attr(arr.md("dev-" + name + "/state"), a.failfast > 0 ? "failfast" : "-failfast");
           // mdfs never re-adds: a member with an old superblock joins as a
           // spare and is rebuilt, which mdadm reports as a re-add.
           if (verbose >= 0) say(std::string(found && a.op == MemberOp::kAdd ? "re-added " : "added ") + path);

@@ -29,6 +29,7 @@ struct CreateOptions {
   bool run = false;                        // --run: mdadm asks nothing then; nor does mdfsadm
   int verbose = 0;
   std::set<std::string> write_mostly;      // members given after --write-mostly
+  std::set<std::string> failfast;          // members given after --failfast
 };
 
 // --create DEV MEMBERS...: new_array, metadata_version, level, raid_disks,
@@ -65,6 +66,7 @@ struct MemberAction {
   MemberOp op;
   std::string member;
   bool write_mostly = false;
+  int failfast = 0;  // 1: set the flag, -1: clear it
 };
 int manage(const std::string& dev, const std::vector<MemberAction>& actions, const MountOptions& mopts,
            int verbose = 0);

@@ -75,10 +75,8 @@ const OptionInfo kOptions[] = {
     {"bitmap-chunk", kArg, kOptBitmapChunk, S::kLater, "bitmap chunk size", kBitmapIssue},
     {"write-behind", kOptional, kOptWriteBehind, S::kLater, "write-behind to write-mostly members", kBitmapIssue},
     {"write-mostly", kNo, kOptWriteMostly, S::kYes, "the members that follow are write-mostly", nullptr},
-    {"failfast", kNo, kOptFailFast, S::kLater, "the members that follow fail fast",
-     "the member failfast flag comes with mdfs's failfast support"},
-    {"nofailfast", kNo, kOptNoFailFast, S::kLater, "the members that follow do not fail fast",
-     "the member failfast flag comes with mdfs's failfast support"},
+    {"failfast", kNo, kOptFailFast, S::kYes, "the members that follow fail fast", nullptr},
+    {"nofailfast", kNo, kOptNoFailFast, S::kYes, "the members that follow do not fail fast", nullptr},
     {"re-add", kNo, kOptReAdd, S::kLater, "re-add the members that follow", kBitmapIssue},
     {"homehost", kArg, kOptHomehost, S::kYes, "host name for 'local' arrays (<none>, <ignore>, <system>)", nullptr},
     {"symlinks", kArg, kOptSymlinks, S::kIgnored, "/dev/md/ symlinks (yes, no)", "mdfs makes no /dev symlinks"},
@@ -219,9 +217,10 @@ Command parse_command(int argc, char** argv) {
   longopts.push_back({nullptr, 0, nullptr, 0});
   const char* shortopt = kShort;
   bool write_mostly = false;
+  int failfast = 0;
   int spares = 0;
   auto add_device = [&](const std::string& name, int disposition) {
-    c.devices.push_back({name, disposition, write_mostly});
+    c.devices.push_back({name, disposition, write_mostly, failfast});
   };
   ::opterr = 0;
   ::optind = 0;  // a full reset, as the table is new
@@ -351,7 +350,14 @@ Command parse_command(int argc, char** argv) {
       write_mostly = false;
       continue;
     }
-    if ((opt == kOptFailFast || opt == kOptNoFailFast) && in({kManage, kCreate})) unsupported(*info, spelled(opt, index));
+    if (opt == kOptFailFast && in({kManage, kCreate})) {
+      failfast = 1;
+      continue;
+    }
+    if (opt == kOptNoFailFast && m == kManage) {
+      failfast = -1;
+      continue;
+    }
     if (opt == 'z' && in({kCreate, kBuild})) {
       if (c.create.size) usage("size may only be specified once. Second value is " + arg + ".");
       if (arg != "max" && (!parse_size(arg) || *parse_size(arg) < 8)) usage("invalid size: " + arg);

@@ -61,6 +61,7 @@ struct Device {
   std::string name;
   int disposition = 0;
   bool write_mostly = false;
+  int failfast = 0;  // --failfast 1, --nofailfast -1, as given before it
 };
 
 struct Command {

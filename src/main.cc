@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
   registry.set_delete_listener([&server](const auto& array) { server.array_deleted(array); });
   if (opts.assemble) {
     // mdadm --assemble --scan --run, before the mount appears.
-    for (const auto& line : registry.assemble_all()) std::fprintf(stderr, "mdfs: %s\n", line.c_str());
+    registry.assemble_all();
   }
 
   unsigned max_read = 0;

@@ -207,6 +207,7 @@ void Array::md_clean() {
   uuid_ = {};
   bitmap_.reset();
   bitmap_offset_ = 0;
+  bitmap_sync_sectors_ = 0;
   reshape_position_ = kMaxSector;
   new_level_ = LEVEL_NONE;
   new_layout_ = 0;

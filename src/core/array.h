@@ -298,6 +298,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   uint64_t events_ = 0;
   std::optional<format::BitmapSuper> bitmap_;
   int64_t bitmap_offset_ = 0;
+  uint64_t bitmap_sync_sectors_ = 0;      // what the bitmap covers (resync_max_sectors)
   bool can_decrease_events_ = false;
   std::string set_name_;                  // v1 set_name, "homehost:name"
   int64_t utime_ = 0;

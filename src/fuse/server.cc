@@ -41,10 +41,12 @@ Server* server_of(fuse_req_t req) { return static_cast<Server*>(fuse_req_userdat
 }  // namespace
 
 // One open file. Devices count as md openers until release; attribute files
-// keep the text shown at offset 0 so reads at later offsets are consistent.
+// keep the text shown at offset 0 so reads at later offsets are consistent,
+// and what their writes stored.
 struct Server::Handle {
   Entry entry;
   std::string text;
+  sysfs::StoreMemory stored;
 };
 
 Server::Server(sysfs::Namespace& ns) : ns_(ns), uid_(getuid()), gid_(getgid()), next_ino_(kFirstDynamicIno) {
@@ -249,7 +251,7 @@ void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // md_open; a dying array answers ESTALE once its deletion is complete.
     if (auto r = ns_.registry().open(entry.array); !r) return (void)fuse_reply_err(req, r.error());
     fi->keep_cache = 0;
-    fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+    fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
     if (fuse_reply_open(req, fi) != 0) release(nullptr, fi);
     return;
   }
@@ -259,7 +261,7 @@ void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if ((mode != O_WRONLY && !entry.attr->show) || (mode != O_RDONLY && !entry.attr->store))
     return (void)fuse_reply_err(req, EACCES);
   fi->direct_io = 1;
-  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
   fuse_reply_open(req, fi);
 }
 
@@ -276,7 +278,7 @@ void Server::create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t,
   auto node = remember(parent, name, entry);
   auto param = entry_param(*node);
   fi->keep_cache = 0;
-  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
   if (fuse_reply_create(req, &param, fi) != 0) {
     forget(node->ino, 1);
     release(nullptr, fi);
@@ -335,8 +337,11 @@ void Server::write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse
     fuse_reply_write(req, *n);
     return;
   }
-  // One write(2) is one store, as sysfs: the whole buffer, whatever the offset.
-  auto r = ns_.write(h->entry, std::string_view(buf, size));
+  // One write(2) is one store, as sysfs: the whole buffer, whatever the
+  // offset. A write that does not continue the ones before it (at 0, or
+  // elsewhere than where they ended) starts a new value.
+  if (off == 0 || static_cast<size_t>(off) != h->stored.text.size()) h->stored = {};
+  auto r = ns_.write(h->entry, std::string_view(buf, size), &h->stored);
   if (!r) return (void)fuse_reply_err(req, r.error());
   fuse_reply_write(req, size);
 }

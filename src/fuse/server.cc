@@ -108,6 +108,46 @@ void Server::forget(fuse_ino_t ino, uint64_t nlookup) {
   inodes_.erase(it);
 }
 
+Server::NodeAttr Server::device_attr(const core::Array& array) const {
+  std::lock_guard lock(attr_mutex_);
+  auto it = device_attrs_.find(array.id());
+  if (it != device_attrs_.end()) return it->second;
+  Entry device;
+  device.type = NodeType::kDevice;
+  return NodeAttr{device.mode(), uid_, gid_};
+}
+
+namespace {
+
+bool in_group(fuse_req_t req, gid_t gid) {
+  if (fuse_req_ctx(req)->gid == gid) return true;
+  gid_t groups[64];
+  int n = fuse_req_getgroups(req, 64, groups);
+  for (int i = 0; i < std::min(n, 64); ++i)
+    if (groups[i] == gid) return true;
+  return false;
+}
+
+}  // namespace
+
+int Server::change_device_attr(fuse_req_t req, const core::Array& array, const struct stat& attr, int to_set) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  NodeAttr a = device_attr(array);
+  // As chown_ok, chgrp_ok and inode_owner_or_capable: root may do all; the
+  // file's owner may change its mode, and its group to one of its own.
+  const bool root = ctx->uid == 0, owner = ctx->uid == a.uid;
+  if ((to_set & FUSE_SET_ATTR_UID) && !root && !(owner && attr.st_uid == a.uid)) return EPERM;
+  if ((to_set & FUSE_SET_ATTR_GID) && !root && !(owner && (attr.st_gid == a.gid || in_group(req, attr.st_gid))))
+    return EPERM;
+  if ((to_set & FUSE_SET_ATTR_MODE) && !root && !owner) return EPERM;
+  if (to_set & FUSE_SET_ATTR_MODE) a.mode = (a.mode & S_IFMT) | (attr.st_mode & 07777);
+  if (to_set & FUSE_SET_ATTR_UID) a.uid = attr.st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) a.gid = attr.st_gid;
+  std::lock_guard lock(attr_mutex_);
+  device_attrs_[array.id()] = a;
+  return 0;
+}
+
 struct stat Server::stat_of(const Inode& inode) const {
   struct stat st {};
   st.st_ino = inode.ino;
@@ -115,6 +155,12 @@ struct stat Server::stat_of(const Inode& inode) const {
   st.st_nlink = inode.entry.type == NodeType::kDir ? 2 : 1;
   st.st_uid = uid_;
   st.st_gid = gid_;
+  if (inode.entry.type == NodeType::kDevice) {
+    const NodeAttr a = device_attr(*inode.entry.array);
+    st.st_mode = a.mode;
+    st.st_uid = a.uid;
+    st.st_gid = a.gid;
+  }
   st.st_blksize = 4096;
   st.st_atim = st.st_mtim = st.st_ctim = mount_time_;
   switch (inode.entry.type) {
@@ -178,6 +224,13 @@ void Server::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_s
       static_cast<uint64_t>(attr->st_size) != node->entry.array->size_bytes()) {
     // Like a block device: its size is the array's, truncate cannot change it.
     return (void)fuse_reply_err(req, EINVAL);
+  }
+  // chmod and chown: a device file keeps what they set while its array
+  // exists; the rest of the tree has fixed modes (EPERM), as mdfs(8) says.
+  constexpr int kOwnership = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID;
+  if (to_set & kOwnership) {
+    if (node->entry.type != NodeType::kDevice) return (void)fuse_reply_err(req, EPERM);
+    if (int e = change_device_attr(req, *node->entry.array, *attr, to_set)) return (void)fuse_reply_err(req, e);
   }
   // Other changes (times, an attribute's truncation by O_TRUNC) are accepted
   // and change nothing, as on sysfs.
@@ -366,6 +419,18 @@ void Server::ioctl(fuse_req_t req, unsigned int cmd, void* arg, fuse_file_info* 
   if (h->entry.type != NodeType::kDevice) return (void)fuse_reply_err(req, ENOTTY);
   if (flags & FUSE_IOCTL_COMPAT) return (void)fuse_reply_err(req, ENOSYS);
   auto& array = *h->entry.array;
+  // As md_ioctl: every md ioctl but the three that only ask needs
+  // CAP_SYS_ADMIN, which on a mount is its owner's (and root's); others
+  // get EACCES, whatever the file's mode let them open.
+  switch (cmd) {
+    case RUN_ARRAY: case STOP_ARRAY: case STOP_ARRAY_RO: case RESTART_ARRAY_RW: case SET_DISK_FAULTY:
+    case ADD_NEW_DISK: case HOT_REMOVE_DISK: case SET_ARRAY_INFO: case HOT_ADD_DISK: case SET_BITMAP_FILE:
+    case GET_BITMAP_FILE: case CLUSTERED_DISK_NACK:
+      if (const fuse_ctx* ctx = fuse_req_ctx(req); ctx->uid != 0 && ctx->uid != uid_)
+        return (void)fuse_reply_err(req, EACCES);
+      break;
+    default: break;
+  }
   auto answer = [&](const Result<void>& r) {
     if (!r) return (void)fuse_reply_err(req, r.error());
     fuse_reply_ioctl(req, 0, nullptr, 0);
@@ -422,6 +487,10 @@ void Server::ioctl(fuse_req_t req, unsigned int cmd, void* arg, fuse_file_info* 
 }
 
 void Server::array_deleted(const std::shared_ptr<core::Array>& array) {
+  {
+    std::lock_guard lock(attr_mutex_);
+    device_attrs_.erase(array->id());  // a new array of that name starts afresh
+  }
   notify_wq_.post([this, array] {
     fuse_session* se = session_.load();
     if (!se) return;

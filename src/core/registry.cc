@@ -143,10 +143,15 @@ void Registry::delayed_delete(const std::shared_ptr<Array>& array) {
     std::lock_guard lock(mutex_);
     auto it = arrays_.find(array->name());
     if (it != arrays_.end() && it->second == array) arrays_.erase(it);
+  }
+  // The listener first: an open waiting on the deletion (rule 5) returns
+  // only once the namespace has been told.
+  if (listener_) listener_(array);
+  {
+    std::lock_guard lock(mutex_);
     array->deletion_done_ = true;
   }
   deletion_done_.notify_all();
-  if (listener_) listener_(array);
 }
 
 std::shared_ptr<Array> Registry::find(std::string_view name) const {

@@ -45,7 +45,6 @@ std::string constant(const Target&) {
   return Text;
 }
 constexpr char kZero[] = "0\n";
-constexpr char kNone[] = "none\n";
 constexpr char kEmpty[] = "";
 
 // Member attributes: one Array show/store taking the member.

@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "core/log.h"
 #include "core/registry.h"
 #include "format/bytes.h"
 #include "format/superblock0.h"
 #include "format/superblock1.h"
+#include "scratch_shelf.h"
 #include "sysfs/namespace.h"
 
 using namespace mdfs;
@@ -84,12 +84,7 @@ void make_member(int n, std::span<const uint8_t> record) {
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  core::set_log_sink([](const char*) {});
-  const char* base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-  std::string tmpl = std::string(base) + "/mdfs-fuzz-assemble.XXXXXX";
-  if (!mkdtemp(tmpl.data())) std::abort();
-  shelf_dir = tmpl;
-  std::atexit([] { std::filesystem::remove_all(shelf_dir); });
+  shelf_dir = make_scratch_shelf("mdfs-fuzz-assemble");
   return 0;
 }
 

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "core/log.h"
 #include "core/registry.h"
+#include "scratch_shelf.h"
 #include "sysfs/namespace.h"
 
 using namespace mdfs;
@@ -76,12 +76,7 @@ Result<sysfs::Entry> resolve(const sysfs::Namespace& ns, const std::string& path
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  core::set_log_sink([](const char*) {});
-  const char* base = std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp";
-  std::string tmpl = std::string(base) + "/mdfs-fuzz-sysfs.XXXXXX";
-  if (!mkdtemp(tmpl.data())) std::abort();
-  shelf_dir = tmpl;
-  std::atexit([] { std::filesystem::remove_all(shelf_dir); });
+  shelf_dir = make_scratch_shelf("mdfs-fuzz-sysfs");
   return 0;
 }
 

@@ -132,36 +132,6 @@ std::vector<FoundSuper> member_supers(const Mount& mount, const std::vector<std:
   return out;
 }
 
-// mdadm's enough(): whether the roles present (`avail`) can run the array,
-// clean or not. A dirty raid4/5/6 needs every member (raid4 all but its
-// parity), as its parity may not match the data.
-bool enough(int level, int raid_disks, int layout, bool clean, const std::vector<bool>& avail) {
-  const int present = static_cast<int>(std::count(avail.begin(), avail.end(), true));
-  switch (level) {
-    case 10: {
-      const int copies = (layout & 255) * ((layout >> 8) & 255);
-      if (raid_disks <= 0 || copies <= 0) return false;
-      int first = 0;
-      do {
-        int count = 0;
-        for (int n = 0, at = first; n < copies; ++n, at = (at + 1) % raid_disks) count += avail[at] ? 1 : 0;
-        if (count == 0) return false;
-        first = (first + (layout & 255)) % raid_disks;
-      } while (first != 0);
-      return true;
-    }
-    case -1:
-    case 0: return present == raid_disks;
-    case 1: return present >= 1;
-    case 4:
-      if (present == raid_disks - 1 && !avail[static_cast<size_t>(raid_disks - 1)]) return true;
-      [[fallthrough]];
-    case 5: return present >= raid_disks - (clean ? 1 : 0);
-    case 6: return present >= raid_disks - (clean ? 2 : 0);
-    default: return false;
-  }
-}
-
 // What the freshest superblocks say about starting the array.
 struct StartView {
   size_t freshest = 0;

@@ -5,7 +5,7 @@
 # mdadm makes them: '/' becomes '-', blanks and control characters '_'.
 . "$(dirname "$0")/lib.sh"
 requires python3 xz
-SBEDIT=$(dirname "$0")/sbedit.py
+SB_EDIT=$(cd "$(dirname "$0")/../.." && pwd)/tools/sb-edit
 R1=$FIXTURES/raid1-2
 [ -f "$R1/member-0.img.xz" ] || { fail "fixture missing: $R1"; finish; }
 NA=$(param new_array)
@@ -64,8 +64,8 @@ unmount_mdfs
 i=0
 for name in 'oracle:a\x01b c' 'oracle:x/y' 'oracle:n\nl'; do
   xz -dc "$R1/member-0.img.xz" >"$SRC/n$i.img"
-  python3 "$SBEDIT" "$SRC/n$i.img" "set_name=$name" "set_uuid=hex:$(printf '%032d' $((i + 1)))" >/dev/null ||
-    fail "sbedit n$i.img"
+  "$SB_EDIT" "$SRC/n$i.img" "set_name=$name" "set_uuid=hex:$(printf '%032d' $((i + 1)))" >/dev/null ||
+    fail "sb-edit n$i.img"
   i=$((i + 1))
 done
 mount_mdfs

@@ -8,7 +8,7 @@
 # member starts, and the start message lists a stale member as left out.
 . "$(dirname "$0")/lib.sh"
 requires xz python3 sha256sum
-SBEDIT=$(dirname "$0")/sbedit.py
+SB_EDIT=$(cd "$(dirname "$0")/../.." && pwd)/tools/sb-edit
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
 adm() { "$ADM" "$@" >"$T/out" 2>"$T/err"; RC=$?; }
 R5=$FIXTURES/raid5-4-ls R1=$FIXTURES/raid1-2
@@ -20,7 +20,7 @@ dirty_r5() {
   rm -f "$SRC"/*.img
   for i in 0 1 3; do
     xz -dc "$R5/member-$i.img.xz" >"$SRC/r5-$i.img"
-    python3 "$SBEDIT" "$SRC/r5-$i.img" resync_offset=0 >/dev/null || fail "sbedit r5-$i.img"
+    "$SB_EDIT" "$SRC/r5-$i.img" resync_offset=0 >/dev/null || fail "sb-edit r5-$i.img"
   done
 }
 members_sha() { cat "$SRC"/r5-*.img | sha256sum; }
@@ -92,8 +92,8 @@ check "-o start_dirty_degraded=maybe: one line" 1 "$(wc -l <"$T/err")"
 rm -f "$SRC"/*.img
 xz -dc "$R1/member-0.img.xz" >"$SRC/a.img"
 xz -dc "$R1/member-1.img.xz" >"$SRC/b.img"
-python3 "$SBEDIT" "$SRC/a.img" resync_offset=0 events=30 >/dev/null
-python3 "$SBEDIT" "$SRC/b.img" events=20 >/dev/null
+"$SB_EDIT" "$SRC/a.img" resync_offset=0 events=30 >/dev/null
+"$SB_EDIT" "$SRC/b.img" events=20 >/dev/null
 mount_mdfs
 grep -q "^mdfs: md_oracle: started with a.img$" "$T/mdfs.log" && pass "start message: only the fresh member" ||
   fail "log: $(cat "$T/mdfs.log")"

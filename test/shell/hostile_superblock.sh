@@ -1,13 +1,13 @@
 #!/bin/bash
 # Hostile superblocks: kernel-made members with one field set out of bounds
-# (sbedit.py recomputes the checksum, so only the value can be refused).
+# (tools/sb-edit recomputes the checksum, so only the value can be refused).
 # mdfs never writes outside a member's superblock and bitmap, never sizes
 # anything by such a field, refuses what is out of bounds with a reason in
 # its log, and changes nothing when it refuses. A bitmap's sync_size is not
 # trusted (the kernel rewrites it too). mdfsadm --examine stays bounded.
 . "$(dirname "$0")/lib.sh"
 requires xz python3 sha256sum cmp od
-SBEDIT=$(dirname "$0")/sbedit.py
+SB_EDIT=$(cd "$(dirname "$0")/../.." && pwd)/tools/sb-edit
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
 BM=$FIXTURES/raid5-4-bitmap R1=$FIXTURES/raid1-2 R0=$FIXTURES/raid1-2-meta0.90
 for f in "$BM" "$R1" "$R0"; do [ -f "$f/member-0.img.xz" ] || { fail "fixture missing: $f"; finish; }; done
@@ -19,7 +19,7 @@ unpack() {
   local i=0
   for x in "$1"/member-*.img.xz; do xz -dc "$x" >"$SRC/m$i.img"; i=$((i + 1)); done
 }
-edit() { python3 "$SBEDIT" "$@" >/dev/null || fail "sbedit $*"; }
+edit() { "$SB_EDIT" "$@" >/dev/null || fail "sb-edit $*"; }
 keep() { cp "$SRC"/*.img "$T/orig/"; }
 # unchanged NAME: every member byte for byte as kept.
 unchanged() {
@@ -104,8 +104,8 @@ check "--examine raid_disks 0xffffffff: refused at once, with the reason" \
   "mdfsadm: the md superblock on $SRC/m0.img is refused: 1.2: raid_disks 4294967295 exceeds the 1920 devices a v1 superblock can describe" \
   "$out"
 unpack "$R0"
-edit "$SRC/m0.img" raid_disks=28
-edit "$SRC/m1.img" raid_disks=28
+edit --minor 90 "$SRC/m0.img" raid_disks=28
+edit --minor 90 "$SRC/m1.img" raid_disks=28
 keep
 mount_mdfs
 check "0.90 raid_disks 28: nothing assembled" "" "$(ls "$MNT/dev")"
@@ -116,7 +116,7 @@ unchanged "0.90 raid_disks 28"
 # 7. 0.90 spare_disks 0x7fffffff (a count the kernel recomputes): the array
 # runs, and --examine prints the superblock (UBSan saw a signed overflow).
 unpack "$R0"
-edit "$SRC/m0.img" spare_disks=0x7fffffff
+edit --minor 90 "$SRC/m0.img" spare_disks=0x7fffffff
 out=$(timeout 20 "$ADM" --examine "$SRC/m0.img" 2>&1)
 check "--examine spare_disks 0x7fffffff: exit 0" 0 "$?"
 check "--examine spare_disks 0x7fffffff: prints it" 1 "$(grep -c '^  Spare Devices : 2147483647$' <<<"$out")"

@@ -234,12 +234,14 @@ void Registry::assemble_all() {
     // As mdadm's Assemble: one file for each role, the one with the most
     // events; on a tie the first found keeps it (v1), and for 0.90 mdadm
     // takes two such files for one device seen twice and assembles neither.
-    std::map<uint16_t, size_t> best;
+    // A replacement has a place of its own beside its role (mdadm's
+    // best[2 * role + 1]).
+    std::map<std::pair<uint16_t, bool>, size_t> best;
     std::vector<bool> chosen(found.size(), true);
     bool refuse = false;
     for (size_t i = 0; i < found.size() && !refuse; ++i) {
       if (found[i].sb.role >= format::kRoleMax) continue;  // spares and faulty: each its own
-      auto [it, first] = best.emplace(found[i].sb.role, i);
+      auto [it, first] = best.emplace(std::make_pair(found[i].sb.role, found[i].sb.replacement), i);
       if (first) continue;
       const Found& other = found[it->second];
       if (found[i].sb.events == other.sb.events && found[i].sb.major == 0) {

@@ -72,6 +72,9 @@ Result<void> store_create_on_open(const Target& t, std::string_view text) {
 Result<void> store_new_array(const Target& t, std::string_view text) {
   if (!t.memory) return err(t.registry->new_array(text).error());
   StoreMemory& m = *t.memory;
+  // A finished name (it ended with a newline) followed by another whole
+  // line is a second name on the same open file, as `echo` twice makes.
+  if (!m.text.empty() && m.text.back() == '\n' && !text.empty() && text.back() == '\n') m = {};
   if (!m.text.empty()) {
     // A later piece of the same name: the whole text is the name, and what
     // its first pieces made is taken back (EBUSY if someone uses it now).

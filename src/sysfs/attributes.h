@@ -18,8 +18,9 @@ namespace mdfs::sysfs {
 
 // What the writes of one open file have stored so far. sysfs takes each
 // write(2) as a store of its own; new_array takes the writes of one open
-// file as one name, so that a name a shell writes in pieces (`printf
-// 'md_a\nb'` is two writes) is refused whole instead of half made.
+// file that continue each other as one name, so that a name a shell writes
+// in pieces (`printf 'md_a\nb'` is two writes) is refused whole instead of
+// half made. A whole line after a whole line is a name of its own.
 struct StoreMemory {
   std::string text;      // every byte written so far
   std::string made;      // the array the text made so far, if any

@@ -49,6 +49,12 @@ show("piece x while held", lambda: os.write(fd, b"x"))
 print("md_held kept", os.path.exists(mnt + "/dev/md_held"), "md_heldx made", os.path.exists(mnt + "/dev/md_heldx"))
 os.close(holder)
 os.close(fd)
+# Whole lines, one after the other on one open file (echo twice): two names.
+fd = os.open(na, os.O_WRONLY)
+show("line md_e1", lambda: os.write(fd, b"md_e1\n"))
+show("line md_e2", lambda: os.write(fd, b"md_e2\n"))
+print("md_e1", os.path.exists(mnt + "/dev/md_e1"), "md_e2", os.path.exists(mnt + "/dev/md_e2"))
+os.close(fd)
 EOF
 check "pieces" "piece md_pi ok
 md_pi made True
@@ -56,7 +62,10 @@ piece eces ok
 md_pi gone True md_pieces made True
 piece md_held ok
 piece x while held EBUSY
-md_held kept True md_heldx made False" "$(cat "$T/py")"
+md_held kept True md_heldx made False
+line md_e1 ok
+line md_e2 ok
+md_e1 True md_e2 True" "$(cat "$T/py")"
 unmount_mdfs
 
 # Names from superblocks (three arrays of the raid1-2 fixture, each with

@@ -55,7 +55,9 @@ class Namespace {
   // An attribute's text (the kernel's show), or its store; each holds a
   // reference on the array for its length, as md_attr_show/md_attr_store.
   Result<std::string> read(const Entry& file) const;
-  Result<void> write(const Entry& file, std::string_view text) const;
+  // `memory`: what earlier writes of the same open file stored, for the
+  // attributes that take an open file's writes as one value.
+  Result<void> write(const Entry& file, std::string_view text, StoreMemory* memory = nullptr) const;
 
   // What a poll() on an attribute file waits for: the (array id, path) that
   // Registry::sysfs_notify names it by ((0, "mdstat") for proc/mdstat);
@@ -70,7 +72,7 @@ class Namespace {
   static bool is_mdstat(const Entry& file);
 
  private:
-  Target target_of(const Entry& e) const;
+  Target target_of(const Entry& e, StoreMemory* memory = nullptr) const;
   core::Registry& registry_;
 };
 

@@ -72,8 +72,9 @@ adm --detail-platform
 check "--detail-platform: not supported by mdfs, exit 2" 2 "$RC"
 adm -CR "$MNT/dev/md1" --bitmap=internal -l1 -n2 c3.img c4.img
 check "--bitmap: not supported by mdfs yet, exit 1, nothing made" "1 no" "$RC $(exists md1)"
-adm -A "$D" --force c0.img
-check "--assemble --force: not supported by mdfs yet, exit 1" 1 "$RC"
+adm -A "$D" --update=resync c0.img
+check "--assemble --update: not supported by mdfs yet, exit 1" 1 "$RC"
+grep -q "^mdfsadm: not supported by mdfs yet: --update" "$T/err" && pass "--update: the answer" || fail "--update: $(cat "$T/err")"
 adm --stop "$D"
 "$ADM" --zero-superblock "$SRC/c2.img" "$SRC/c3.img" 2>/dev/null
 

@@ -1,12 +1,18 @@
 #include "mdfsadm/assemble.h"
 
+#include <fcntl.h>
+#include <linux/raid/md_p.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
 
 #include "format/feature_rules.h"
+#include "format/superblock0.h"
+#include "format/superblock1.h"
+#include "mdfs/unique_fd.h"
 #include "mdfsadm/manage.h"
 #include "mdfsadm/mdadm_text.h"
 #include "mdfsadm/super_facts.h"
@@ -56,10 +62,17 @@ Selection select_members(const AssembleContext& ctx, const Mount& mount, ArrayId
     }
     // A file that cannot take part: skipped when scanning, or when the
     // command line says which array it wants; else it ends the assembly.
-    auto unusable = [&](const std::string& why) {
-      if (report && !why.empty()) say(why);
-      if (!inargv || auto_assem || wants_one) return false;
-      say(path + " has no superblock - assembly aborted");
+    auto unusable = [&](const std::string& why, const std::string& abort_line = "") {
+      if (!inargv || auto_assem || wants_one) {
+        if (report && !why.empty()) say(why);
+        return false;
+      }
+      if (abort_line.empty()) {
+        if (report && !why.empty()) say(why);
+        say(path + " has no superblock - assembly aborted");
+      } else {
+        say(abort_line);
+      }
       s.aborted = true;
       return true;
     };
@@ -68,8 +81,16 @@ Selection select_members(const AssembleContext& ctx, const Mount& mount, ArrayId
       continue;
     }
     int error = 0;
-    auto sb = find_super(path, &error);
+    std::string rejected;
+    auto sb = find_super(path, &error, &rejected);
     if (!sb) {
+      // A superblock mdfs refuses (a value out of bounds) is named with the
+      // reason mdfs would give at mount.
+      if (!rejected.empty()) {
+        const std::string why = "the superblock on " + path + " is refused: " + rejected;
+        if (unusable(why, why + " - assembly aborted")) return s;
+        continue;
+      }
       if (unusable(error ? "cannot open device " + path + ": " + errno_text(error) : "no recogniseable superblock on " + path)) return s;
       continue;
     }
@@ -101,6 +122,7 @@ std::string plural(unsigned n, const char* word) { return std::to_string(n) + " 
 // start_array's decision, from the superblocks: which members are fresh,
 // which roles they fill, how many the superblock expects.
 struct Census {
+  std::size_t freshest = 0;  // index of the member with the most events
   unsigned okcnt = 0, sparecnt = 0, rebuilding = 0;
   int req_cnt = 0;
   int level = 0, raid_disks = 0, layout = 0;
@@ -109,10 +131,10 @@ struct Census {
 };
 
 Census census(const std::vector<FoundMember>& members) {
-  const FoundSuper* freshest = &members.front().sb;
-  for (const auto& m : members)
-    if (m.sb.events() > freshest->events()) freshest = &m.sb;
   Census c;
+  for (std::size_t i = 0; i < members.size(); ++i)
+    if (members[i].sb.events() > members[c.freshest].sb.events()) c.freshest = i;
+  const FoundSuper* freshest = &members[c.freshest].sb;
   c.level = freshest->level();
   c.raid_disks = sb_raid_disks(*freshest);
   c.layout = sb_layout(*freshest);
@@ -135,6 +157,36 @@ Census census(const std::vector<FoundMember>& members) {
     }
   }
   return c;
+}
+
+// mdadm's update_super "force-array": a raid4/5/6 superblock marked clean
+// (v1: resync_offset MaxSector; 0.90: the clean state bit), written back
+// with its checksum before the member is handed to the array.
+void mark_clean(const Mount& mount, const FoundMember& m) {
+  namespace format = mdfs::format;
+  const std::string path = mount.member_path(m.file);
+  mdfs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) fail("Could not open " + path + " for write - cannot Assemble array.");
+  std::vector<std::byte> bytes;
+  uint64_t at = 0;
+  if (m.sb.sb1) {
+    auto sb = *m.sb.sb1;
+    sb.resync_offset = format::kMaxSector;
+    auto out = format::serialize_superblock1(sb);
+    if (!out) fail("Could not re-write superblock on " + path);
+    bytes = std::move(*out);
+    at = sb.super_offset * 512;
+  } else {
+    auto sb = *m.sb.sb0;
+    sb.state |= 1u << MD_SB_CLEAN;
+    bytes = format::serialize_superblock0(sb);
+    auto where = format::superblock0_offset(m.sb.device_sectors * 512);
+    if (!where) fail("Could not re-write superblock on " + path);
+    at = *where;
+  }
+  if (::pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(bytes.size()) ||
+      ::fsync(fd.get()) != 0)
+    fail("Could not re-write superblock on " + path);
 }
 
 // Assemble() for one array: 0 started, 1 failed or not started (and
@@ -167,7 +219,18 @@ int assemble_one(const AssembleContext& ctx, const Mount& mount, std::string nam
       readonly = true;
     }
   }
-  const Census c = census(s.members);
+  Census c = census(s.members);
+  // As mdadm with --force: a raid4/5/6 too short of members to start while
+  // dirty has its freshest superblock marked clean (what was being written
+  // when it stopped may be wrong where the missing member is rebuilt from
+  // parity; the user asked for it). Members behind the freshest stay out.
+  if (cmd.force && !c.clean && !enough(c.level, c.raid_disks, c.layout, false, c.avail)) {
+    if (c.level == 4 || c.level == 5 || c.level == 6) {
+      mark_clean(mount, s.members[c.freshest]);
+      if (cmd.verbose >= 0) say("Marking array " + arr.dev() + " as 'clean'");
+    }
+    c.clean = true;
+  }
   const bool start_partial_ok = cmd.runstop >= 0 && (cmd.force || !inargv || auto_assem);
   const bool enough_now = enough(c.level, c.raid_disks, c.layout, c.clean, c.avail);
   const bool start = cmd.runstop == 1 ||
@@ -175,7 +238,7 @@ int assemble_one(const AssembleContext& ctx, const Mount& mount, std::string nam
                       (static_cast<int>(c.okcnt + c.rebuilding) >= c.req_cnt || start_partial_ok));
   new_array(arr);
   try {
-    write_attr_or_fail(arr.md("metadata_version"), s.members.front().sb.version());
+    write_attr_or_fail(arr.md("metadata_version"), s.members[c.freshest].sb.version());
     for (const auto& m : s.members) {
       if (int e = write_attr(arr.md("new_dev"), m.file))
         fail("failed to add " + mount.member_path(m.file) + " to " + arr.dev() + ": " + errno_text(e));

@@ -132,13 +132,19 @@ int examine_mode(const std::vector<std::string>& files, const ExamineOptions& op
   int rv = 0;
   for (const auto& file : files) {
     int error = 0;
-    auto sb = find_super(file, &error);
+    std::string rejected;
+    auto sb = find_super(file, &error, &rejected);
     if (!sb) {
       if (error) {
         if (!opts.scan) {
           say("cannot open " + file + ": " + errno_text(error));
           rv = 1;
         }
+      } else if (!rejected.empty()) {
+        // Out of bounds for mdfs: not printed (its counts may be hostile),
+        // the reason instead, as mdfs gives it at mount.
+        say("the md superblock on " + file + " is refused: " + rejected);
+        rv = 1;
       } else if (!opts.brief) {
         say("No md superblock detected on " + file + ".");
         rv = 1;

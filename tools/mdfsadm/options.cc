@@ -91,7 +91,7 @@ const OptionInfo kOptions[] = {
     {"name", kArg, 'N', S::kYes, "the array's name (create), or the array with this name (assemble)", nullptr},
     {"config", kArg, kOptConfig, S::kYes, "mdadm.conf file (ARRAY, DEVICE, AUTO, HOMEHOST, MAILADDR...)", nullptr},
     {"scan", kNo, 's', S::kYes, "every array (of the mounts, or of --config)", nullptr},
-    {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); zero a damaged superblock", nullptr},
+    {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); start a dirty degraded array (assemble)", nullptr},
     {"update", kArg, 'U', S::kLater, "update the superblocks while assembling", kForceIssue},
     {"freeze-reshape", kNo, kOptFreezeReshape, S::kLater, "keep a reshape frozen", kReshapeIssue},
     {"add", kNo, kOptAdd, S::kYes, "add the members that follow", nullptr},
@@ -440,8 +440,12 @@ Command parse_command(int argc, char** argv) {
       c.force = true;  // mdadm: add a device that is too large; mdfs adds any that fits
       continue;
     }
-    if ((opt == 'f' || opt == kOptForce) && m == kAssemble) throw Failure(1, std::string("not supported by mdfs yet: ") +
-                                                                            spelled(opt, index) + " (" + kForceIssue + ")");
+    if ((opt == 'f' || opt == kOptForce) && m == kAssemble) {
+      // mdadm's start_partial_ok, and a dirty degraded raid4/5/6 marked
+      // clean; bringing members that fell behind back in is not done.
+      c.force = true;
+      continue;
+    }
     if (opt == 'u' && in({kCreate, kAssemble})) {
       if (c.uuid) usage("uuid cannot be set twice.  Second value " + arg + ".");
       c.uuid = parse_uuid(arg);

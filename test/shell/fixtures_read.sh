@@ -7,11 +7,13 @@ LEVELS=${LEVELS:-"linear raid0 raid1 raid10 raid4 raid5 raid6"}
 
 manifest() { python3 -c "import json,sys; m=json.load(open('$1/manifest.json')); print(eval(sys.argv[1]))" "$2"; }
 
-for dir in "$FIXTURES"/*/; do
-  dir=${dir%/}
-  case=$(basename "$dir")
+cases=$(fixture_cases) || exit 1
+want=0 n=0
+for case in $cases; do
+  dir=$FIXTURES/$case
   level=$(manifest "$dir" "m['level']")
   case " $LEVELS " in *" $level "*) ;; *) continue ;; esac
+  want=$((want + 1))
   for mode in healthy degraded; do
     missing=""
     if [ $mode = degraded ]; then
@@ -33,10 +35,12 @@ for dir in "$FIXTURES"/*/; do
     check "$case ($mode): assembled as $want_name" "$want_name" "$name"
     check "$case ($mode): size" "$want_size" "$(stat -c %s "$MNT/dev/$name" 2>/dev/null)"
     check "$case ($mode): sha256" "$want_sha" "$(sha256sum < "$MNT/dev/$name" | cut -d' ' -f1)"
+    [ $mode = healthy ] && n=$((n + 1))
     if [ $mode = degraded ]; then
       check "$case ($mode): degraded count" "$(echo $missing | wc -w)" "$(cat "$(sys "$name" degraded)" 2>/dev/null)"
     fi
     unmount_mdfs
   done
 done
+checked_cases "kernel-md fixtures of levels $LEVELS" "$want" "$n"
 finish

@@ -1,0 +1,64 @@
+#!/bin/bash
+# The kernel oracle as a tool, without a boot: its --help names every
+# command and exit status, usage errors exit 2 and a missing image 4 with
+# the reason, and the fixtures in the repository are exactly the cases of
+# its tables, each recording the command, kernel and mdadm that made it,
+# and small (a few MiB in all).
+. "$(dirname "$0")/lib.sh"
+requires python3 du
+ORACLE=${ORACLE:-$ROOT/tools/kernel-oracle/oracle}
+
+help=$("$ORACLE" --help 2>&1)
+check "--help: exit 0" 0 $?
+for cmd in assemble run readd resume make-fixtures make-state-fixtures regenerate list info; do
+  grep -qE "^    $cmd( |$)" <<<"$help" && pass "--help names $cmd" || fail "--help does not name $cmd"
+done
+for rc in 0 1 2 3 4; do
+  grep -q "^  $rc  " <<<"$help" && pass "--help explains exit $rc" || fail "--help does not explain exit $rc"
+done
+for cmd in assemble run readd resume make-fixtures make-state-fixtures regenerate; do
+  "$ORACLE" "$cmd" --help >/dev/null 2>&1 && pass "$cmd --help" || fail "$cmd --help"
+done
+
+"$ORACLE" >/dev/null 2>&1
+check "no command: exit 2" 2 $?
+"$ORACLE" assemble >/dev/null 2>"$T/err"
+check "assemble without images: exit 2" 2 $?
+"$ORACLE" readd 5 "$T/a.img" >/dev/null 2>"$T/err"
+check "readd N out of range: exit 2" 2 $?
+"$ORACLE" assemble "$T/none.img" >/dev/null 2>"$T/err"
+check "assemble of a missing image: exit 4" 4 $?
+check "... saying which" "kernel-oracle: no image $T/none.img" "$(cat "$T/err")"
+"$ORACLE" make-fixtures "$T/out" no-such-case >/dev/null 2>"$T/err"
+check "an unknown case: exit 1" 1 $?
+grep -q "unknown case no-such-case" "$T/err" && pass "unknown case named" || fail "unknown case: $(cat "$T/err")"
+
+# The fixtures are the tables' cases, each with its provenance.
+list=$("$ORACLE" list)
+n=0
+for set in kernel-md kernel-md-states; do
+  dir=$ROOT/test/fixtures/$set
+  want=$(sed -n "s/^$set: *//p" <<<"$list" | tr ' ' '\n' | sort)
+  check "$set: cases.txt is the table" "$want" "$(sort "$dir/cases.txt" 2>/dev/null)"
+  check "$set: a folder for each case, no other" "$want" "$(cd "$dir" && ls -d */ | tr -d / | sort)"
+  cases=$(fixture_cases "$dir") || exit 1
+  for c in $cases; do
+    got=$(python3 - "$dir/$c/manifest.json" "$set" "$c" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1]))
+p = m.get("provenance", {})
+sub = "make-fixtures" if sys.argv[2] == "kernel-md" else "make-state-fixtures"
+want = f"tools/kernel-oracle/oracle {sub} test/fixtures/{sys.argv[2]} {sys.argv[3]}"
+bad = [k for k in ("kernel", "mdadm", "qemu", "busybox") if not p.get(k)]
+print("ok" if p.get("command") == want and not bad and m.get("case") == sys.argv[3]
+      else f"command {p.get('command')!r}, want {want!r}; missing {bad}")
+EOF
+)
+    check "$set/$c: provenance" ok "$got"
+    n=$((n + 1))
+  done
+done
+checked_cases "fixtures with provenance" "$(echo "$list" | sed 's/^[^:]*: *//' | wc -w)" "$n"
+kib=$(du -sk "$ROOT/test/fixtures" | cut -f1)
+[ "$kib" -le 5120 ] && pass "test/fixtures is $kib KiB" || fail "test/fixtures is $kib KiB, over 5 MiB"
+finish

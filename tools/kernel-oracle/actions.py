@@ -109,7 +109,8 @@ def run_script(script_path, images, outdir=None, named=(), timeout=1800, copy=Fa
                 raise guest.OracleError(f"--disk {spec}: want NAME=IMAGE with an existing image")
             extra.append(guest.Disk(path, name))
         boot = guest.run(script, disks, res, named=extra, timeout=timeout)
-        sys.stdout.write(boot.read("console.txt"))
+        sys.stdout.write("".join(line for line in boot.read("console.txt").splitlines(True)
+                                 if not line.startswith("ORACLE-SCRIPT-EXIT ")))
         return boot.script_exit if boot.script_exit is not None else BROKEN
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -10,7 +10,8 @@ Inside the guest (see GUEST_LIB for the helpers every script can use):
     and the init checks each one before the script runs, so a script can
     trust the names;
   - the script runs in /results with the helpers of GUEST_LIB defined; its
-    stdout and stderr go to /results/console.txt;
+    stdout and stderr go to /results/console.txt; arrays it leaves running
+    are stopped after it (mdadm --stop --scan), as at a shutdown;
   - at the end (or at save_results, before a simulated power cut) /results
     is written as a tar archive onto a scratch disk the host reads back.
 
@@ -185,6 +186,10 @@ sh -c '. /oracle/lib.sh; . /oracle/script.sh' > /results/console.txt 2>&1
 rc=$?
 echo "ORACLE-SCRIPT-EXIT $rc" >> /results/console.txt
 echo "$rc" > /results/.script-exit
+# As a shutdown would: arrays still running are stopped (their superblocks
+# written clean) before the power goes.
+mdadm --stop --scan > /dev/null 2>&1
+sync
 . /oracle/lib.sh
 save_results
 echo ORACLE-DONE

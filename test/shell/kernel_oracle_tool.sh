@@ -4,6 +4,7 @@
 # the reason, and the fixtures in the repository are exactly the cases of
 # its tables, each recording the command, kernel and mdadm that made it,
 # and small (a few MiB in all).
+# run-tests: once (it runs no mdfs)
 . "$(dirname "$0")/lib.sh"
 requires python3 du
 ORACLE=${ORACLE:-$ROOT/tools/kernel-oracle/oracle}
@@ -35,29 +36,31 @@ grep -q "unknown case no-such-case" "$T/err" && pass "unknown case named" || fai
 
 # The fixtures are the tables' cases, each with its provenance.
 list=$("$ORACLE" list)
-n=0
 for set in kernel-md kernel-md-states; do
   dir=$ROOT/test/fixtures/$set
   want=$(sed -n "s/^$set: *//p" <<<"$list" | tr ' ' '\n' | sort)
   check "$set: cases.txt is the table" "$want" "$(sort "$dir/cases.txt" 2>/dev/null)"
   check "$set: a folder for each case, no other" "$want" "$(cd "$dir" && ls -d */ | tr -d / | sort)"
-  cases=$(fixture_cases "$dir") || exit 1
-  for c in $cases; do
-    got=$(python3 - "$dir/$c/manifest.json" "$set" "$c" <<'EOF'
-import json, sys
-m = json.load(open(sys.argv[1]))
-p = m.get("provenance", {})
-sub = "make-fixtures" if sys.argv[2] == "kernel-md" else "make-state-fixtures"
-want = f"tools/kernel-oracle/oracle {sub} test/fixtures/{sys.argv[2]} {sys.argv[3]}"
-bad = [k for k in ("kernel", "mdadm", "qemu", "busybox") if not p.get(k)]
-print("ok" if p.get("command") == want and not bad and m.get("case") == sys.argv[3]
-      else f"command {p.get('command')!r}, want {want!r}; missing {bad}")
-EOF
-)
-    check "$set/$c: provenance" ok "$got"
-    n=$((n + 1))
-  done
+  fixture_cases "$dir" >/dev/null || exit 1
 done
+# One line per fixture: "SET/CASE ok" or what is wrong with its provenance.
+python3 - "$ROOT/test/fixtures" >"$T/provenance" <<'EOF'
+import json, os, sys
+root = sys.argv[1]
+for s, sub in (("kernel-md", "make-fixtures"), ("kernel-md-states", "make-state-fixtures")):
+    for c in open(os.path.join(root, s, "cases.txt")).read().split():
+        m = json.load(open(os.path.join(root, s, c, "manifest.json")))
+        p = m.get("provenance", {})
+        want = f"tools/kernel-oracle/oracle {sub} test/fixtures/{s} {c}"
+        bad = [k for k in ("kernel", "mdadm", "qemu", "busybox") if not p.get(k)]
+        ok = p.get("command") == want and not bad and m.get("case") == c
+        print(f"{s}/{c}", "ok" if ok else f"command {p.get('command')!r}, want {want!r}; missing {bad}")
+EOF
+n=0
+while read -r c verdict; do
+  check "$c: provenance" ok "$verdict"
+  n=$((n + 1))
+done < "$T/provenance"
 checked_cases "fixtures with provenance" "$(echo "$list" | sed 's/^[^:]*: *//' | wc -w)" "$n"
 kib=$(du -sk "$ROOT/test/fixtures" | cut -f1)
 [ "$kib" -le 5120 ] && pass "test/fixtures is $kib KiB" || fail "test/fixtures is $kib KiB, over 5 MiB"

@@ -78,7 +78,7 @@ unmount_mdfs() {
   local rc=0
   wait "$MDFS_PID" || rc=$?
   MDFS_PID=
-  [ "$rc" -eq 0 ] || fail "mdfs exited with status $rc"
+  [ "$rc" -eq 0 ] || { fail "mdfs exited with status $rc"; tail -30 "$T/mdfs.log"; }
 }
 
 fail() { echo "FAIL: $*"; FAILED=1; }

@@ -78,7 +78,16 @@ unmount_mdfs() {
   local rc=0
   wait "$MDFS_PID" || rc=$?
   MDFS_PID=
-  [ "$rc" -eq 0 ] || { fail "mdfs exited with status $rc"; tail -30 "$T/mdfs.log"; }
+  [ "$rc" -eq 0 ] || { fail "mdfs exited with status $rc"; daemon_log; }
+}
+
+# daemon_log: the mount's log, from a sanitizer's report when there is one.
+daemon_log() {
+  if grep -q "ERROR: .*Sanitizer\|runtime error" "$T/mdfs.log" 2>/dev/null; then
+    sed -n '/ERROR: .*Sanitizer\|runtime error/,$p' "$T/mdfs.log" | head -80
+  else
+    tail -30 "$T/mdfs.log" 2>/dev/null
+  fi
 }
 
 fail() { echo "FAIL: $*"; FAILED=1; }

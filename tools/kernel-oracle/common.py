@@ -3,6 +3,7 @@ parsing of mdadm's and sysfs's text, compression, a pool of boots."""
 import concurrent.futures
 import datetime
 import hashlib
+import json
 import lzma
 import os
 import re
@@ -137,11 +138,46 @@ def replace_dir(tmp, final):
     os.rename(tmp, final)
 
 
+def keep(out, outroot, name, imgs, man, subcommand):
+    """Finish fixture NAME: the provenance into its manifest, the members
+    compressed, the manifest written, and the folder OUT (beside it, made
+    whole first) renamed into place."""
+    man["made_by"] = "the Linux md driver under qemu, by tools/kernel-oracle (see provenance)"
+    man["provenance"] = provenance(subcommand, outroot, name)
+    for i, p in enumerate(imgs):
+        compress(p, os.path.join(out, f"member-{i}.img.xz"))
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(man, f, indent=1)
+        f.write("\n")
+    replace_dir(out, os.path.join(outroot, name))
+
+
+def copy_results(src_dir, names, out, prefix):
+    """The result files NAMES of a boot that exist, as OUT/PREFIX+name."""
+    for f in names:
+        if os.path.exists(os.path.join(src_dir, f)):
+            shutil.copy(os.path.join(src_dir, f), os.path.join(out, prefix + f))
+
+
 def write_index(outroot, names):
     """OUTROOT/cases.txt: every case the table defines, one a line. Tests
     check each is there, so a lost folder fails instead of being skipped."""
     with open(os.path.join(outroot, "cases.txt"), "w") as f:
         f.write("".join(n + "\n" for n in names))
+
+
+def make_set(outroot, names, jobs, table, what, make_one):
+    """Make the NAMES of TABLE (all when none) into OUTROOT, JOBS at a time:
+    make_one(name, outroot, (pattern, second pattern)). Returns how many
+    failed."""
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise SystemExit(f"unknown {what} {' '.join(unknown)}; the {what}s: {' '.join(table)}")
+    os.makedirs(outroot, exist_ok=True)
+    write_index(outroot, table)
+    guest.build_initramfs()
+    patterns = (pattern_file(SECTOR_LINE), pattern_file(SECOND_LINE))
+    return pool(lambda n: make_one(n, outroot, patterns), names or list(table), jobs)
 
 
 def pool(fn, names, jobs):

@@ -3,7 +3,6 @@ filled with the sector-stamp pattern, with what the kernel and mdadm said
 about them. One boot makes a case (create, fill, check, record, stop,
 --examine); where the table names missing roles, a second boot, on copies,
 assembles it without them and reads it back."""
-import json
 import os
 import shutil
 
@@ -69,9 +68,9 @@ exit 0
 KEPT = ("create.txt", "detail.txt", "mdstat.txt", "sysfs.txt", "examine.txt", "examine-bitmap.txt")
 
 
-def make_case(name, outroot):
+def make_case(name, outroot, patterns):
     level, n, mib, opts, missing = CASES[name]
-    pattern = common.pattern_file()
+    pattern = patterns[0]
     work = guest.scratch_dir("kernel-oracle-case-")
     try:
         imgs = []
@@ -94,9 +93,7 @@ def make_case(name, outroot):
         out = os.path.join(outroot, f".{name}.tmp")
         shutil.rmtree(out, ignore_errors=True)
         os.makedirs(out)
-        for f in KEPT:
-            if os.path.exists(os.path.join(made.results, f)):
-                shutil.copy(os.path.join(made.results, f), os.path.join(out, "kernel-" + f))
+        common.copy_results(made.results, KEPT, out, "kernel-")
         man = {"case": name, "level": level, "raid_devices": n, "member_mib": [mib] * n,
                "mdadm_create_options": opts,
                "members_in_role_order": [f"member-{i}.img.xz" for i in range(n)],
@@ -116,28 +113,13 @@ def make_case(name, outroot):
             man["degraded"] = {"missing_roles": missing, "sha256": dsha,
                                "note": "assembled (mdadm --assemble --run, on copies) without the members "
                                        "of missing_roles; the kernel read back this sha256"}
-            for f in ("assemble.txt", "mdstat.txt", "detail.txt", "sysfs.txt"):
-                if os.path.exists(os.path.join(deg.results, f)):
-                    shutil.copy(os.path.join(deg.results, f), os.path.join(out, "kernel-degraded-" + f))
-        man["made_by"] = "the Linux md driver under qemu, by tools/kernel-oracle (see provenance)"
-        man["provenance"] = common.provenance("make-fixtures", outroot, name)
-        for i, p in enumerate(imgs):
-            common.compress(p, os.path.join(out, f"member-{i}.img.xz"))
-        with open(os.path.join(out, "manifest.json"), "w") as f:
-            json.dump(man, f, indent=1)
-            f.write("\n")
-        common.replace_dir(out, os.path.join(outroot, name))
+            common.copy_results(deg.results, ("assemble.txt", "mdstat.txt", "detail.txt", "sysfs.txt"), out,
+                                "kernel-degraded-")
+        common.keep(out, outroot, name, imgs, man, "make-fixtures")
         return name
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def make(outroot, names, jobs):
-    unknown = [n for n in names if n not in CASES]
-    if unknown:
-        raise SystemExit("unknown case %s; the cases: %s" % (" ".join(unknown), " ".join(CASES)))
-    os.makedirs(outroot, exist_ok=True)
-    common.write_index(outroot, CASES)
-    guest.build_initramfs()
-    common.pattern_file()
-    return common.pool(lambda n: make_case(n, outroot), names or list(CASES), jobs)
+    return common.make_set(outroot, names, jobs, CASES, "case", make_case)

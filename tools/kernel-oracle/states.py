@@ -19,7 +19,6 @@ A state is kept only when every content the kernel read is the one
 expected: the pattern, with the second stamp over `second` (sectors the
 state rewrote), and zeros in the space a grow adds.
 """
-import json
 import os
 import re
 import shutil
@@ -468,14 +467,10 @@ def make_state(name, outroot, patterns):
                                        "this sha256",
                                "guest_devices": {"/dev/" + guest._disk_name(j): f"member-{i}.img.xz"
                                                  for j, i in enumerate(kept)}}
-            for f in ("assemble.txt", "mdstat.txt", "detail.txt", "sysfs.txt"):
-                if os.path.exists(os.path.join(dg.results, f)):
-                    shutil.copy(os.path.join(dg.results, f), os.path.join(out, "kernel-degraded-" + f))
+            common.copy_results(dg.results, ("assemble.txt", "mdstat.txt", "detail.txt", "sysfs.txt"), out,
+                                "kernel-degraded-")
         if st.get("post"):
             st["post"](imgs, man)
-        man["made_by"] = "the Linux md driver under qemu, by tools/kernel-oracle (see provenance)"
-        man["provenance"] = common.provenance("make-state-fixtures", outroot, name)
-
         for boot_dir, src, dst in KEPT:
             p = os.path.join(work, boot_dir, src)
             if os.path.exists(p):
@@ -485,23 +480,11 @@ def make_state(name, outroot, patterns):
         if "Bad-blocks on" in badblocks:
             with open(os.path.join(out, "kernel-examine-badblocks.txt"), "w") as f:
                 f.write(badblocks)
-        for i, p in enumerate(imgs):
-            common.compress(p, os.path.join(out, f"member-{i}.img.xz"))
-        with open(os.path.join(out, "manifest.json"), "w") as f:
-            json.dump(man, f, indent=1)
-            f.write("\n")
-        common.replace_dir(out, os.path.join(outroot, name))
+        common.keep(out, outroot, name, imgs, man, "make-state-fixtures")
         return name
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 def make(outroot, names, jobs):
-    unknown = [n for n in names if n not in STATES]
-    if unknown:
-        raise SystemExit("unknown state %s; the states: %s" % (" ".join(unknown), " ".join(STATES)))
-    os.makedirs(outroot, exist_ok=True)
-    common.write_index(outroot, STATES)
-    guest.build_initramfs()
-    patterns = (common.pattern_file(common.SECTOR_LINE), common.pattern_file(common.SECOND_LINE))
-    return common.pool(lambda n: make_state(n, outroot, patterns), names or list(STATES), jobs)
+    return common.make_set(outroot, names, jobs, STATES, "state", make_state)

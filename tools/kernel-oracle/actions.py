@@ -62,7 +62,7 @@ def assemble(images, outdir=None, check=True, readonly=False, timeout=1800):
             script = "NOCHECK=1\n" + script
         boot = guest.run(script, copies_of(images, work), res, timeout=timeout)
         print(f"# kernel {guest.kernel()[0]}, {boot.attempts} boot(s), {boot.seconds:.0f} s")
-        print("# images: " + "  ".join(f"/dev/{guest._disk_name(i)}={p}" for i, p in enumerate(images)))
+        print("# images: " + "  ".join(f"/dev/{guest.disk_name(i)}={p}" for i, p in enumerate(images)))
         for title, f in (("examine --scan", "examine-scan.txt"), ("assemble", "assemble.txt"),
                          ("mdstat", "mdstat.txt"), ("detail", "detail.txt")):
             print(f"# {title}\n{boot.read(f).rstrip()}\n")
@@ -164,7 +164,7 @@ def readd(action, n, images, keep=None, outdir=None, timeout=1800):
     work = guest.scratch_dir()
     try:
         copies = copies_of(images, work)
-        devs = ["/dev/" + guest._disk_name(i) for i in range(len(images))]
+        devs = ["/dev/" + guest.disk_name(i) for i in range(len(images))]
         head = f"ACTION={action}\n"
         if n is not None:
             others = " ".join(d for i, d in enumerate(devs) if i != n)

@@ -281,7 +281,7 @@ power_cut() {
 """
 
 
-def _disk_name(i):
+def disk_name(i):
     """The kernel's name for the i-th virtio disk: vda..vdz, vdaa, ..."""
     s = ""
     i += 1
@@ -385,14 +385,14 @@ def run(script, members, outdir, named=(), timeout=900, mem=512, attempts=None):
     try:
         env = []
         for i, d in enumerate(members):
-            env.append(f"D{i}=/dev/{_disk_name(i)}")
-        env.append('ALL="%s"' % " ".join("/dev/" + _disk_name(i) for i in range(len(members))))
+            env.append(f"D{i}=/dev/{disk_name(i)}")
+        env.append('ALL="%s"' % " ".join("/dev/" + disk_name(i) for i in range(len(members))))
         for j, d in enumerate(named):
-            env.append(f"{d.name}=/dev/{_disk_name(len(members) + j)}")
-        res_dev = _disk_name(len(disks))
+            env.append(f"{d.name}=/dev/{disk_name(len(members) + j)}")
+        res_dev = disk_name(len(disks))
         env.append(f"RESULTS_DISK=/dev/{res_dev}")
         serials = [f"m{i}" for i in range(len(members))] + [d.name.lower() for d in named] + ["results"]
-        env.append('ORACLE_DISKS="%s"' % " ".join(f"{_disk_name(i)}={s}" for i, s in enumerate(serials)))
+        env.append('ORACLE_DISKS="%s"' % " ".join(f"{disk_name(i)}={s}" for i, s in enumerate(serials)))
         extra = _cpio([("oracle/env", stat.S_IFREG | 0o644, ("\n".join(env) + "\n").encode()),
                        ("oracle/script.sh", stat.S_IFREG | 0o644, script.encode())])
         initrd = os.path.join(work, "initrd")

@@ -366,7 +366,7 @@ def boot(script, imgs, res, patterns, **kw):
 def make_state(name, outroot, patterns):
     st = STATES[name]
     n = len(st["images"])
-    devs = ["/dev/" + guest._disk_name(i) for i in range(n)]
+    devs = ["/dev/" + guest.disk_name(i) for i in range(n)]
     work = guest.scratch_dir("kernel-oracle-state-")
     try:
         imgs = [os.path.join(work, f"member-{i}.img") for i in range(n)]
@@ -465,7 +465,7 @@ def make_state(name, outroot, patterns):
             man["degraded"] = {"missing_roles": st["degraded"], "sha256": dsha,
                                "note": "assembled read-only without these member files; the kernel read back "
                                        "this sha256",
-                               "guest_devices": {"/dev/" + guest._disk_name(j): f"member-{i}.img.xz"
+                               "guest_devices": {"/dev/" + guest.disk_name(j): f"member-{i}.img.xz"
                                                  for j, i in enumerate(kept)}}
             common.copy_results(dg.results, ("assemble.txt", "mdstat.txt", "detail.txt", "sysfs.txt"), out,
                                 "kernel-degraded-")

@@ -1,12 +1,13 @@
 #!/bin/bash
-# The kernel oracle as a tool, without a boot: its --help names every
+# The kernel oracle as a tool, without a real boot: its --help names every
 # command and exit status, usage errors exit 2 and a missing image 4 with
-# the reason, and the fixtures in the repository are exactly the cases of
-# its tables, each recording the command, kernel and mdadm that made it,
-# and small (a few MiB in all).
+# the reason, a kernel that never boots is tried again and reported (exit
+# 4), and the fixtures in the repository are exactly the cases of its
+# tables, each recording the command, kernel and mdadm that made it, and
+# small (a few MiB in all).
 # run-tests: once (it runs no mdfs)
 . "$(dirname "$0")/lib.sh"
-requires python3 du
+requires python3 du qemu-system-x86_64 modprobe busybox mdadm
 ORACLE=${ORACLE:-$ROOT/tools/kernel-oracle/oracle}
 
 help=$("$ORACLE" --help 2>&1)
@@ -30,6 +31,19 @@ check "readd N out of range: exit 2" 2 $?
 "$ORACLE" assemble "$T/none.img" >/dev/null 2>"$T/err"
 check "assemble of a missing image: exit 4" 4 $?
 check "... saying which" "kernel-oracle: no image $T/none.img" "$(cat "$T/err")"
+# A kernel that never boots (here: not a kernel) is tried again, then
+# reported with exit 4; the initramfs goes to a cache folder made for it.
+kernel=$(ls /boot/vmlinuz-* | sort -V | tail -1)
+head -c 4096 /dev/urandom > "$T/${kernel##*/}"
+truncate -s 1M "$T/a.img"
+ORACLE_KERNEL=$T/${kernel##*/} ORACLE_BOOT_ATTEMPTS=2 ORACLE_CACHE=$T/cache ORACLE_TMP=$T \
+  "$ORACLE" assemble "$T/a.img" >/dev/null 2>"$T/err"
+check "a boot that never runs its script: exit 4" 4 $?
+check "... tried twice" 1 "$(grep -c "boot 1 never ran the script" "$T/err")"
+grep -q "the guest never ran its script (2 boots)" "$T/err" && pass "... and said so" || fail "no reason: $(cat "$T/err")"
+ls "$T/cache"/initramfs-"${kernel#/boot/vmlinuz-}"-*.cpio >/dev/null 2>&1 && pass "initramfs cached by kernel version" ||
+  fail "no initramfs in $T/cache: $(ls "$T/cache")"
+
 "$ORACLE" make-fixtures "$T/out" no-such-case >/dev/null 2>"$T/err"
 check "an unknown case: exit 1" 1 $?
 grep -q "unknown case no-such-case" "$T/err" && pass "unknown case named" || fail "unknown case: $(cat "$T/err")"

@@ -7,7 +7,7 @@
 # level, each metadata version, a spare, a degraded and a failed member)
 # and from the kernel-made fixtures when they are there.
 . "$(dirname "$0")/lib.sh"
-requires mdadm xz
+requires mdadm xz python3
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
 mount_mdfs -o assemble=none
 make() {  # make NAME ARGS... FILES...: an array of blank 16 MiB files
@@ -31,15 +31,19 @@ make md15 -l5 -n3 f5-0.img f5-1.img f5-2.img
 "$ADM" --stop --scan --mount "$MNT" 2>/dev/null
 unmount_mdfs
 
-# The kernel's own members, when the fixtures are there.
+# The kernel's own members: every member of every fixture case.
 FILES=("$SRC"/*.img)
-if [ -d "$FIXTURES" ]; then
-  for x in "$FIXTURES"/*/member-*.img.xz; do
+cases=$(fixture_cases) || exit 1
+want_members=0 kernel_members=0
+for case in $cases; do
+  want_members=$((want_members + $(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['members_in_role_order']))" "$FIXTURES/$case/manifest.json")))
+  for x in "$FIXTURES/$case"/member-*.img.xz; do
     [ -e "$x" ] || continue
-    out="$T/k-$(basename "$(dirname "$x")")-$(basename "${x%.xz}")"
-    xz -dc "$x" > "$out" && FILES+=("$out")
+    out="$T/k-$case-$(basename "${x%.xz}")"
+    xz -dc "$x" > "$out" && FILES+=("$out") && kernel_members=$((kernel_members + 1))
   done
-fi
+done
+checked_cases "kernel-md fixture members unpacked" "$want_members" "$kernel_members"
 
 # same NAME ARGS...: mdfsadm ARGS and mdadm ARGS print the same (stdout,
 # then stderr with mdadm's name for the tool) and exit the same.

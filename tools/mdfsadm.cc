@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "mdfsadm/bitmap.h"
 #include "mdfsadm/detail.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/manage.h"
@@ -41,7 +42,8 @@ int run(int argc, char** argv) {
   bool m_create = false, m_assemble = false, m_stop = false, m_detail = false, m_examine = false;
   bool m_run = false, m_readonly = false, m_readwrite = false, m_wait = false, m_manage = false, m_misc = false;
   std::optional<std::string> m_action;
-  bool add = false, fail_flag = false, remove = false;
+  bool add = false, fail_flag = false, remove = false, readd = false;
+  bool m_grow = false, m_examine_bitmap = false;
   CreateOptions copts;
   MountOptions mopts;
   bool scan = false, brief = false, test = false;
@@ -53,6 +55,8 @@ int run(int argc, char** argv) {
   app.add_flag("-S,--stop", m_stop, "stop arrays (STOP_ARRAY)");
   app.add_flag("-D,--detail", m_detail, "print the details of arrays");
   app.add_flag("-E,--examine", m_examine, "print the md superblock of member files");
+  app.add_flag("-X,--examine-bitmap", m_examine_bitmap, "print the write-intent bitmap of member files");
+  app.add_flag("-G,--grow", m_grow, "change an active array (--bitmap=internal or none)");
   app.add_flag("-R,--run", m_run, "start an assembled array (RUN_ARRAY)");
   app.add_flag("-o,--readonly", m_readonly, "make an array read-only (with --create/--assemble: start it so)");
   app.add_flag("-w,--readwrite", m_readwrite, "make an array writable");
@@ -62,6 +66,7 @@ int run(int argc, char** argv) {
   app.add_flag("--manage", m_manage, "manage mode (implied by --add, --fail, --remove)");
   app.add_flag("--misc", m_misc, "misc mode (implied by its options)");
   app.add_flag("-a,--add", add, "add the members that follow to the array");
+  app.add_flag("--re-add", readd, "re-add members that left the array (only their changes are rebuilt)");
   app.add_flag("-f,--fail", fail_flag, "mark the members that follow faulty");
   app.add_flag("-r,--remove", remove, "remove the members that follow ('failed': every faulty one)");
 
@@ -77,6 +82,9 @@ int run(int argc, char** argv) {
   app.add_flag("--assume-clean", copts.assume_clean, "do not resync the new array (mdfs never does)");
   app.add_flag("--force", copts.force,
                "--create: allow a one-member array; --assemble: start a dirty degraded array, marking it clean");
+  app.add_option("--bitmap", copts.bitmap, "write-intent bitmap: internal or none (--create, --grow)")
+      ->type_name("TYPE");
+  app.add_option("--bitmap-chunk", copts.bitmap_chunk, "bitmap chunk in KiB (or with K, M, G)")->type_name("SIZE");
 
   app.add_flag("-s,--scan", scan, "all arrays (--detail, --stop, --assemble, --examine)");
   app.add_flag("-b,--brief", brief, "--detail as one ARRAY line");
@@ -96,15 +104,16 @@ int run(int argc, char** argv) {
     return 2;
   }
 
-  const bool manage_op = add || fail_flag || remove || m_manage;
+  const bool manage_op = add || readd || fail_flag || remove || m_manage;
   struct Mode {
     bool on;
     const char* name;
   };
   const Mode modes[] = {{m_create, "--create"},   {m_assemble, "--assemble"}, {m_stop, "--stop"},
                         {m_detail, "--detail"},   {m_examine, "--examine"},   {m_run, "--run"},
+                        {m_examine_bitmap, "--examine-bitmap"}, {m_grow, "--grow"},
                         {m_wait, "--wait"},       {m_action.has_value(), "--action"},
-                        {manage_op, "--add/--fail/--remove"},
+                        {manage_op, "--add/--re-add/--fail/--remove"},
                         {m_readwrite, "--readwrite"},
                         {m_readonly && !m_create && !m_assemble, "--readonly"}};
   const char* mode = nullptr;
@@ -119,6 +128,11 @@ int run(int argc, char** argv) {
   }
   const std::string host = homehost ? (*homehost == "<none>" ? "" : *homehost) : default_homehost();
 
+  if (m_examine_bitmap) return examine_bitmap(devices, brief);
+  if (m_grow) {
+    if (devices.size() != 1) usage("--grow needs exactly one array");
+    return grow_bitmap(devices.front(), {copts.bitmap, copts.bitmap_chunk}, mopts);
+  }
   if (m_examine) {
     if (scan) return examine_scan(devices);
     return examine_files(devices, host);
@@ -157,10 +171,12 @@ int run(int argc, char** argv) {
     if (o == positional) {
       const std::string& dev = devices[next++];
       if (next == 1) continue;
-      if (!op) usage(dev + ": give --add, --fail or --remove before the members");
+      if (!op) usage(dev + ": give --add, --re-add, --fail or --remove before the members");
       actions.push_back({*op, dev});
     } else if (o->check_name("--add")) {
       op = MemberOp::kAdd;
+    } else if (o->check_name("--re-add")) {
+      op = MemberOp::kReAdd;
     } else if (o->check_name("--fail")) {
       op = MemberOp::kFail;
     } else if (o->check_name("--remove")) {

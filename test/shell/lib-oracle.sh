@@ -21,12 +21,21 @@ cp "$SHARED_CACHE"/initrd-*.cpio.gz "$ORACLE_CACHE"/ 2>/dev/null
 # timer doesn't work"). assemble.py's exit status is not used: it reads its
 # results after removing them, so it exits 1 even when arrays assembled;
 # the "# arrays" section tells instead.
-run_oracle() {
-  local attempt start console f
+run_oracle() { run_oracle_script assemble.py "$@"; }
+
+# run_readd ACTION [N] IMAGE...: readd.py (re-add member N, add it, or
+# resume) in one boot, its report in $T/oracle.txt; `result KEY` reads its
+# summary line (RESULT action=... rc=... mismatch_cnt=... sha256=...).
+run_readd() { run_oracle_script readd.py "$@"; }
+result() { sed -n "s/^RESULT.* $1=\([^ ]*\).*/\1/p" "$T/oracle.txt"; }
+
+run_oracle_script() {
+  local script=$1 attempt start console f
+  shift
   for attempt in 1 2; do
     start=$(date +%s)
-    timeout "${ORACLE_TIMEOUT:-240}" python3 "$ORACLE/assemble.py" "$@" >"$T/oracle.txt" 2>"$T/oracle.err"
-    echo "oracle: attempt $attempt, exit $? in $(($(date +%s) - start)) s"
+    timeout "${ORACLE_TIMEOUT:-240}" python3 "$ORACLE/$script" "$@" >"$T/oracle.txt" 2>"$T/oracle.err"
+    echo "oracle: $script attempt $attempt, exit $? in $(($(date +%s) - start)) s"
     console=$(find "$ORACLE_CACHE" -name boot-console.txt | head -1)
     [ -n "$console" ] || break
     echo "oracle: the guest did not run its script; its console ends:"

@@ -5,6 +5,7 @@
 #include <linux/raid/md_p.h>
 #include <linux/raid/md_u.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "format/superblock0.h"
 #include "format/superblock1.h"
 #include "mdfs/unique_fd.h"
+#include "mdfsadm/bitmap.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/mdadm_text.h"
 
@@ -30,20 +32,6 @@ namespace format = mdfs::format;
 std::optional<int> parse_count(const std::string& text) {
   if (text.empty() || text.size() > 6 || !std::all_of(text.begin(), text.end(), ::isdigit)) return std::nullopt;
   return std::stoi(text);
-}
-
-// mdadm's parse_size: a number of KiB, or with a K, M or G suffix; sectors.
-std::optional<uint64_t> parse_size_sectors(const std::string& text) {
-  std::size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
-  if (i == 0 || i > 12) return std::nullopt;
-  uint64_t n = std::stoull(text.substr(0, i));
-  std::string suffix = text.substr(i);
-  if (suffix.empty() || suffix == "K" || suffix == "k") n *= 2;
-  else if (suffix == "M" || suffix == "m") n *= 2 * 1024;
-  else if (suffix == "G" || suffix == "g") n *= 2 * 1024 * 1024;
-  else return std::nullopt;
-  return n;
 }
 
 bool has_chunk(int level) { return level == 0 || level == 4 || level == 5 || level == 6 || level == 10; }
@@ -308,6 +296,13 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
            ", metadata " + found->version() + "): mdfs would assemble it, not create a new one; give a blank file");
     names.push_back(name);
   }
+  uint64_t smallest = 0;
+  for (const auto& n : names) {
+    struct stat st;
+    if (!n.empty() && ::stat(arr.mount.member_path(n).c_str(), &st) == 0)
+      smallest = smallest ? std::min<uint64_t>(smallest, static_cast<uint64_t>(st.st_size) / 512) : static_cast<uint64_t>(st.st_size) / 512;
+  }
+  const CreateBitmap bitmap = create_bitmap({opts.bitmap, opts.bitmap_chunk}, *level, *metadata, smallest);
 
   new_array(arr);
   building(arr, [&] {
@@ -322,6 +317,10 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
         fail("cannot add " + arr.mount.member_path(names[i]) + " to " + arr.dev() + ": " + errno_text(e));
       if (static_cast<int>(i) < *n) write_attr_or_fail(arr.md("dev-" + names[i] + "/slot"), std::to_string(i));
     }
+    // mdadm writes the bitmap with the superblocks; mdfs writes it when
+    // the array starts, where bitmap/location says.
+    if (bitmap.chunk) write_attr_or_fail(arr.md("bitmap/chunksize"), std::to_string(bitmap.chunk));
+    if (!bitmap.location.empty()) write_attr_or_fail(arr.md("bitmap/location"), bitmap.location);
     // Without --assume-clean mdadm has the kernel resync the new array;
     // mdfs writes every new array clean (its members are taken as they
     // are), so both cases end the same.
@@ -504,20 +503,22 @@ int manage(const std::string& dev, const std::vector<MemberAction>& actions, con
   for (const auto& a : actions) {
     try {
       switch (a.op) {
+        case MemberOp::kReAdd:
+          if (re_add(arr, resolve_member(arr.mount, a.member), false) == ReAdd::kNotPossible) rc = 1;
+          break;
         case MemberOp::kAdd: {
           std::string name = resolve_member(arr.mount, a.member);
           const std::string path = arr.mount.member_path(name);
-          int error = 0;
-          auto found = find_super(path, &error);
+          // As mdadm: a member that was in this array is re-added when the
+          // bitmap allows, else added as a new one (rebuilt in full).
+          if (re_add(arr, name, true) == ReAdd::kReAdded) break;
           if (int e = write_attr(arr.md("new_dev"), name))
             fail("add new device failed for " + path + ": " + errno_text(e));
-          say(std::string(found ? "re-added " : "added ") + path);
+          say("added " + path);
           // The kernel rebuilds a degraded array onto a spare at once.
-          auto state = read_attr(arr.md("dev-" + name + "/state"));
+          auto slot = read_attr(arr.md("dev-" + name + "/slot"));
           auto degraded = read_attr(arr.md("degraded"));
-          auto sync = read_attr(arr.md("sync_action"));
-          if (state && state->find("spare") != std::string::npos && degraded && *degraded != "0" &&
-              sync.value_or("idle") == "idle")
+          if (slot.value_or("none") == "none" && degraded && *degraded != "0")
             say(path + " is a spare of degraded " + arr.dev() + ", but no recovery onto it started");
           break;
         }

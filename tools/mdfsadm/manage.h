@@ -21,6 +21,8 @@ struct CreateOptions {
   bool assume_clean = false;
   bool readonly = false;
   bool force = false;
+  std::optional<std::string> bitmap;        // --bitmap=internal|none
+  std::optional<std::string> bitmap_chunk;  // --bitmap-chunk
 };
 
 // --create DEV MEMBERS...: new_array, metadata_version, level, raid_disks,
@@ -49,7 +51,7 @@ int array_op(ArrayOp op, const std::vector<std::string>& devs, const MountOption
 
 // Manage mode: DEV then --add/--fail/--remove applied to the members that
 // follow each, in order (mdadm /dev/md0 --fail sdb --remove sdb).
-enum class MemberOp { kAdd, kFail, kRemove };
+enum class MemberOp { kAdd, kReAdd, kFail, kRemove };
 struct MemberAction {
   MemberOp op;
   std::string member;

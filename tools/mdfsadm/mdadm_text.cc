@@ -1,5 +1,6 @@
 #include "mdfsadm/mdadm_text.h"
 
+#include <cctype>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -129,6 +130,19 @@ std::string r10_layout_text(int layout) {
   if (far != 1) out += std::string(sep) + " " + (offset ? "offset" : "far") + "=" + std::to_string(far);
   if (near * far == 1) out += "NO REDUNDANCY";
   return out;
+}
+
+std::optional<uint64_t> parse_size_sectors(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 12) return std::nullopt;
+  uint64_t n = std::stoull(text.substr(0, i));
+  const std::string suffix = text.substr(i);
+  if (suffix.empty() || suffix == "K" || suffix == "k") n *= 2;
+  else if (suffix == "M" || suffix == "m") n *= 2 * 1024;
+  else if (suffix == "G" || suffix == "g") n *= 2 * 1024 * 1024;
+  else return std::nullopt;
+  return n;
 }
 
 std::string human_size(long long bytes) {

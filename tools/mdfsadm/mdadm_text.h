@@ -42,6 +42,10 @@ std::optional<int> default_layout(int level);
 // print_r10_layout: " near=2", " far=2", " offset=2", " near=2, far=2".
 std::string r10_layout_text(int layout);
 
+// mdadm's parse_size: a number of KiB, or with a K, M or G suffix; in
+// sectors. nullopt for anything else.
+std::optional<uint64_t> parse_size_sectors(const std::string& text);
+
 // human_size: "" below 5000 KiB, else " (21.00 MiB 22.02 MB)".
 std::string human_size(long long bytes);
 

@@ -11,7 +11,7 @@
 [ -f "$ORACLE/readd.py" ] || { echo "SKIP: no $ORACLE/readd.py"; exit 77; }
 requires xz
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${STATE_FIXTURES:-$(dirname "$FIXTURES")/kernel-md-states}
+STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
 md() { cat "$(sys md_oracle "$1")"; }
 wait_idle() { for _ in $(seq 600); do [ "$(md sync_action)" = idle ] && return; sleep 0.1; done; fail "$1: never idle"; }
 dirty() { "$ADM" -X "$1" | sed -n 's/.*(chunks), \([0-9]*\) dirty.*/\1/p'; }

@@ -40,6 +40,22 @@ wait "$loop" 2>/dev/null
 dirty=$("$ADM" -X "$SRC/a.img" 2>/dev/null | sed -n 's/.*bits (chunks), \([0-9]*\) dirty.*/\1/p')
 [ "${dirty:-0}" -ge 33 ] && [ "${dirty:-0}" -le 40 ] && pass "on disk after the kill: $dirty dirty chunks" ||
   fail "dirty chunks on disk after the kill: ${dirty:-none}, want 33 or a few more"
+# Bits before data: wherever the mirrors differ after the kill (a write
+# that reached one of them), that chunk's bit is set on both, as is the bit
+# of every chunk written since the daemon's last pass.
+unsynced=$(python3 - "$SRC/a.img" "$SRC/b.img" <<'PY'
+import sys
+a, b = (open(f, "rb").read() for f in sys.argv[1:3])
+bits = [int.from_bytes(x[8192 + 256:8192 + 256 + 14], "little") for x in (a, b)]
+chunk = 64 * 1024
+bad = [c for c in range(112)
+       if a[1048576 + c * chunk:1048576 + (c + 1) * chunk] != b[1048576 + c * chunk:1048576 + (c + 1) * chunk]
+       and not all(m >> c & 1 for m in bits)]
+written = [c for c in list(range(64, 96)) + [20] if not all(m >> c & 1 for m in bits)]
+print(len(bad) + len(written))
+PY
+)
+check "every chunk written or differing between the mirrors has its bit on both" 0 "$unsynced"
 check "the superblock says active" active "$(mdadm --examine "$SRC/a.img" | sed -n 's/^ *State : //p')"
 # b.img differs from a.img in a clean chunk (50) and a dirty one (70).
 data_at() { echo $(( (2048 + $1 * 128) * 512 )); }

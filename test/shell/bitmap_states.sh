@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 requires xz python3 sha256sum mdadm
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${STATE_FIXTURES:-$(dirname "$FIXTURES")/kernel-md-states}
+STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
 md() { cat "$(sys md_oracle "$1")"; }
 wait_idle() { for _ in $(seq 600); do [ "$(md sync_action)" = idle ] && return; sleep 0.1; done; fail "$1: never idle"; }
 cases=0

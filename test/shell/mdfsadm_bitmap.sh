@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 requires xz mdadm
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${STATE_FIXTURES:-$(dirname "$FIXTURES")/kernel-md-states}
+STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
 for d in "$FIXTURES/raid5-4-bitmap" "$STATES/raid1-bitmap-dirty" "$STATES/raid1-bitmap-powercut"; do
   [ -f "$d/manifest.json" ] || { fail "no fixture $d"; finish; }
 done

@@ -2,13 +2,13 @@
 # Bitmaps mdfs created are the real Linux md driver's to use: a raid5 made
 # by mdfsadm --create --bitmap=internal (64 KiB bitmap chunks), with a
 # member failed and removed and 1 MiB written while degraded, is re-added
-# by the kernel (`mdadm --re-add`, ../shared/kernel-oracle/readd.py) with
+# by the kernel (`mdadm --re-add`, tools/kernel-oracle/oracle readd) with
 # mismatch_cnt 0 and mdfs's content; the same kind of array left by
 # `kill -9` with writes in flight is resynced by the kernel from the
 # bitmap mdfs kept and checks clean.
+# run-tests: once timeout=900 (two boots of the kernel, each a recovery or a resync and a check)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-oracle.sh"
-[ -f "$ORACLE/readd.py" ] || { echo "SKIP: no $ORACLE/readd.py"; exit 77; }
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
 md() { cat "$(sys "$A" "$1")"; }
 dirty() { "$ADM" -X "$1" | sed -n 's/.*(chunks), \([0-9]*\) dirty.*/\1/p'; }
@@ -47,7 +47,7 @@ check "md_r: the kernel's --re-add" 0 "$(result rc)"
 grep -q "re-added /dev/vdc" "$T/oracle.txt" && pass "md_r: mdadm says re-added" || fail "md_r: not re-added"
 check "md_r: the kernel's check after its recovery" 0 "$(result mismatch_cnt)"
 check "md_r: the content mdfs wrote" "$sha_r" "$(result sha256)"
-[ "$FAILED" -ne 0 ] && { echo "--- readd.py:"; cat "$T/oracle.txt"; }
+[ "$FAILED" -ne 0 ] && { echo "--- oracle:"; cat "$T/oracle.txt"; }
 
 n=$(dirty "$SRC/k-0.img")
 [ "$n" -ge 2 ] && [ "$n" -le 6 ] && pass "md_k: chunks being written dirty after the kill ($n)" || fail "md_k: dirty chunks: $n"
@@ -56,5 +56,5 @@ run_readd resume "$SRC"/k-{0,1,2,3}.img
 check "md_k: the kernel assembles and finishes" 0 "$(result rc)"
 grep -q "md: resync of RAID array" "$T/oracle.txt" && pass "md_k: the kernel resynced it" || fail "md_k: no resync"
 check "md_k: the kernel's check after its resync" 0 "$(result mismatch_cnt)"
-[ "$FAILED" -ne 0 ] && { echo "--- readd.py:"; cat "$T/oracle.txt"; }
+[ "$FAILED" -ne 0 ] && { echo "--- oracle:"; cat "$T/oracle.txt"; }
 finish

@@ -3,21 +3,20 @@
 # on the kernel's own raid5 with an internal bitmap (raid5-4-bitmap) and
 # its raid1 (raid1-bitmap-powercut, resynced by mdfs first), a member is
 # failed and removed in mdfs, 1 MiB is written while degraded and the
-# array stopped; the kernel (../shared/kernel-oracle/readd.py, one boot
+# array stopped; the kernel (tools/kernel-oracle/oracle readd, one boot
 # each) then `mdadm --re-add`s the member, recovers the dirty chunks, and
 # its check finds mismatch_cnt 0 with the content mdfs wrote.
+# run-tests: once timeout=900 (two boots of the kernel, each a recovery or a resync and a check)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-oracle.sh"
-[ -f "$ORACLE/readd.py" ] || { echo "SKIP: no $ORACLE/readd.py"; exit 77; }
 requires xz
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
 md() { cat "$(sys md_oracle "$1")"; }
 wait_idle() { for _ in $(seq 600); do [ "$(md sync_action)" = idle ] && return; sleep 0.1; done; fail "$1: never idle"; }
 dirty() { "$ADM" -X "$1" | sed -n 's/.*(chunks), \([0-9]*\) dirty.*/\1/p'; }
 
 cases=0
-for dir in "$FIXTURES/raid5-4-bitmap" "$STATES/raid1-bitmap-powercut"; do
+for dir in "$FIXTURES/raid5-4-bitmap" "$FIXTURES_STATES/raid1-bitmap-powercut"; do
   name=$(basename "$dir")
   [ -f "$dir/manifest.json" ] || { fail "no fixture $dir"; continue; }
   rm -rf "$SRC"/*
@@ -39,7 +38,7 @@ for dir in "$FIXTURES/raid5-4-bitmap" "$STATES/raid1-bitmap-powercut"; do
   grep -q "re-added /dev/vdb" "$T/oracle.txt" && pass "$name: mdadm says re-added" || fail "$name: not re-added"
   check "$name: the kernel's check after its recovery" 0 "$(result mismatch_cnt)"
   check "$name: the content mdfs wrote" "$sha" "$(result sha256)"
-  [ "$FAILED" -ne 0 ] && { echo "--- readd.py:"; cat "$T/oracle.txt"; tail -5 "$T/oracle.err"; }
+  [ "$FAILED" -ne 0 ] && { echo "--- oracle:"; cat "$T/oracle.txt"; tail -5 "$T/oracle.err"; }
   cases=$((cases + 1))
 done
 check "arrays re-added by the kernel" 2 "$cases"

@@ -10,12 +10,11 @@
 . "$(dirname "$0")/lib.sh"
 requires xz python3 sha256sum mdadm
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
 md() { cat "$(sys md_oracle "$1")"; }
 wait_idle() { for _ in $(seq 600); do [ "$(md sync_action)" = idle ] && return; sleep 0.1; done; fail "$1: never idle"; }
 cases=0
 for state in raid1-bitmap-powercut raid1-bitmap-dirty; do
-  dir=$STATES/$state
+  dir=$FIXTURES_STATES/$state
   [ -f "$dir/manifest.json" ] || { fail "no fixture $dir"; continue; }
   manifest() { python3 -c "import json,sys; m=json.load(open('$dir/manifest.json')); print(eval(sys.argv[1]))" "$1"; }
   rm -f "$SRC"/*

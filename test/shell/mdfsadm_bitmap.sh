@@ -8,8 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 requires xz mdadm
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
-for d in "$FIXTURES/raid5-4-bitmap" "$STATES/raid1-bitmap-dirty" "$STATES/raid1-bitmap-powercut"; do
+for d in "$FIXTURES/raid5-4-bitmap" "$FIXTURES_STATES/raid1-bitmap-dirty" "$FIXTURES_STATES/raid1-bitmap-powercut"; do
   [ -f "$d/manifest.json" ] || { fail "no fixture $d"; finish; }
 done
 # The bitmap copied out of a member to a plain file, which mdadm -X reads
@@ -31,7 +30,7 @@ same_as_mdadm() {
 # Kernel-made bitmaps: as the kernel's mdadm recorded them, and as mdadm
 # reads them now.
 cases=0
-for d in "$FIXTURES/raid5-4-bitmap" "$STATES/raid1-bitmap-dirty" "$STATES/raid1-bitmap-powercut"; do
+for d in "$FIXTURES/raid5-4-bitmap" "$FIXTURES_STATES/raid1-bitmap-dirty" "$FIXTURES_STATES/raid1-bitmap-powercut"; do
   i=0
   for f in "$d"/member-*.img.xz; do
     xz -dc "$f" >"$SRC/k.img"

@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
   mdfs::sysfs::Namespace ns(registry);
   mdfs::fuse::Server server(ns);
   registry.set_delete_listener([&server](const auto& array) { server.array_deleted(array); });
+  registry.set_resize_listener([&server](const auto& array) { server.array_resized(array); });
   if (opts.assemble) {
     // mdadm --assemble --scan --run, before the mount appears.
     registry.assemble_all();

@@ -205,7 +205,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
 
   // ---- the sync thread (sync.cc); mutex_ held unless said ----
   // What md_do_sync does (MD_RECOVERY_SYNC/RECOVER/CHECK/REQUESTED).
-  enum class Sync : int { kNone, kResync, kRecover, kCheck, kRepair };
+  enum class Sync : int { kNone, kResync, kRecover, kCheck, kRepair, kReshape };
   // md_check_recovery: reaps a finished pass, gives spares missing roles,
   // and starts the pass the array needs (recover, a requested check or
   // repair, resync), unless frozen, read-only or stopped.
@@ -222,6 +222,19 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // The thread body (md_do_sync), without mutex_.
   void md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total);
   void sync_checkpoint(Sync kind, uint64_t done);  // takes sb_mutex_
+
+  // ---- reshape (array_reshape.cc) ----
+  // The personality of an array found mid-reshape: each role's member
+  // and its new_offset (sectors from data_offset).
+  Result<std::unique_ptr<raid::Personality>> run_reshaping(
+      const raid::Geometry& g, const format::SuperInfo& freshest,
+      const std::vector<std::pair<Member*, int64_t>>& role_members);
+  // md_do_sync's reshape pass, without mutex_.
+  void md_do_reshape(std::shared_ptr<raid::Personality> pers, uint64_t total);
+  // A reshape checkpoint: the position in every superblock (sb_mutex_).
+  int reshape_checkpoint(uint64_t position, uint64_t done);
+  // end_reshape and raid5_finish_reshape: the new shape everywhere.
+  void finish_reshape();
   void sync_throttle(uint64_t done);                // waits on sync_wait_mutex_
   bool sync_wait_below_max(uint64_t pos);          // waits on sync_wait_mutex_
   std::string mdstat_progress() const;
@@ -285,10 +298,11 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string read_only_reason_;
   unsigned max_read_errors_ = 20;
   // A reshape in progress (reshape_position_ kMaxSector: none): the
-  // geometry it goes to. mdfs does not reshape: an array must have none
-  // to run.
+  // geometry it goes to, as the kernel's mddev; level_, layout_ and
+  // chunk_sectors_ are the old shape's and raid_disks_ the new count.
   bool reshape_backwards_ = false;
-  uint64_t reshape_position_ = kMaxSector;
+  // The sync thread's checkpoints move it under sb_mutex_ alone.
+  std::atomic<uint64_t> reshape_position_{kMaxSector};
   int new_level_ = LEVEL_NONE;
   int new_layout_ = 0;
   uint32_t new_chunk_sectors_ = 0;

@@ -77,7 +77,11 @@ Result<void> Array::store_level(std::string_view text) {
 
 std::string Array::raid_disks_text() const {
   std::lock_guard lock(mutex_);
-  return raid_disks_ ? std::to_string(raid_disks_) + "\n" : "";
+  if (!raid_disks_) return "";
+  // raid_disks_show mid-reshape: "new (old)".
+  if (reshape_position_ != kMaxSector && delta_disks_ != 0)
+    return std::to_string(raid_disks_) + " (" + std::to_string(raid_disks_ - delta_disks_) + ")\n";
+  return std::to_string(raid_disks_) + "\n";
 }
 
 Result<void> Array::store_raid_disks(std::string_view text) {
@@ -93,6 +97,8 @@ Result<void> Array::store_raid_disks(std::string_view text) {
 
 std::string Array::chunk_size_text() const {
   std::lock_guard lock(mutex_);
+  if (reshape_position_ != kMaxSector && chunk_sectors_ != new_chunk_sectors_)
+    return std::to_string(uint64_t{new_chunk_sectors_} << 9) + " (" + std::to_string(uint64_t{chunk_sectors_} << 9) + ")\n";
   return std::to_string(uint64_t{chunk_sectors_} << 9) + "\n";
 }
 
@@ -107,6 +113,8 @@ Result<void> Array::store_chunk_size(std::string_view text) {
 
 std::string Array::layout_text() const {
   std::lock_guard lock(mutex_);
+  if (reshape_position_ != kMaxSector && layout_ != new_layout_)
+    return std::to_string(new_layout_) + " (" + std::to_string(layout_) + ")\n";
   return std::to_string(layout_) + "\n";
 }
 
@@ -265,8 +273,9 @@ Result<void> Array::store_reshape_direction(std::string_view text) {
 
 std::string Array::reshape_position_text() const {
   std::lock_guard lock(mutex_);
-  if (reshape_position_ == kMaxSector) return "none\n";
-  return std::to_string(reshape_position_) + "\n";
+  const uint64_t position = reshape_position_.load();
+  if (position == kMaxSector) return "none\n";
+  return std::to_string(position) + "\n";
 }
 
 Result<void> Array::store_reshape_position(std::string_view text) {

@@ -56,11 +56,14 @@ std::string default_set_name(const std::string& array_name) {
 // Anything wrong: EINVAL, and nothing is changed or written.
 Result<void> Array::do_md_run() {
   if (members_.empty()) return err(EINVAL);
-  if (reshape_position_ != kMaxSector) return err(EINVAL);
   const format::SuperInfo* freshest = nullptr;
   for (const auto& m : members_)
     if (m->super && (!freshest || m->super->events > freshest->events)) freshest = &*m->super;
   const bool creating = freshest == nullptr;
+  if (creating && reshape_position_ != kMaxSector) return err(EINVAL);
+  // Mid-reshape, the superblock's raid_disks is the new count and the old
+  // shape may have more roles (a shrink).
+  const bool reshaping = !creating && freshest->reshape_position != kMaxSector;
 
   // Every feature a member's superblock carries is kept, makes the array
   // read-only, or refuses it (format/feature_rules.h), before anything is
@@ -116,6 +119,8 @@ Result<void> Array::do_md_run() {
            max_disks, meta090 ? "a 0.90 superblock" : "md");
     return err(EINVAL);
   }
+  const int roles = reshaping ? std::max(raid_disks, raid_disks - freshest->delta_disks) : raid_disks;
+  if (roles > max_disks || roles <= 0) return err(EINVAL);
 
   struct Plan {
     Member* member;
@@ -123,17 +128,21 @@ Result<void> Array::do_md_run() {
     bool in_sync;
     uint64_t data_offset, sectors, sb_offset;
     bool kicked;
+    int64_t new_offset;  // sectors from data_offset, mid-reshape
   };
   std::vector<Plan> plans;
   std::set<int> taken;
   for (const auto& m : members_) {
-    Plan p{m.get(), -1, false, m->data_offset, m->sectors, m->sb_offset, false};
+    Plan p{m.get(), -1, false, m->data_offset, m->sectors, m->sb_offset, false, 0};
     if (m->super) {
       const auto& sb = *m->super;
-      if (sb.events < freshest->events || sb.role == format::kRoleFaulty) {
+      // As super_1_validate and super_90_validate: a member one event
+      // behind is still fresh (a superblock update cut short).
+      if (sb.events + 1 < freshest->events || sb.role == format::kRoleFaulty) {
         p.kicked = true;  // "kicking non-fresh member from array"
       } else {
-        int role = m->slot_set ? m->raid_disk : (sb.role < raid_disks ? static_cast<int>(sb.role) : -1);
+        int role = m->slot_set ? m->raid_disk : (sb.role < roles ? static_cast<int>(sb.role) : -1);
+        if (reshaping) p.new_offset = sb.new_offset;
         p.role = role;
         p.in_sync = role >= 0 && sb.recovery_offset == kMaxSector;
         if (!m->offset_set) p.data_offset = sb.data_offset;
@@ -156,7 +165,7 @@ Result<void> Array::do_md_run() {
       if (creating && m->slot_set) p.role = m->raid_disk;
       p.in_sync = creating;
     }
-    if (p.role >= raid_disks) return err(EINVAL);
+    if (p.role >= roles) return err(EINVAL);
     if (p.role >= 0 && !taken.insert(p.role).second) return err(EINVAL);
     plans.push_back(p);
   }
@@ -179,8 +188,9 @@ Result<void> Array::do_md_run() {
   g.layout = layout;
   g.chunk_sectors = chunk;
   g.raid_disks = raid_disks;
-  g.member_sectors.assign(static_cast<size_t>(raid_disks), 0);
-  std::vector<raid::Disk*> disks(static_cast<size_t>(raid_disks), nullptr);
+  g.member_sectors.assign(static_cast<size_t>(roles), 0);
+  std::vector<raid::Disk*> disks(static_cast<size_t>(roles), nullptr);
+  std::vector<std::pair<Member*, int64_t>> reshape_members(static_cast<size_t>(roles), {nullptr, 0});
   int working = 0, recovering = 0;
   bool all_writable = true;
   for (const auto& p : plans) {
@@ -188,6 +198,7 @@ Result<void> Array::do_md_run() {
     if (p.kicked || p.role < 0 || !p.in_sync) continue;
     g.member_sectors[static_cast<size_t>(p.role)] = p.sectors;
     disks[static_cast<size_t>(p.role)] = p.member;
+    reshape_members[static_cast<size_t>(p.role)] = {p.member, p.new_offset};
     all_writable = all_writable && p.member->writable();
     ++working;
   }
@@ -204,11 +215,12 @@ Result<void> Array::do_md_run() {
     uint64_t unit = type->level == 1 || chunk == 0 ? 128 : chunk;
     if (smallest != kMaxSector) g.dev_sectors = smallest / unit * unit;
   }
-  auto sectors = type->array_sectors(g);
+  // Mid-reshape the size is the smaller shape's, known once it runs.
+  auto sectors = reshaping ? Result<uint64_t>(0) : type->array_sectors(g);
   if (!sectors) return err(EINVAL);
-  if (working == 0 || raid_disks - working > type->max_degraded(g)) {
-    md_log("%s: cannot start: not enough operational devices (%d/%d failed)", name_.c_str(), raid_disks - working,
-           raid_disks);
+  if (working == 0 || roles - working > type->max_degraded(g)) {
+    md_log("%s: cannot start: not enough operational devices (%d/%d failed)", name_.c_str(), roles - working,
+           roles);
     return err(EINVAL);
   }
   if (!all_writable && ro_ != ReadOnly::kReadOnly) return err(EROFS);
@@ -221,7 +233,7 @@ Result<void> Array::do_md_run() {
   // start_dirty_degraded says so (members still being recovered do not
   // count: they hold what was rebuilt, and the rest is rebuilt again).
   const bool parity = type->level == 4 || type->level == 5 || type->level == 6;
-  if (parity && !creating && freshest->resync_offset != kMaxSector && raid_disks - working > recovering) {
+  if (parity && !creating && freshest->resync_offset != kMaxSector && roles - working > recovering) {
     if (!registry_.start_dirty_degraded()) {
       md_log("md/raid:%s: cannot start dirty degraded array.", name_.c_str());
       return err(EIO);
@@ -241,7 +253,8 @@ Result<void> Array::do_md_run() {
     for (size_t i = 0; i < plans.size(); ++i)
       std::tie(plans[i].member->data_offset, plans[i].member->sectors, plans[i].member->sb_offset) = saved[i];
   };
-  auto pers = type->run(g, disks, *this);
+  auto pers = reshaping ? run_reshaping(g, *freshest, reshape_members) : type->run(g, disks, *this);
+  if (pers && reshaping) sectors = (*pers)->array_sectors();
   if (!pers) {
     restore();
     return err(EINVAL);
@@ -267,7 +280,7 @@ Result<void> Array::do_md_run() {
     p.member->raid_disk = p.kicked ? -1 : p.role;
     p.member->in_sync = p.in_sync && !p.kicked;
     p.member->faulty = false;
-    p.member->new_data_offset = p.member->data_offset;
+    p.member->new_data_offset = p.member->data_offset + static_cast<uint64_t>(p.new_offset);
     if (p.member->super && !p.kicked) {
       const auto& sb = *p.member->super;
       p.member->write_mostly = sb.write_mostly;
@@ -314,7 +327,8 @@ Result<void> Array::do_md_run() {
     new_layout_ = freshest->new_layout;
     new_chunk_sectors_ = freshest->new_chunk_sectors;
     delta_disks_ = freshest->delta_disks;
-    reshape_backwards_ = freshest->reshape_backwards;
+    // super_1_validate: a shrink always runs backwards.
+    reshape_backwards_ = freshest->delta_disks < 0 || freshest->reshape_backwards;
   }
   bitmap_sync_sectors_ = sync_sectors;
   if (!external_size_) array_sectors_ = *sectors;

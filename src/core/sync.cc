@@ -31,7 +31,7 @@ constexpr uint64_t kWindowSectors = 1024;
 constexpr auto kCheckpointEvery = std::chrono::seconds(5);
 
 std::string_view action_name(int sync) {
-  constexpr std::string_view kNames[] = {"idle", "resync", "recover", "check", "repair"};
+  constexpr std::string_view kNames[] = {"idle", "resync", "recover", "check", "repair", "reshape"};
   return kNames[sync];
 }
 
@@ -257,7 +257,12 @@ void Array::md_check_recovery() {
   if (ro_ != ReadOnly::kReadWrite || sync_frozen_) return;
   Sync kind = Sync::kNone;
   uint64_t start = 0;
-  if (remove_and_add_spares()) {
+  // md_check_recovery: a reshape in progress goes before anything else,
+  // and nothing else runs until it is done.
+  if (pers_->reshaping()) {
+    kind = Sync::kReshape;
+    start = pers_->reshape_done();
+  } else if (remove_and_add_spares()) {
     kind = Sync::kRecover;
     start = kMaxSector;
     for (const auto& m : members_)
@@ -272,7 +277,9 @@ void Array::md_check_recovery() {
   }
   sync_requested_ = Sync::kNone;
   if (kind == Sync::kNone) return;
-  const uint64_t total = kind == Sync::kRecover ? pers_->recovery_sectors() : pers_->sync_sectors();
+  const uint64_t total = kind == Sync::kRecover   ? pers_->recovery_sectors()
+                         : kind == Sync::kReshape ? pers_->reshape_sectors()
+                                                  : pers_->sync_sectors();
   start = std::min(start, total);
   last_sync_ = kind;
   if (kind != Sync::kRecover) resync_mismatches_ = 0;
@@ -287,7 +294,10 @@ void Array::md_check_recovery() {
     std::lock_guard wait_lock(sync_wait_mutex_);
     sync_marks_.assign(1, Mark{Clock::now(), start});
   }
-  sync_thread_ = std::thread([this, kind, pers = pers_, start, total] { md_do_sync(kind, pers, start, total); });
+  sync_thread_ = std::thread([this, kind, pers = pers_, start, total] {
+    if (kind == Sync::kReshape) md_do_reshape(pers, total);
+    else md_do_sync(kind, pers, start, total);
+  });
 }
 
 void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total) {
@@ -418,6 +428,7 @@ void Array::reap_sync_thread(bool wait) {
     if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
   }
   sync_running_ = Sync::kNone;
+  if (kind == Sync::kReshape && complete) finish_reshape();
 }
 
 // The progress line of /proc/mdstat (status_resync): a bar of twenty, the
@@ -433,7 +444,10 @@ std::string Array::mdstat_progress() const {
   const int filled = static_cast<int>(per_milli / 50);
   std::string bar = "[" + std::string(static_cast<size_t>(filled), '=') + ">" +
                     std::string(static_cast<size_t>(20 - filled), '.') + "] ";
-  const char* what = running == Sync::kCheck ? "check" : running == Sync::kRecover ? "recovery" : "resync";
+  const char* what = running == Sync::kReshape ? "reshape"
+                     : running == Sync::kCheck  ? "check"
+                     : running == Sync::kRecover ? "recovery"
+                                                 : "resync";
   const Rate rate = sync_rate(done);
   const uint64_t seconds = rate.seconds, db = rate.sectors;
   const uint64_t left = (total - done) * seconds / std::max<uint64_t>(db, 1);

@@ -514,6 +514,20 @@ void Server::array_deleted(const std::shared_ptr<core::Array>& array) {
   });
 }
 
+void Server::array_resized(const std::shared_ptr<core::Array>& array) {
+  notify_wq_.post([this, array] {
+    fuse_session* se = session_.load();
+    if (!se) return;
+    std::vector<fuse_ino_t> nodes;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [ino, node] : inodes_)
+        if (node->entry.array == array && node->entry.type == NodeType::kDevice) nodes.push_back(ino);
+    }
+    for (fuse_ino_t ino : nodes) fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
+  });
+}
+
 // The low-level operations table: trampolines into the Server.
 const fuse_lowlevel_ops& Server::operations() {
   static const fuse_lowlevel_ops ops = [] {

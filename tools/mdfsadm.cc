@@ -13,6 +13,7 @@
 
 #include "mdfsadm/detail.h"
 #include "mdfsadm/examine.h"
+#include "mdfsadm/grow.h"
 #include "mdfsadm/manage.h"
 #include "mdfsadm/mount.h"
 
@@ -39,6 +40,8 @@ int run(int argc, char** argv) {
       "See mdfsadm(8).");
 
   bool m_create = false, m_assemble = false, m_stop = false, m_detail = false, m_examine = false;
+  bool m_grow = false;
+  std::optional<std::string> g_size, g_array_size, g_backup_file;
   bool m_run = false, m_readonly = false, m_readwrite = false, m_wait = false, m_manage = false, m_misc = false;
   std::optional<std::string> m_action;
   bool add = false, fail_flag = false, remove = false;
@@ -53,6 +56,11 @@ int run(int argc, char** argv) {
   app.add_flag("-S,--stop", m_stop, "stop arrays (STOP_ARRAY)");
   app.add_flag("-D,--detail", m_detail, "print the details of arrays");
   app.add_flag("-E,--examine", m_examine, "print the md superblock of member files");
+  app.add_flag("-G,--grow", m_grow, "change the shape or size of an active array (reshape)");
+  app.add_option("-z,--size", g_size, "--grow: the space each member gives (KiB or K/M/G, or max)")->type_name("SIZE");
+  app.add_option("--array-size", g_array_size, "--grow: the array's size (KiB or K/M/G, or max)")->type_name("SIZE");
+  app.add_option("--backup-file", g_backup_file, "--grow: accepted; mdfs moves the data offset instead")
+      ->type_name("FILE");
   app.add_flag("-R,--run", m_run, "start an assembled array (RUN_ARRAY)");
   app.add_flag("-o,--readonly", m_readonly, "make an array read-only (with --create/--assemble: start it so)");
   app.add_flag("-w,--readwrite", m_readwrite, "make an array writable");
@@ -103,7 +111,7 @@ int run(int argc, char** argv) {
   };
   const Mode modes[] = {{m_create, "--create"},   {m_assemble, "--assemble"}, {m_stop, "--stop"},
                         {m_detail, "--detail"},   {m_examine, "--examine"},   {m_run, "--run"},
-                        {m_wait, "--wait"},       {m_action.has_value(), "--action"},
+                        {m_wait, "--wait"},       {m_grow, "--grow"},       {m_action.has_value(), "--action"},
                         {manage_op, "--add/--fail/--remove"},
                         {m_readwrite, "--readwrite"},
                         {m_readonly && !m_create && !m_assemble, "--readonly"}};
@@ -139,6 +147,12 @@ int run(int argc, char** argv) {
     if (scan && devices.empty()) return assemble_scan(m_readonly, mopts, copts.force);
     if (devices.empty()) usage("an md device must be given in this mode");
     return assemble(devices.front(), {devices.begin() + 1, devices.end()}, m_readonly, mopts, copts.force);
+  }
+  if (m_grow) {
+    if (devices.size() != 1) usage("--grow needs exactly one array");
+    GrowOptions g{copts.raid_devices, copts.chunk, copts.layout, std::nullopt, g_size, g_array_size, g_backup_file};
+    if (!copts.level.empty()) g.level = copts.level;
+    return grow(devices.front(), g, mopts);
   }
   if (m_stop) return stop(devices, scan, mopts);
   if (m_run) return array_op(ArrayOp::kRun, devices, mopts);

@@ -121,6 +121,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string member_size_text(const Member& m) const;
   Result<void> store_member_size(Member& m, std::string_view text);
   std::string member_recovery_start_text(const Member& m) const;
+  std::string member_new_offset_text(const Member& m) const;
+  Result<void> store_member_new_offset(Member& m, std::string_view text);
   // The sync thread (sync.cc): sync_action and its companions.
   std::string sync_action_text() const;
   Result<void> store_sync_action(std::string_view text);
@@ -227,8 +229,12 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // The personality of an array found mid-reshape: each role's member
   // and its new_offset (sectors from data_offset).
   Result<std::unique_ptr<raid::Personality>> run_reshaping(
-      const raid::Geometry& g, const format::SuperInfo& freshest,
-      const std::vector<std::pair<Member*, int64_t>>& role_members);
+      const raid::Geometry& g, raid::ReshapeGeometry r, const std::vector<std::pair<Member*, int64_t>>& role_members);
+  // ---- starting one (array_grow.cc), mutex_ held ----
+  int check_reshape_locked() const;
+  Result<void> update_raid_disks(int n);
+  Result<void> store_new_shape(std::optional<uint32_t> chunk, std::optional<int> layout);
+  Result<void> start_reshape();
   // md_do_sync's reshape pass, without mutex_.
   void md_do_reshape(std::shared_ptr<raid::Personality> pers, uint64_t total);
   // A reshape checkpoint: the position in every superblock (sb_mutex_).

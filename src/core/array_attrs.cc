@@ -89,7 +89,7 @@ Result<void> Array::store_raid_disks(std::string_view text) {
   if (!n) return err(n.error());
   if (*n > static_cast<unsigned>(std::numeric_limits<int>::max())) return err(EINVAL);
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);  // no reshape
+  if (pers_) return update_raid_disks(static_cast<int>(*n));
   raid_disks_ = static_cast<int>(*n);
   update_configured();
   return {};
@@ -106,7 +106,7 @@ Result<void> Array::store_chunk_size(std::string_view text) {
   auto n = parse_kstrto<unsigned long>(text);
   if (!n) return err(n.error());
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);
+  if (pers_) return store_new_shape(static_cast<uint32_t>(*n >> 9), std::nullopt);
   chunk_sectors_ = static_cast<uint32_t>(*n >> 9);
   return {};
 }
@@ -122,7 +122,7 @@ Result<void> Array::store_layout(std::string_view text) {
   auto n = parse_kstrto<unsigned>(text);
   if (!n) return err(n.error());
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);
+  if (pers_) return store_new_shape(std::nullopt, static_cast<int>(*n));
   layout_ = static_cast<int>(*n);
   return {};
 }

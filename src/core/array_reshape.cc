@@ -12,8 +12,7 @@
 
 namespace mdfs::core {
 
-Result<std::unique_ptr<raid::Personality>> Array::run_reshaping(
-    const raid::Geometry& g, const format::SuperInfo& sb, const std::vector<std::pair<Member*, int64_t>>& role_members) {
+raid::ReshapeGeometry reshape_of(const format::SuperInfo& sb) {
   raid::ReshapeGeometry r;
   r.position = sb.reshape_position;
   r.backwards = sb.delta_disks < 0 || sb.reshape_backwards;
@@ -21,7 +20,15 @@ Result<std::unique_ptr<raid::Personality>> Array::run_reshaping(
   r.new_layout = sb.new_layout;
   r.new_chunk_sectors = sb.new_chunk_sectors;
   r.delta_disks = sb.delta_disks;
+  return r;
+}
+
+Result<std::unique_ptr<raid::Personality>> Array::run_reshaping(
+    const raid::Geometry& g, raid::ReshapeGeometry r, const std::vector<std::pair<Member*, int64_t>>& role_members) {
   r.new_member_sectors.assign(role_members.size(), 0);
+  // Only the members holding the old shape's data limit how far a window
+  // may go: a new member has nothing to overwrite.
+  const auto old_count = static_cast<size_t>(std::max(g.raid_disks - r.delta_disks, 0));
   std::vector<std::unique_ptr<raid::Disk>> old_disks(role_members.size());
   std::vector<std::unique_ptr<raid::Disk>> new_disks(role_members.size());
   bool first = true;
@@ -33,9 +40,11 @@ Result<std::unique_ptr<raid::Personality>> Array::run_reshaping(
       log_line(name_ + ": cannot start: " + m->name() + ": new_offset outside the member");
       return err(EINVAL);
     }
-    r.min_offset_diff = first ? new_offset : std::min(r.min_offset_diff, new_offset);
-    r.max_offset_diff = first ? new_offset : std::max(r.max_offset_diff, new_offset);
-    first = false;
+    if (role < old_count) {
+      r.min_offset_diff = first ? new_offset : std::min(r.min_offset_diff, new_offset);
+      r.max_offset_diff = first ? new_offset : std::max(r.max_offset_diff, new_offset);
+      first = false;
+    }
     const uint64_t new_start = static_cast<uint64_t>(static_cast<int64_t>(m->data_offset) + new_offset);
     const uint64_t new_sectors = static_cast<uint64_t>(static_cast<int64_t>(m->sectors) - new_offset);
     r.new_member_sectors[role] = new_sectors;

@@ -253,7 +253,7 @@ Result<void> Array::do_md_run() {
     for (size_t i = 0; i < plans.size(); ++i)
       std::tie(plans[i].member->data_offset, plans[i].member->sectors, plans[i].member->sb_offset) = saved[i];
   };
-  auto pers = reshaping ? run_reshaping(g, *freshest, reshape_members) : type->run(g, disks, *this);
+  auto pers = reshaping ? run_reshaping(g, reshape_of(*freshest), reshape_members) : type->run(g, disks, *this);
   if (pers && reshaping) sectors = (*pers)->array_sectors();
   if (!pers) {
     restore();
@@ -331,6 +331,13 @@ Result<void> Array::do_md_run() {
     reshape_backwards_ = freshest->delta_disks < 0 || freshest->reshape_backwards;
   }
   bitmap_sync_sectors_ = sync_sectors;
+  if (reshape_position_ == kMaxSector) {  // nothing pending: the new shape is this one
+    new_level_ = type->level;
+    new_layout_ = layout;
+    new_chunk_sectors_ = chunk;
+    delta_disks_ = 0;
+    reshape_backwards_ = false;
+  }
   if (!external_size_) array_sectors_ = *sectors;
   read_only_reason_ = read_only_reason;
   pers_type_ = type;

@@ -62,13 +62,14 @@ Result<void> Array::store_sync_action(std::string_view text) {
     if (idle) md_check_recovery();
     return {};
   }
+  if (cmd_match(text, "reshape")) return start_reshape();
   if (sync_thread_.joinable()) return err(EBUSY);
   if (cmd_match(text, "check")) {
     sync_requested_ = Sync::kCheck;
   } else if (cmd_match(text, "repair")) {
     sync_requested_ = Sync::kRepair;
   } else if (!cmd_match(text, "resync") && !cmd_match(text, "recover")) {
-    return err(EINVAL);  // reshape and anything else
+    return err(EINVAL);
   }
   sync_frozen_ = false;
   sync_blocked_ = false;

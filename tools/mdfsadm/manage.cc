@@ -22,8 +22,6 @@
 #include "mdfsadm/mdadm_text.h"
 
 namespace mdfsadm {
-namespace {
-
 namespace format = mdfs::format;
 
 
@@ -45,6 +43,8 @@ std::optional<uint64_t> parse_size_sectors(const std::string& text) {
   else return std::nullopt;
   return n;
 }
+
+namespace {
 
 bool has_chunk(int level) { return level == 0 || level == 4 || level == 5 || level == 6 || level == 10; }
 

@@ -2,6 +2,7 @@
 // ioctls mdadm would make against the kernel, made against the mount.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ struct CreateOptions {
   bool readonly = false;
   bool force = false;
 };
+
+// A count of members (--raid-devices), as mdadm parses it.
+std::optional<int> parse_count(const std::string& text);
+// mdadm's parse_size: KiB, or with a K, M or G suffix; in sectors.
+std::optional<uint64_t> parse_size_sectors(const std::string& text);
 
 // --create DEV MEMBERS...: new_array, metadata_version, level, raid_disks,
 // chunk_size, layout, new_dev and slot for each member, array_state.

@@ -235,6 +235,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> update_raid_disks(int n);
   Result<void> store_new_shape(std::optional<uint32_t> chunk, std::optional<int> layout);
   Result<void> start_reshape();
+  Result<void> store_running_array_size(std::string_view text);
+  Result<void> update_size(uint64_t sectors);
   // md_do_sync's reshape pass, without mutex_.
   void md_do_reshape(std::shared_ptr<raid::Personality> pers, uint64_t total);
   // A reshape checkpoint: the position in every superblock (sb_mutex_).
@@ -330,6 +332,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   mutable std::shared_mutex pers_lock_;
   std::shared_ptr<raid::Personality> pers_;
   std::atomic<int> writes_in_flight_{0};
+  // array_size set by the user on a running array (kMaxSector: the
+  // personality's size): the data path ends there.
+  std::atomic<uint64_t> size_limit_{kMaxSector};
 
   // sb_mutex_: superblock writes, events_, the clean/active and read-auto
   // transitions of the data path, member failures. While the array runs its

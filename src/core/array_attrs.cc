@@ -36,13 +36,6 @@ Result<unsigned long> parse_scaled_thousandths(std::string_view text) {
   return value;
 }
 
-// A size in KiB, as strict_blocks_to_sectors: returns sectors.
-Result<uint64_t> parse_blocks_to_sectors(std::string_view text) {
-  auto kib = parse_kstrto<uint64_t>(text);
-  if (!kib || *kib > (kMaxSector >> 1)) return err(EINVAL);
-  return *kib * 2;
-}
-
 }  // namespace
 
 int Array::running_level() const {
@@ -164,7 +157,7 @@ Result<void> Array::store_component_size(std::string_view text) {
   auto sectors = parse_blocks_to_sectors(text);
   if (!sectors) return err(sectors.error());
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);  // no resize of a running array
+  if (pers_) return update_size(*sectors);
   if (dev_sectors_ != 0 && dev_sectors_ <= *sectors) return err(ENOSPC);
   dev_sectors_ = *sectors;
   return {};
@@ -178,6 +171,7 @@ std::string Array::array_size_text() const {
 
 Result<void> Array::store_array_size(std::string_view text) {
   std::lock_guard lock(mutex_);
+  if (pers_) return store_running_array_size(text);
   if (strip_newline(text).starts_with("default")) {
     external_size_ = false;
     return {};
@@ -266,7 +260,12 @@ Result<void> Array::store_reshape_direction(std::string_view text) {
   if (cmd_match(text, "backwards")) backwards = true;
   else if (!cmd_match(text, "forwards")) return err(EINVAL);
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);
+  if (reshape_backwards_ == backwards) return {};
+  // reshape_direction_store: not once a member count change is recorded,
+  // never for 0.90 (it has no backwards bit).
+  if (delta_disks_ != 0 || reshape_position_ != kMaxSector) return err(EBUSY);
+  if (persistent_ && major_version_ == 0) return err(EINVAL);
+  std::lock_guard sb_lock(sb_mutex_);
   reshape_backwards_ = backwards;
   return {};
 }

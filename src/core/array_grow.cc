@@ -7,6 +7,7 @@
 #include "core/array.h"
 #include "core/log.h"
 #include "core/parse.h"
+#include "core/registry.h"
 #include "raid/raid5_layout.h"
 #include "raid/reshape.h"
 
@@ -196,6 +197,76 @@ Result<void> Array::start_reshape() {
     new_level_ = pers_type_->level;
     reshape_position_ = r.position;
     update_superblocks();
+  }
+  md_check_recovery();
+  return {};
+}
+
+// array_size_store on a running array: "default" is the personality's
+// size again; a size above it is E2BIG; the device's size follows at once
+// (set_capacity_and_notify). How mdadm shrinks an array before a reshape
+// that reduces it.
+Result<void> Array::store_running_array_size(std::string_view text) {
+  const uint64_t full = pers_->array_sectors();
+  uint64_t sectors = full;
+  const bool external = !strip_newline(text).starts_with("default");
+  if (external) {
+    auto n = parse_blocks_to_sectors(text);
+    if (!n) return err(EINVAL);
+    if (*n > full) return err(E2BIG);
+    sectors = *n;
+  }
+  const uint64_t old = size_limit_ == kMaxSector ? full : size_limit_.load();
+  external_size_ = external;
+  array_sectors_ = sectors;
+  size_limit_ = external ? sectors : kMaxSector;
+  if (sectors != old) {
+    log_line(name_ + ": detected capacity change from " + std::to_string(old) + " to " + std::to_string(sectors));
+    registry_.array_resized(shared_from_this());
+  }
+  return {};
+}
+
+// update_size and the personalities' resize (raid5_resize, raid1_resize,
+// raid10_resize): each member gives `sectors` (0: as much as every member
+// has); the array's size follows, and space that grows is resynced
+// (recovery_cp moves back to the old end).
+Result<void> Array::update_size(uint64_t sectors) {
+  if (!pers_type_ || pers_type_->level == 0 || pers_type_->level == LEVEL_LINEAR) return err(EINVAL);
+  if (sync_thread_.joinable() || reshape_position_ != kMaxSector) return err(EBUSY);
+  if (ro_ != ReadOnly::kReadWrite) return err(EROFS);
+  if (bitmap_) return err(EINVAL);  // the bitmap would have to be resized too
+  const bool fit = sectors == 0;
+  for (const auto& m : members_) {
+    if (m->raid_disk < 0 || m->faulty) continue;
+    if (fit && (sectors == 0 || sectors > m->sectors)) sectors = m->sectors;
+    if (m->sectors < sectors) return err(ENOSPC);
+  }
+  if (pers_type_->level != 1 && chunk_sectors_) sectors &= ~(static_cast<uint64_t>(chunk_sectors_) - 1);
+  raid::Geometry g = geometry_locked();
+  g.dev_sectors = sectors;
+  auto size = pers_type_->array_sectors(g);
+  if (!size || sectors == 0) return err(EINVAL);
+  if (external_size_ && array_sectors_ > *size) return err(EINVAL);
+  std::vector<raid::Disk*> disks(static_cast<size_t>(raid_disks_), nullptr);
+  for (const auto& m : members_)
+    if (m->raid_disk >= 0 && m->raid_disk < raid_disks_ && m->in_sync && !m->faulty)
+      disks[static_cast<size_t>(m->raid_disk)] = m.get();
+  auto pers = pers_type_->run(g, disks, *this);
+  if (!pers) return err(pers.error());
+  const uint64_t old = array_sectors_;
+  {
+    std::unique_lock io_lock(pers_lock_);  // no request in flight
+    std::lock_guard sb_lock(sb_mutex_);
+    pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
+    if (sectors > dev_sectors_ && recovery_cp_ > dev_sectors_) recovery_cp_ = dev_sectors_;
+    dev_sectors_ = sectors;
+    if (!external_size_) array_sectors_ = *size;
+    update_superblocks();
+  }
+  if (array_sectors_ != old) {
+    log_line(name_ + ": detected capacity change from " + std::to_string(old) + " to " + std::to_string(array_sectors_));
+    registry_.array_resized(shared_from_this());
   }
   md_check_recovery();
   return {};

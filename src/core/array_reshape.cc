@@ -118,6 +118,7 @@ void Array::md_do_reshape(std::shared_ptr<raid::Personality> pers, uint64_t tota
 // shape as an ordinary personality, with its new size.
 void Array::finish_reshape() {
   raid::Geometry g;
+  const uint64_t old_sectors = array_sectors_;
   {
     std::unique_lock io_lock(pers_lock_);  // no request in flight
     std::lock_guard sb_lock(sb_mutex_);
@@ -153,8 +154,11 @@ void Array::finish_reshape() {
     if (!external_size_) array_sectors_ = pers_->array_sectors();
     update_superblocks();
   }
-  log_line(name_ + ": detected capacity change to " + std::to_string(array_sectors_));
-  registry_.array_resized(shared_from_this());
+  if (array_sectors_ != old_sectors) {
+    log_line(name_ + ": detected capacity change from " + std::to_string(old_sectors) + " to " +
+             std::to_string(array_sectors_));
+    registry_.array_resized(shared_from_this());
+  }
 }
 
 }  // namespace mdfs::core

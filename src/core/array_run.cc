@@ -339,6 +339,7 @@ Result<void> Array::do_md_run() {
     reshape_backwards_ = false;
   }
   if (!external_size_) array_sectors_ = *sectors;
+  size_limit_ = external_size_ ? std::min(array_sectors_, *sectors) : kMaxSector;
   read_only_reason_ = read_only_reason;
   pers_type_ = type;
   // As md_run: clean until the first write; a resync owed stays recorded

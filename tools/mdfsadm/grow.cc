@@ -68,7 +68,8 @@ int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts
   if (o.size) {
     const std::string v = *o.size == "max" ? "max" : *o.size;
     if (v != "max" && !parse_size_sectors(v)) usage("invalid size: " + *o.size);
-    const std::string kib = v == "max" ? "max" : std::to_string(*parse_size_sectors(v) / 2);
+    // update_size: 0 asks for the largest size every member fits.
+    const std::string kib = v == "max" ? "0" : std::to_string(*parse_size_sectors(v) / 2);
     if (int e = write_attr(arr.md("component_size"), kib))
       fail("Cannot set device size for " + arr.dev() + ": " + errno_text(e));
     return 0;

@@ -139,6 +139,10 @@ class Personality {
   // Extents covering [offset, offset+length) in order when the data can be
   // read straight from working members; false when it must be computed.
   virtual bool map_read(uint64_t offset, size_t length, std::vector<Extent>& out) = 0;
+  // After a reply made from map_read's extents is sent (only when map_read
+  // answered true): a personality whose data moves (a reshape) holds it
+  // still until then.
+  virtual void map_read_done() {}
   virtual int sync() = 0;  // every working member's data reached storage
   // The member in `role` is Faulty from now on: never read or written again.
   virtual void fail(int role) = 0;

@@ -362,6 +362,7 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
         b.pos = static_cast<off_t>(extents[i].file_offset);
       }
       fuse_reply_data(req, bufv, FUSE_BUF_SPLICE_MOVE);
+      io->map_read_done();
       return;
     }
     auto buf = std::make_unique_for_overwrite<std::byte[]>(size);  // filled by the read

@@ -22,7 +22,7 @@ namespace {
 
 // A window moves about this many member sectors (1 MiB) when the room
 // between the shapes allows it.
-constexpr uint64_t kWindowMemberSectors = 2048;
+constexpr uint64_t kWindowMemberSectors = 8192;
 
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
@@ -51,9 +51,11 @@ class Reshaping final : public Personality {
   uint64_t array_sectors() const override { return std::min(old_size_, new_size_); }
   int read(uint64_t offset, std::span<std::byte> out) override;
   int write(uint64_t offset, std::span<const std::byte> in) override;
-  // Never straight from the member files: the window may move under a
-  // reply that is still being sent.
-  bool map_read(uint64_t, size_t, std::vector<Extent>&) override { return false; }
+  // Straight from the member files, route_ held shared until the reply is
+  // sent (map_read_done): no window closes meanwhile, so no data the
+  // extents point at is moved or overwritten under the reply.
+  bool map_read(uint64_t offset, size_t length, std::vector<Extent>& out) override;
+  void map_read_done() override { route_.unlock_shared(); }
   int sync() override {
     const int a = old_->sync();
     const int b = new_->sync();
@@ -104,10 +106,19 @@ class Reshaping final : public Personality {
   bool in_window(uint64_t lo, uint64_t hi) const { return lo < window_hi_ && window_lo_ < hi; }
   // Waits until [offset, offset+length) (bytes) is out of the moving
   // window; `lock` holds route_ shared.
+  // A window about to close keeps new requests out (closing_), so a
+  // stream of requests cannot starve the sync thread.
   void wait_window(std::shared_lock<std::shared_mutex>& lock, uint64_t offset, uint64_t length) {
     const uint64_t lo = offset / kSectorSize;
     const uint64_t hi = ceil_div(offset + length, kSectorSize);
-    moved_.wait(lock, [&] { return !in_window(lo, hi); });
+    moved_.wait(lock, [&] { return !closing_.load() && !in_window(lo, hi); });
+  }
+  // Takes route_ exclusively, ahead of requests that arrive meanwhile.
+  std::unique_lock<std::shared_mutex> close_route() {
+    closing_ = true;
+    std::unique_lock lock(route_);
+    closing_ = false;
+    return lock;
   }
   // Calls fn(personality, offset, length) for the part of each shape, in
   // array order.
@@ -138,6 +149,7 @@ class Reshaping final : public Personality {
   std::shared_mutex route_;
   std::condition_variable_any moved_;
   std::atomic<uint64_t> progress_;  // changed with route_ exclusive
+  std::atomic<bool> closing_{false};
   uint64_t window_lo_ = 0;
   uint64_t window_hi_ = 0;
 };
@@ -165,6 +177,21 @@ int Reshaping::read(uint64_t offset, std::span<std::byte> out) {
   return split(offset, out.size(), [&](Personality& p, uint64_t at, uint64_t n, uint64_t buf_off) {
     return p.read(at, out.subspan(buf_off, n));
   });
+}
+
+bool Reshaping::map_read(uint64_t offset, size_t length, std::vector<Extent>& out) {
+  std::shared_lock lock(route_);
+  wait_window(lock, offset, length);
+  const size_t start = out.size();
+  const int r = split(offset, length, [&](Personality& p, uint64_t at, uint64_t n, uint64_t) {
+    return p.map_read(at, n, out) ? 0 : 1;
+  });
+  if (r != 0) {
+    out.resize(start);
+    return false;
+  }
+  lock.release();  // map_read_done unlocks it
+  return true;
 }
 
 int Reshaping::write(uint64_t offset, std::span<const std::byte> in) {
@@ -214,15 +241,16 @@ ReshapeStep Reshaping::reshape_step(uint64_t limit, const ReshapeCheckpoint& che
     if (start == p) return {ENOSPC, done};
   }
   {
-    std::unique_lock lock(route_);
+    auto lock = close_route();
     window_lo_ = start;
     window_hi_ = end;
   }
+  moved_.notify_all();
   const uint64_t next = reshape_.backwards ? start : end;
   int e = move(start, end);
   if (e == 0) e = checkpoint(next, done_at(next));
   {
-    std::unique_lock lock(route_);
+    auto lock = close_route();
     if (e == 0) progress_ = next;
     window_lo_ = window_hi_ = 0;
   }

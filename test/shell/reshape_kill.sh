@@ -59,4 +59,47 @@ echo check >"$(sys md_oracle sync_action)"
 "$ADM" --wait "$MNT/dev/md_oracle" 2>/dev/null
 check "finished: mismatch_cnt" 0 "$(cat "$(sys md_oracle mismatch_cnt)")"
 unmount_mdfs
+
+# The same for reshapes mdfs starts: a raid6 grow (4 -> 5) and a raid5
+# chunk change (64K -> 256K), each killed at five random moments (a few
+# milliseconds after it was let go); each time the members, assembled
+# read-only, read the data written before the reshape.
+rm -f "$SRC"/*
+truncate -s 24M "$SRC"/k6-{0,1,2,3,4}.img "$SRC"/kc-{0,1,2}.img
+mount_mdfs -o assemble=none
+"$ADM" --create "$MNT/dev/md_k6" -l6 -n4 -c64 "$SRC"/k6-{0,1,2,3}.img 2>/dev/null
+"$ADM" --create "$MNT/dev/md_kc" -l5 -n3 -c64 "$SRC"/kc-{0,1,2}.img 2>/dev/null
+for a in md_k6 md_kc; do
+  head -c "$(stat -c %s "$MNT/dev/$a")" /dev/urandom >"$T/$a.data"
+  dd if="$T/$a.data" of="$MNT/dev/$a" bs=1M conv=notrunc,fsync status=none
+done
+"$ADM" "$MNT/dev/md_k6" --add "$SRC/k6-4.img" >/dev/null 2>&1
+echo 0 >"$(sys md_k6 sync_max)"
+echo 0 >"$(sys md_kc sync_max)"
+"$ADM" --grow "$MNT/dev/md_k6" --raid-devices=5
+"$ADM" --grow "$MNT/dev/md_kc" --chunk=256
+unmount_mdfs
+for i in 1 2 3 4 5; do
+  mount_mdfs -o assemble=none
+  "$ADM" --assemble --readonly "$MNT/dev/md_k6" k6-{0,1,2,3,4}.img >/dev/null 2>&1
+  "$ADM" --assemble --readonly "$MNT/dev/md_kc" kc-{0,1,2}.img >/dev/null 2>&1
+  for a in md_k6 md_kc; do
+    n=$(stat -c %s "$T/$a.data")
+    check "$a kill $i: content at $(cat "$(sys $a reshape_position)")" \
+      "$(sha256sum <"$T/$a.data" | cut -d' ' -f1)" "$(sha_of "$MNT/dev/$a" "$n")"
+    "$ADM" --readwrite "$MNT/dev/$a" 2>/dev/null
+  done
+  sleep "$(printf '0.%03d' $((RANDOM % 60 + 1)))"
+  killed
+done
+mount_mdfs
+for a in md_k6 md_kc; do
+  "$ADM" --wait "$MNT/dev/$a" 2>/dev/null
+  check "$a: finished" none "$(cat "$(sys $a reshape_position)")"
+  cmp -s -n "$(stat -c %s "$T/$a.data")" "$T/$a.data" "$MNT/dev/$a" && pass "$a: data intact" || fail "$a: data differs"
+  echo check >"$(sys $a sync_action)"
+  "$ADM" --wait "$MNT/dev/$a" 2>/dev/null
+  check "$a: mismatch_cnt" 0 "$(cat "$(sys $a mismatch_cnt)")"
+done
+unmount_mdfs
 finish

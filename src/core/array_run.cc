@@ -147,6 +147,19 @@ Result<void> Array::do_md_run() {
         p.in_sync = role >= 0 && sb.recovery_offset == kMaxSector;
         if (!m->offset_set) p.data_offset = sb.data_offset;
         if (!m->size_set) p.sectors = sb.data_size;
+        // A superblock update cut short at either end of a reshape: one
+        // event behind, this member still records the reshape that the
+        // freshest says is over (its data is at its new offset now), or
+        // does not record the one the freshest says has begun (where its
+        // new shape goes is unknown: it is left out).
+        if (!reshaping && sb.reshape_position != kMaxSector && !m->offset_set) {
+          p.data_offset = static_cast<uint64_t>(static_cast<int64_t>(sb.data_offset) + sb.new_offset);
+          if (!m->size_set) p.sectors = static_cast<uint64_t>(static_cast<int64_t>(sb.data_size) - sb.new_offset);
+        }
+        if (reshaping && sb.reshape_position == kMaxSector) {
+          p.kicked = true;
+          p.role = -1;
+        }
         p.sb_offset = sb.super_offset;
       }
     } else {

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 requires xz python3 sha256sum
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${STATE_FIXTURES:-$(dirname "$FIXTURES")/kernel-md-states}
+STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
 
 manifest() { python3 -c "import json,sys; m=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))" "$1" "$FIX/manifest.json"; }
 sha_of() { head -c "$2" "$1" | sha256sum | cut -d' ' -f1; }

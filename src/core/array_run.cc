@@ -137,8 +137,15 @@ Result<void> Array::do_md_run() {
     if (m->super) {
       const auto& sb = *m->super;
       // As super_1_validate and super_90_validate: a member one event
-      // behind is still fresh (a superblock update cut short).
-      if (sb.events + 1 < freshest->events || sb.role == format::kRoleFaulty) {
+      // behind is still fresh (a superblock update cut short), but only
+      // while the freshest superblock still gives it the same role, as
+      // mdadm's assembly and later kernels (which consult the freshest
+      // superblock's role table) decide: a member failed out of a running
+      // array missed exactly that one update and holds stale data.
+      const bool one_behind = sb.events + 1 == freshest->events;
+      const bool freshest_agrees = sb.dev_number < freshest->roles.size() &&
+                                   freshest->roles[sb.dev_number] == sb.role;
+      if (sb.events + 1 < freshest->events || sb.role == format::kRoleFaulty || (one_behind && !freshest_agrees)) {
         p.kicked = true;  // "kicking non-fresh member from array"
       } else {
         int role = m->slot_set ? m->raid_disk : (sb.role < roles ? static_cast<int>(sb.role) : -1);

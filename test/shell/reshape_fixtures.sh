@@ -6,10 +6,11 @@
 # resumes the reshape as the kernel did (held at sync_max with the mdstat
 # reshape line, writes on either side of the position landing right) and
 # ends with the kernel's content, the new size, mismatch_cnt 0.
+# run-tests: timeout=900 (three fixtures resumed twice each; slow in ASan)
 . "$(dirname "$0")/lib.sh"
 requires xz python3 sha256sum
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
+STATES=$FIXTURES_STATES
 
 manifest() { python3 -c "import json,sys; m=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))" "$1" "$FIX/manifest.json"; }
 sha_of() { head -c "$2" "$1" | sha256sum | cut -d' ' -f1; }

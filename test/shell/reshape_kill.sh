@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 requires xz python3 sha256sum
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
-STATES=${FIXTURES_STATES:-$(dirname "$FIXTURES")/kernel-md-states}
+STATES=$FIXTURES_STATES
 FIX=$STATES/raid5-reshape-3to4
 [ -f "$FIX/manifest.json" ] || { fail "no fixture $FIX"; finish; }
 manifest() { python3 -c "import json,sys; m=json.load(open(sys.argv[2])); print(eval(sys.argv[1]))" "$1" "$FIX/manifest.json"; }

@@ -38,8 +38,11 @@ int Array::check_reshape_locked() const {
 
 // update_raid_disks: a running array records the new count (delta_disks)
 // for the reshape that sync_action "reshape" starts.
+// A level mdfs does not reshape (raid1, raid10 and the rest: the kernel
+// would take raid1/raid10 counts) answers EBUSY, as chunk_size and layout
+// do: "not now", never a silent half-change.
 Result<void> Array::update_raid_disks(int n) {
-  if (!pers_type_ || !parity_level(pers_type_->level)) return err(EINVAL);
+  if (!pers_type_ || !parity_level(pers_type_->level)) return err(EBUSY);
   if (ro_ != ReadOnly::kReadWrite) return err(EROFS);
   if (n <= 0) return err(EINVAL);
   if (sync_thread_.joinable() || reshape_position_ != kMaxSector) return err(EBUSY);

@@ -44,6 +44,16 @@ for i in 1 2 3 4 5 6 7 8; do
   echo "kill $i: after $delay s"
   "$ADM" --readwrite "$MNT/dev/md0" 2>/dev/null
   sleep "$delay"
+  # The seventh kill waits (a minute at most) for a checkpoint past where it
+  # resumed, so that a loaded machine, where the random delays can all end
+  # before the first window, still shows the reshape moving between kills.
+  if [ "$i" -eq 7 ]; then
+    for _ in $(seq 1200); do
+      p=$(cat "$(sys md0 reshape_position)")
+      [ "$p" = none ] || [ "$p" -gt "$pos" ] && break
+      sleep 0.05
+    done
+  fi
   killed
   kills=$((kills + 1))
 done

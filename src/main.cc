@@ -181,6 +181,7 @@ int main(int argc, char** argv) {
   mdfs::fuse::Server server(ns);
   registry.set_delete_listener([&server](const auto& array) { server.array_deleted(array); });
   registry.set_notify_listener([&server](uint64_t id, std::string_view path) { server.notify(id, path); });
+  registry.set_resize_listener([&server](const auto& array) { server.array_resized(array); });
   if (opts.assemble) {
     // mdadm --assemble --scan --run, before the mount appears.
     registry.assemble_all();

@@ -17,6 +17,7 @@
 #include "mdfsadm/config.h"
 #include "mdfsadm/detail.h"
 #include "mdfsadm/examine.h"
+#include "mdfsadm/grow.h"
 #include "mdfsadm/manage.h"
 #include "mdfsadm/misc.h"
 #include "mdfsadm/monitor.h"
@@ -160,9 +161,15 @@ int run(int argc, char** argv) {
     case Mode::kAssemble: return assemble_mode({cmd, config, homehost});
     case Mode::kIncremental: return incremental_mode({cmd, config, homehost});
     case Mode::kMonitor: return monitor_mode(cmd, config);
-    case Mode::kGrow:
+    case Mode::kGrow: {
       if (cmd.devices.size() != 1) usage("--grow needs exactly one array");
-      return grow_bitmap(cmd.devices.front().name, {cmd.create.bitmap, cmd.create.bitmap_chunk}, cmd.mount);
+      const CreateOptions& c = cmd.create;
+      const bool shape = c.raid_devices || c.chunk || c.layout || c.size || cmd.array_size;
+      if (c.bitmap && shape) usage("--bitmap cannot be changed together with the shape or size: one --grow at a time");
+      if (c.bitmap || c.bitmap_chunk) return grow_bitmap(cmd.devices.front().name, {c.bitmap, c.bitmap_chunk}, cmd.mount);
+      GrowOptions g{c.raid_devices, c.chunk, c.layout, std::nullopt, c.size, cmd.array_size, cmd.backup_file};
+      return grow(cmd.devices.front().name, g, cmd.mount);
+    }
     default: usage(std::string("mode ") + mode_name(cmd.mode) + " is not available");
   }
 }

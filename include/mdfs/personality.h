@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -35,6 +36,37 @@ struct Geometry {
   // component_size as set by the user or the superblock (sectors); 0 = derive.
   uint64_t dev_sectors = 0;
 };
+
+// A reshape in progress, as the kernel's mddev keeps it: the Geometry's
+// level, layout and chunk are the old shape and its raid_disks the new
+// count; these are the rest (see raid/reshape.h).
+struct ReshapeGeometry {
+  uint64_t position = ~uint64_t{0};  // array sectors moved (forwards: from 0); ~0 none
+  bool backwards = false;
+  int new_level = 0;
+  int new_layout = 0;
+  uint32_t new_chunk_sectors = 0;
+  int delta_disks = 0;
+  // Where the new shape's data lies against the old one's, over the
+  // members (new_data_offset - data_offset, sectors): the least and the
+  // greatest, as raid5.c's min_offset_diff.
+  int64_t min_offset_diff = 0;
+  int64_t max_offset_diff = 0;
+  // Data sectors each role has from its new_data_offset (index = role).
+  std::vector<uint64_t> new_member_sectors;
+};
+
+// One step of a reshape: an errno that ends it, and the sync-space sectors
+// done after it.
+struct ReshapeStep {
+  int error = 0;
+  uint64_t done = 0;
+};
+// Records a new reshape position (array sectors) in every superblock, with
+// `done` sync-space sectors; 0 or an errno. Called with the moved window
+// still closed to I/O, as the kernel holds reshape_safe behind the
+// superblock write.
+using ReshapeCheckpoint = std::function<int(uint64_t position, uint64_t done)>;
 
 // One member's data area. Offsets are bytes from the start of its data
 // (the superblock's data_offset); implemented by the core over a file.
@@ -155,6 +187,10 @@ class Personality {
   // Extents covering [offset, offset+length) in order when the data can be
   // read straight from working members; false when it must be computed.
   virtual bool map_read(uint64_t offset, size_t length, std::vector<Extent>& out) = 0;
+  // After a reply made from map_read's extents is sent (only when map_read
+  // answered true): a personality whose data moves (a reshape) holds it
+  // still until then.
+  virtual void map_read_done() {}
   virtual int sync() = 0;  // every working member's data reached storage
   // The member in `role` is Faulty from now on: never read or written again.
   virtual void fail(int role) = 0;
@@ -184,6 +220,18 @@ class Personality {
   virtual int add_disk(int, Disk*) { return EINVAL; }
   // spare_active: a rebuilt role is read from now on.
   virtual void disk_recovered(int) {}
+
+  // ---- reshape (raid5.c's reshape_request), for a personality made by
+  // raid::run_reshape; the others keep these defaults ----
+  virtual bool reshaping() const { return false; }
+  // The reshape's sync space (member sectors of the new shape, as md's
+  // resync_max_sectors) and how much of it is done.
+  virtual uint64_t reshape_sectors() const { return 0; }
+  virtual uint64_t reshape_done() const { return 0; }
+  // Where the reshape stands (array sectors, the kernel's reshape_progress).
+  virtual uint64_t reshape_position() const { return ~uint64_t{0}; }
+  // Moves the next window, no further than `limit` sync-space sectors.
+  virtual ReshapeStep reshape_step(uint64_t, const ReshapeCheckpoint&) { return {EINVAL, 0}; }
 };
 
 struct PersonalityType {

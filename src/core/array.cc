@@ -199,6 +199,7 @@ void Array::md_clean() {
   raid_disks_ = 0;
   dev_sectors_ = 0;
   array_sectors_ = 0;
+  size_limit_ = kMaxSector;
   external_size_ = false;
   persistent_ = false;
   major_version_ = 0;
@@ -399,7 +400,7 @@ Array::Io Array::io() const {
   Io io;
   io.lock_ = std::shared_lock(pers_lock_);
   io.pers_ = pers_;
-  if (io.pers_) io.size_bytes_ = io.pers_->array_sectors() * raid::kSectorSize;
+  if (io.pers_) io.size_bytes_ = std::min(io.pers_->array_sectors(), size_limit_.load()) * raid::kSectorSize;
   return io;
 }
 

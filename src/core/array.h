@@ -122,6 +122,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string member_size_text(const Member& m) const;
   Result<void> store_member_size(Member& m, std::string_view text);
   std::string member_recovery_start_text(const Member& m) const;
+  std::string member_new_offset_text(const Member& m) const;
+  Result<void> store_member_new_offset(Member& m, std::string_view text);
   // The sync thread (sync.cc): sync_action and its companions.
   std::string sync_action_text() const;
   Result<void> store_sync_action(std::string_view text);
@@ -241,7 +243,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
 
   // ---- the sync thread (sync.cc); mutex_ held unless said ----
   // What md_do_sync does (MD_RECOVERY_SYNC/RECOVER/CHECK/REQUESTED).
-  enum class Sync : int { kNone, kResync, kRecover, kCheck, kRepair };
+  enum class Sync : int { kNone, kResync, kRecover, kCheck, kRepair, kReshape };
   // How a pass uses the bitmap (array_bitmap.cc): a resync or recovery
   // walking the sync space keeps its counters (NEEDED to RESYNC to clean)
   // and, unless it is a full sync, skips clean chunks; raid10's recovery
@@ -271,6 +273,26 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   void md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total,
                   SyncBitmap bitmap);
   void sync_checkpoint(Sync kind, uint64_t done);  // takes sb_mutex_
+
+  // ---- reshape (array_reshape.cc) ----
+  // The personality of an array found mid-reshape: each role's member
+  // and its new_offset (sectors from data_offset).
+  Result<std::unique_ptr<raid::Personality>> run_reshaping(
+      const raid::Geometry& g, raid::ReshapeGeometry r, const std::vector<std::pair<Member*, int64_t>>& role_members);
+  // ---- starting one (array_grow.cc), mutex_ held ----
+  int check_reshape_locked() const;
+  Result<void> refuse_reshape_with_bitmap() const;
+  Result<void> update_raid_disks(int n);
+  Result<void> store_new_shape(std::optional<uint32_t> chunk, std::optional<int> layout);
+  Result<void> start_reshape();
+  Result<void> store_running_array_size(std::string_view text);
+  Result<void> update_size(uint64_t sectors);
+  // md_do_sync's reshape pass, without mutex_.
+  void md_do_reshape(std::shared_ptr<raid::Personality> pers, uint64_t total);
+  // A reshape checkpoint: the position in every superblock (sb_mutex_).
+  int reshape_checkpoint(uint64_t position, uint64_t done);
+  // end_reshape and raid5_finish_reshape: the new shape everywhere.
+  void finish_reshape();
   void sync_throttle(uint64_t io);                  // waits on sync_wait_mutex_
   bool sync_wait_below_max(uint64_t pos);          // waits on sync_wait_mutex_
   std::string mdstat_progress() const;
@@ -385,10 +407,11 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string read_only_reason_;
   unsigned max_read_errors_ = 20;
   // A reshape in progress (reshape_position_ kMaxSector: none): the
-  // geometry it goes to. mdfs does not reshape: an array must have none
-  // to run.
+  // geometry it goes to, as the kernel's mddev; level_, layout_ and
+  // chunk_sectors_ are the old shape's and raid_disks_ the new count.
   bool reshape_backwards_ = false;
-  uint64_t reshape_position_ = kMaxSector;
+  // The sync thread's checkpoints move it under sb_mutex_ alone.
+  std::atomic<uint64_t> reshape_position_{kMaxSector};
   int new_level_ = LEVEL_NONE;
   int new_layout_ = 0;
   uint32_t new_chunk_sectors_ = 0;
@@ -436,6 +459,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   mutable std::shared_mutex pers_lock_;
   std::shared_ptr<raid::Personality> pers_;
   std::atomic<int> writes_in_flight_{0};
+  // array_size set by the user on a running array (kMaxSector: the
+  // personality's size): the data path ends there.
+  std::atomic<uint64_t> size_limit_{kMaxSector};
 
   // sb_mutex_: superblock writes, events_, the clean/active and read-auto
   // transitions of the data path, member failures. While the array runs its

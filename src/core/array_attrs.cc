@@ -10,17 +10,6 @@
 
 namespace mdfs::core {
 
-namespace {
-
-// A size in KiB, as strict_blocks_to_sectors: returns sectors.
-Result<uint64_t> parse_blocks_to_sectors(std::string_view text) {
-  auto kib = parse_kstrto<uint64_t>(text);
-  if (!kib || *kib > (kMaxSector >> 1)) return err(EINVAL);
-  return *kib * 2;
-}
-
-}  // namespace
-
 int Array::running_level() const {
   std::lock_guard lock(mutex_);
   return pers_type_ ? pers_type_->level : LEVEL_NONE;
@@ -53,7 +42,11 @@ Result<void> Array::store_level(std::string_view text) {
 
 std::string Array::raid_disks_text() const {
   std::lock_guard lock(mutex_);
-  return raid_disks_ ? std::to_string(raid_disks_) + "\n" : "";
+  if (!raid_disks_) return "";
+  // raid_disks_show mid-reshape: "new (old)".
+  if (reshape_position_ != kMaxSector && delta_disks_ != 0)
+    return std::to_string(raid_disks_) + " (" + std::to_string(raid_disks_ - delta_disks_) + ")\n";
+  return std::to_string(raid_disks_) + "\n";
 }
 
 Result<void> Array::store_raid_disks(std::string_view text) {
@@ -61,7 +54,7 @@ Result<void> Array::store_raid_disks(std::string_view text) {
   if (!n) return err(n.error());
   if (*n > static_cast<unsigned>(std::numeric_limits<int>::max())) return err(EINVAL);
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);  // no reshape
+  if (pers_) return update_raid_disks(static_cast<int>(*n));
   raid_disks_ = static_cast<int>(*n);
   update_configured();
   return {};
@@ -69,6 +62,8 @@ Result<void> Array::store_raid_disks(std::string_view text) {
 
 std::string Array::chunk_size_text() const {
   std::lock_guard lock(mutex_);
+  if (reshape_position_ != kMaxSector && chunk_sectors_ != new_chunk_sectors_)
+    return std::to_string(uint64_t{new_chunk_sectors_} << 9) + " (" + std::to_string(uint64_t{chunk_sectors_} << 9) + ")\n";
   return std::to_string(uint64_t{chunk_sectors_} << 9) + "\n";
 }
 
@@ -76,7 +71,7 @@ Result<void> Array::store_chunk_size(std::string_view text) {
   auto n = parse_kstrto<unsigned long>(text);
   if (!n) return err(n.error());
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);
+  if (pers_) return store_new_shape(static_cast<uint32_t>(*n >> 9), std::nullopt);
   chunk_sectors_ = static_cast<uint32_t>(*n >> 9);
   return {};
 }
@@ -116,6 +111,8 @@ Result<void> Array::store_preread_bypass_threshold(std::string_view text) {
 
 std::string Array::layout_text() const {
   std::lock_guard lock(mutex_);
+  if (reshape_position_ != kMaxSector && layout_ != new_layout_)
+    return std::to_string(new_layout_) + " (" + std::to_string(layout_) + ")\n";
   return std::to_string(layout_) + "\n";
 }
 
@@ -123,7 +120,7 @@ Result<void> Array::store_layout(std::string_view text) {
   auto n = parse_kstrto<unsigned>(text);
   if (!n) return err(n.error());
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);
+  if (pers_) return store_new_shape(std::nullopt, static_cast<int>(*n));
   layout_ = static_cast<int>(*n);
   return {};
 }
@@ -165,7 +162,7 @@ Result<void> Array::store_component_size(std::string_view text) {
   auto sectors = parse_blocks_to_sectors(text);
   if (!sectors) return err(sectors.error());
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);  // no resize of a running array
+  if (pers_) return update_size(*sectors);
   if (dev_sectors_ != 0 && dev_sectors_ <= *sectors) return err(ENOSPC);
   dev_sectors_ = *sectors;
   return {};
@@ -179,6 +176,7 @@ std::string Array::array_size_text() const {
 
 Result<void> Array::store_array_size(std::string_view text) {
   std::lock_guard lock(mutex_);
+  if (pers_) return store_running_array_size(text);
   if (strip_newline(text).starts_with("default")) {
     external_size_ = false;
     return {};
@@ -267,15 +265,21 @@ Result<void> Array::store_reshape_direction(std::string_view text) {
   if (cmd_match(text, "backwards")) backwards = true;
   else if (!cmd_match(text, "forwards")) return err(EINVAL);
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);
+  if (reshape_backwards_ == backwards) return {};
+  // reshape_direction_store: not once a member count change is recorded,
+  // never for 0.90 (it has no backwards bit).
+  if (delta_disks_ != 0 || reshape_position_ != kMaxSector) return err(EBUSY);
+  if (persistent_ && major_version_ == 0) return err(EINVAL);
+  std::lock_guard sb_lock(sb_mutex_);
   reshape_backwards_ = backwards;
   return {};
 }
 
 std::string Array::reshape_position_text() const {
   std::lock_guard lock(mutex_);
-  if (reshape_position_ == kMaxSector) return "none\n";
-  return std::to_string(reshape_position_) + "\n";
+  const uint64_t position = reshape_position_.load();
+  if (position == kMaxSector) return "none\n";
+  return std::to_string(position) + "\n";
 }
 
 Result<void> Array::store_reshape_position(std::string_view text) {

@@ -56,11 +56,14 @@ std::string default_set_name(const std::string& array_name) {
 // Anything wrong: EINVAL, and nothing is changed or written.
 Result<void> Array::do_md_run() {
   if (members_.empty()) return err(EINVAL);
-  if (reshape_position_ != kMaxSector) return err(EINVAL);
   const format::SuperInfo* freshest = nullptr;
   for (const auto& m : members_)
     if (m->super && (!freshest || m->super->events > freshest->events)) freshest = &*m->super;
   const bool creating = freshest == nullptr;
+  if (creating && reshape_position_ != kMaxSector) return err(EINVAL);
+  // Mid-reshape, the superblock's raid_disks is the new count and the old
+  // shape may have more roles (a shrink).
+  const bool reshaping = !creating && freshest->reshape_position != kMaxSector;
 
   // Every feature a member's superblock carries is kept, makes the array
   // read-only, or refuses it (format/feature_rules.h), before anything is
@@ -116,6 +119,8 @@ Result<void> Array::do_md_run() {
            max_disks, meta090 ? "a 0.90 superblock" : "md");
     return err(EINVAL);
   }
+  const int roles = reshaping ? std::max(raid_disks, raid_disks - freshest->delta_disks) : raid_disks;
+  if (roles > max_disks || roles <= 0) return err(EINVAL);
 
   struct Plan {
     Member* member;
@@ -123,21 +128,45 @@ Result<void> Array::do_md_run() {
     bool in_sync;
     uint64_t data_offset, sectors, sb_offset;
     bool kicked;
+    int64_t new_offset;  // sectors from data_offset, mid-reshape
   };
   std::vector<Plan> plans;
   std::set<int> taken;
   for (const auto& m : members_) {
-    Plan p{m.get(), -1, false, m->data_offset, m->sectors, m->sb_offset, false};
+    Plan p{m.get(), -1, false, m->data_offset, m->sectors, m->sb_offset, false, 0};
     if (m->super) {
       const auto& sb = *m->super;
-      if (sb.events < freshest->events || sb.role == format::kRoleFaulty) {
+      // As super_1_validate and super_90_validate: a member one event
+      // behind is still fresh (a superblock update cut short), but only
+      // while the freshest superblock still gives it the same role, as
+      // mdadm's assembly and later kernels (which consult the freshest
+      // superblock's role table) decide: a member failed out of a running
+      // array missed exactly that one update and holds stale data.
+      const bool one_behind = sb.events + 1 == freshest->events;
+      const bool freshest_agrees = sb.dev_number < freshest->roles.size() &&
+                                   freshest->roles[sb.dev_number] == sb.role;
+      if (sb.events + 1 < freshest->events || sb.role == format::kRoleFaulty || (one_behind && !freshest_agrees)) {
         p.kicked = true;  // "kicking non-fresh member from array"
       } else {
-        int role = m->slot_set ? m->raid_disk : (sb.role < raid_disks ? static_cast<int>(sb.role) : -1);
+        int role = m->slot_set ? m->raid_disk : (sb.role < roles ? static_cast<int>(sb.role) : -1);
+        if (reshaping) p.new_offset = sb.new_offset;
         p.role = role;
         p.in_sync = role >= 0 && sb.recovery_offset == kMaxSector;
         if (!m->offset_set) p.data_offset = sb.data_offset;
         if (!m->size_set) p.sectors = sb.data_size;
+        // A superblock update cut short at either end of a reshape: one
+        // event behind, this member still records the reshape that the
+        // freshest says is over (its data is at its new offset now), or
+        // does not record the one the freshest says has begun (where its
+        // new shape goes is unknown: it is left out).
+        if (!reshaping && sb.reshape_position != kMaxSector && !m->offset_set) {
+          p.data_offset = static_cast<uint64_t>(static_cast<int64_t>(sb.data_offset) + sb.new_offset);
+          if (!m->size_set) p.sectors = static_cast<uint64_t>(static_cast<int64_t>(sb.data_size) - sb.new_offset);
+        }
+        if (reshaping && sb.reshape_position == kMaxSector) {
+          p.kicked = true;
+          p.role = -1;
+        }
         p.sb_offset = sb.super_offset;
       }
     } else {
@@ -156,7 +185,7 @@ Result<void> Array::do_md_run() {
       if (creating && m->slot_set) p.role = m->raid_disk;
       p.in_sync = creating;
     }
-    if (p.role >= raid_disks) return err(EINVAL);
+    if (p.role >= roles) return err(EINVAL);
     if (p.role >= 0 && !taken.insert(p.role).second) return err(EINVAL);
     plans.push_back(p);
   }
@@ -179,8 +208,9 @@ Result<void> Array::do_md_run() {
   g.layout = layout;
   g.chunk_sectors = chunk;
   g.raid_disks = raid_disks;
-  g.member_sectors.assign(static_cast<size_t>(raid_disks), 0);
-  std::vector<raid::Disk*> disks(static_cast<size_t>(raid_disks), nullptr);
+  g.member_sectors.assign(static_cast<size_t>(roles), 0);
+  std::vector<raid::Disk*> disks(static_cast<size_t>(roles), nullptr);
+  std::vector<std::pair<Member*, int64_t>> reshape_members(static_cast<size_t>(roles), {nullptr, 0});
   int working = 0, recovering = 0;
   bool all_writable = true;
   for (const auto& p : plans) {
@@ -188,6 +218,7 @@ Result<void> Array::do_md_run() {
     if (p.kicked || p.role < 0 || !p.in_sync) continue;
     g.member_sectors[static_cast<size_t>(p.role)] = p.sectors;
     disks[static_cast<size_t>(p.role)] = p.member;
+    reshape_members[static_cast<size_t>(p.role)] = {p.member, p.new_offset};
     all_writable = all_writable && p.member->writable();
     ++working;
   }
@@ -204,14 +235,19 @@ Result<void> Array::do_md_run() {
     uint64_t unit = type->level == 1 || chunk == 0 ? 128 : chunk;
     if (smallest != kMaxSector) g.dev_sectors = smallest / unit * unit;
   }
-  auto sectors = type->array_sectors(g);
+  // Mid-reshape the size is the smaller shape's, known once it runs.
+  auto sectors = reshaping ? Result<uint64_t>(0) : type->array_sectors(g);
   if (!sectors) return err(EINVAL);
-  if (working == 0 || raid_disks - working > type->max_degraded(g)) {
-    md_log("%s: cannot start: not enough operational devices (%d/%d failed)", name_.c_str(), raid_disks - working,
-           raid_disks);
+  if (working == 0 || roles - working > type->max_degraded(g)) {
+    md_log("%s: cannot start: not enough operational devices (%d/%d failed)", name_.c_str(), roles - working,
+           roles);
     return err(EINVAL);
   }
   if (!all_writable && ro_ != ReadOnly::kReadOnly) return err(EROFS);
+  // mdfs resizes no bitmap during a reshape (md_bitmap_resize): an array
+  // found mid-reshape with one is read, never written.
+  if (freshest && freshest->reshape_position != kMaxSector && freshest->bitmap_offset != 0 && read_only_reason.empty())
+    read_only_reason = "a reshape with a write-intent bitmap (mdfs does not resize the bitmap during a reshape)";
   if (!read_only_reason.empty() && ro_ != ReadOnly::kReadOnly) {
     log_line(name_ + ": started read-only: " + read_only_reason);
     ro_ = ReadOnly::kReadOnly;
@@ -221,7 +257,7 @@ Result<void> Array::do_md_run() {
   // start_dirty_degraded says so (members still being recovered do not
   // count: they hold what was rebuilt, and the rest is rebuilt again).
   const bool parity = type->level == 4 || type->level == 5 || type->level == 6;
-  if (parity && !creating && freshest->resync_offset != kMaxSector && raid_disks - working > recovering) {
+  if (parity && !creating && freshest->resync_offset != kMaxSector && roles - working > recovering) {
     if (!registry_.start_dirty_degraded()) {
       md_log("md/raid:%s: cannot start dirty degraded array.", name_.c_str());
       return err(EIO);
@@ -241,7 +277,8 @@ Result<void> Array::do_md_run() {
     for (size_t i = 0; i < plans.size(); ++i)
       std::tie(plans[i].member->data_offset, plans[i].member->sectors, plans[i].member->sb_offset) = saved[i];
   };
-  auto pers = type->run(g, disks, *this);
+  auto pers = reshaping ? run_reshaping(g, reshape_of(*freshest), reshape_members) : type->run(g, disks, *this);
+  if (pers && reshaping) sectors = (*pers)->array_sectors();
   if (!pers) {
     restore();
     return err(EINVAL);
@@ -285,7 +322,7 @@ Result<void> Array::do_md_run() {
     p.member->raid_disk = p.kicked ? -1 : p.role;
     p.member->in_sync = p.in_sync && !p.kicked;
     p.member->faulty = false;
-    p.member->new_data_offset = p.member->data_offset;
+    p.member->new_data_offset = p.member->data_offset + static_cast<uint64_t>(p.new_offset);
     if (p.member->super && !p.kicked) {
       const auto& sb = *p.member->super;
       p.member->write_mostly = sb.write_mostly;
@@ -334,9 +371,18 @@ Result<void> Array::do_md_run() {
     new_layout_ = freshest->new_layout;
     new_chunk_sectors_ = freshest->new_chunk_sectors;
     delta_disks_ = freshest->delta_disks;
-    reshape_backwards_ = freshest->reshape_backwards;
+    // super_1_validate: a shrink always runs backwards.
+    reshape_backwards_ = freshest->delta_disks < 0 || freshest->reshape_backwards;
+  }
+  if (reshape_position_ == kMaxSector) {  // nothing pending: the new shape is this one
+    new_level_ = type->level;
+    new_layout_ = layout;
+    new_chunk_sectors_ = chunk;
+    delta_disks_ = 0;
+    reshape_backwards_ = false;
   }
   if (!external_size_) array_sectors_ = *sectors;
+  size_limit_ = external_size_ ? std::min(array_sectors_, *sectors) : kMaxSector;
   read_only_reason_ = read_only_reason;
   pers_type_ = type;
   // raid5's setup_conf: a fresh stripe cache of NR_STRIPES.

@@ -122,6 +122,27 @@ int Member::writev(uint64_t offset, std::span<const std::span<const std::byte>> 
   return vectored(fd_.get(), data_start() + offset, bufs, ::pwritev);
 }
 
+int MemberView::read(uint64_t offset, std::span<std::byte> buf) {
+  if (offset + buf.size() > bytes_) return EIO;
+  return member_.pread_exact(start_ + offset, buf);
+}
+
+int MemberView::write(uint64_t offset, std::span<const std::byte> buf) {
+  if (offset + buf.size() > bytes_) return EIO;
+  return member_.pwrite_exact(start_ + offset, buf);
+}
+
+int MemberView::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
+  if (offset + total(bufs) > bytes_) return EIO;
+  return vectored(member_.fd(), start_ + offset, bufs, ::preadv);
+}
+
+int MemberView::writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
+  if (!member_.writable()) return EROFS;
+  if (offset + total(bufs) > bytes_) return EIO;
+  return vectored(member_.fd(), start_ + offset, bufs, ::pwritev);
+}
+
 int Member::sync() { return ::fdatasync(fd_.get()) == 0 ? 0 : errno; }
 
 }  // namespace mdfs::core

@@ -89,4 +89,25 @@ class Member : public raid::Disk {
   bool named_ = true;
 };
 
+// A member's data seen from another data offset: during a reshape that
+// moves the data (new_offset), one shape lives at data_offset and the other
+// at new_data_offset, as raid5.c's use_new_offset picks per stripe.
+class MemberView : public raid::Disk {
+ public:
+  MemberView(Member& member, uint64_t start_sectors, uint64_t sectors)
+      : member_(member), start_(start_sectors * 512), bytes_(sectors * 512) {}
+  int read(uint64_t offset, std::span<std::byte> buf) override;
+  int write(uint64_t offset, std::span<const std::byte> buf) override;
+  int readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) override;
+  int writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) override;
+  int sync() override { return member_.sync(); }
+  int fd() const override { return member_.fd(); }
+  uint64_t data_start() const override { return start_; }
+
+ private:
+  Member& member_;
+  const uint64_t start_;  // bytes into the file
+  const uint64_t bytes_;  // the data area's size
+};
+
 }  // namespace mdfs::core

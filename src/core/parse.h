@@ -106,4 +106,11 @@ inline Result<bool> parse_kstrtobool(std::string_view text) {
 // Whether `text` is `word`, allowing one trailing newline (cmd_match).
 inline bool cmd_match(std::string_view text, std::string_view word) { return strip_newline(text) == word; }
 
+// A size in KiB, as strict_blocks_to_sectors: returns sectors.
+inline Result<uint64_t> parse_blocks_to_sectors(std::string_view text) {
+  auto kib = parse_kstrto<uint64_t>(text);
+  if (!kib || *kib > (~uint64_t{0} >> 1)) return err(EINVAL);
+  return *kib * 2;
+}
+
 }  // namespace mdfs::core

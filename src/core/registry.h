@@ -48,6 +48,9 @@ class Registry {
   // Called on the work queue once an array is deleted, so the namespace can
   // tell the kernel's caches; it must not block on FUSE requests.
   using DeleteListener = std::function<void(const std::shared_ptr<Array>&)>;
+  // Called when a running array's size changes (a reshape or a resize
+  // done), so the namespace can tell the kernel the device's new size.
+  using ResizeListener = std::function<void(const std::shared_ptr<Array>&)>;
 
   explicit Registry(UniqueFd source = UniqueFd());
   ~Registry();
@@ -66,6 +69,11 @@ class Registry {
   void set_notify_listener(NotifyListener listener);
   void sysfs_notify(uint64_t array_id, std::string_view path);
   void md_new_event() { sysfs_notify(0, "mdstat"); }
+  void set_resize_listener(ResizeListener listener) { resize_listener_ = std::move(listener); }
+  // As set_capacity_and_notify: the array's size changed.
+  void array_resized(const std::shared_ptr<Array>& array) {
+    if (resize_listener_) resize_listener_(array);
+  }
   // Starts the deferred-work thread (after the daemon has forked).
   void start() {
     misc_wq_.start();
@@ -132,6 +140,7 @@ class Registry {
   // Guards notify_: a leaf, taken after any other core lock.
   std::mutex notify_mutex_;
   NotifyListener notify_;
+  ResizeListener resize_listener_;  // set once before the arrays start
   WorkQueue md_wq_{"md_thread"};
   WorkQueue misc_wq_{"md_misc_wq"};  // last: destroyed first, after draining
 };

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "format/super_info.h"
+#include "mdfs/personality.h"
 #include "mdfs/result.h"
 
 namespace mdfs::core {
@@ -107,6 +108,13 @@ int write(Member& member, const ArrayInfo& array);
 // when it would run into data or metadata.
 Result<void> check_bitmap_room(const Member& member, const format::BitmapSuper& bitmap, uint64_t sync_sectors,
                                std::string* why);
+
+}  // namespace superblock
+
+// The reshape a member's superblock records (raid/reshape.h's terms).
+raid::ReshapeGeometry reshape_of(const format::SuperInfo& sb);
+
+namespace superblock {
 
 }  // namespace superblock
 }  // namespace mdfs::core

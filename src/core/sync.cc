@@ -33,7 +33,7 @@ constexpr auto kCheckpointEvery = std::chrono::seconds(5);
 constexpr auto kBusyYield = std::chrono::milliseconds(50);
 
 std::string_view action_name(int sync) {
-  constexpr std::string_view kNames[] = {"idle", "resync", "recover", "check", "repair"};
+  constexpr std::string_view kNames[] = {"idle", "resync", "recover", "check", "repair", "reshape"};
   return kNames[sync];
 }
 
@@ -65,13 +65,14 @@ Result<void> Array::store_sync_action(std::string_view text) {
     sysfs_notify("sync_action");
     return {};
   }
+  if (cmd_match(text, "reshape")) return start_reshape();
   if (sync_thread_.joinable()) return err(EBUSY);
   if (cmd_match(text, "check")) {
     sync_requested_ = Sync::kCheck;
   } else if (cmd_match(text, "repair")) {
     sync_requested_ = Sync::kRepair;
   } else if (!cmd_match(text, "resync") && !cmd_match(text, "recover")) {
-    return err(EINVAL);  // reshape and anything else
+    return err(EINVAL);
   }
   sync_frozen_ = false;
   sync_blocked_ = false;
@@ -268,7 +269,12 @@ void Array::md_check_recovery() {
   if (ro_ != ReadOnly::kReadWrite || sync_frozen_) return;
   Sync kind = Sync::kNone;
   uint64_t start = 0;
-  if (remove_and_add_spares()) {
+  // md_check_recovery: a reshape in progress goes before anything else,
+  // and nothing else runs until it is done.
+  if (pers_->reshaping()) {
+    kind = Sync::kReshape;
+    start = pers_->reshape_done();
+  } else if (remove_and_add_spares()) {
     kind = Sync::kRecover;
     start = kMaxSector;
     for (const auto& m : members_)
@@ -283,7 +289,9 @@ void Array::md_check_recovery() {
   }
   sync_requested_ = Sync::kNone;
   if (kind == Sync::kNone) return;
-  const uint64_t total = kind == Sync::kRecover ? pers_->recovery_sectors() : pers_->sync_sectors();
+  const uint64_t total = kind == Sync::kRecover   ? pers_->recovery_sectors()
+                         : kind == Sync::kReshape ? pers_->reshape_sectors()
+                                                  : pers_->sync_sectors();
   start = std::min(start, total);
   sync_bitmap_ = sync_bitmap_locked(kind);
   last_sync_ = kind;
@@ -301,7 +309,8 @@ void Array::md_check_recovery() {
     sync_marks_.assign(1, Mark{Clock::now(), 0});
   }
   sync_thread_ = std::thread([this, kind, pers = pers_, start, total, bitmap = sync_bitmap_] {
-    md_do_sync(kind, pers, start, total, bitmap);
+    if (kind == Sync::kReshape) md_do_reshape(pers, total);
+    else md_do_sync(kind, pers, start, total, bitmap);
   });
   // md_start_sync and md_do_sync's start: a pass runs, from this checkpoint.
   sysfs_notify("sync_action");
@@ -483,6 +492,7 @@ void Array::reap_sync_thread(bool wait) {
   }
   sync_bitmap_done(complete);
   sync_running_ = Sync::kNone;
+  if (kind == Sync::kReshape && complete) finish_reshape();
   // md_reap_sync_thread: the pass is over.
   sysfs_notify("sync_completed");
   sysfs_notify("sync_action");
@@ -502,7 +512,10 @@ std::string Array::mdstat_progress() const {
   const int filled = static_cast<int>(per_milli / 50);
   std::string bar = "[" + std::string(static_cast<size_t>(filled), '=') + ">" +
                     std::string(static_cast<size_t>(20 - filled), '.') + "] ";
-  const char* what = running == Sync::kCheck ? "check" : running == Sync::kRecover ? "recovery" : "resync";
+  const char* what = running == Sync::kReshape ? "reshape"
+                     : running == Sync::kCheck  ? "check"
+                     : running == Sync::kRecover ? "recovery"
+                                                 : "resync";
   const Rate rate = sync_rate(sync_io_.load());
   const uint64_t seconds = rate.seconds, db = rate.sectors;
   const uint64_t left = (total - done) * seconds / std::max<uint64_t>(db, 1);

@@ -19,16 +19,16 @@ constexpr FeatureRule kRules[] = {
      "missing, cleared lazily, resync and re-add limited to them"},
     {MD_FEATURE_RECOVERY_OFFSET, kFeatureMap, "MD_FEATURE_RECOVERY_OFFSET", Support::kKept,
      "a member part-way through recovery: it resumes from recovery_offset"},
-    {MD_FEATURE_RESHAPE_ACTIVE, kFeatureMap, "MD_FEATURE_RESHAPE_ACTIVE", Support::kRefused,
-     "a reshape in progress: mdfs does not map an array between two geometries"},
+    {MD_FEATURE_RESHAPE_ACTIVE, kFeatureMap, "MD_FEATURE_RESHAPE_ACTIVE", Support::kKept,
+     "a reshape in progress: each side of reshape_position read in its shape, and the reshape resumed"},
     {MD_FEATURE_BAD_BLOCKS, kFeatureMap, "MD_FEATURE_BAD_BLOCKS", Support::kRefused,
      "a bad block log with entries: mdfs does not avoid recorded bad blocks"},
     {MD_FEATURE_REPLACEMENT, kFeatureMap, "MD_FEATURE_REPLACEMENT", Support::kRefused,
      "a member replacing another: mdfs does not run replacements"},
-    {MD_FEATURE_RESHAPE_BACKWARDS, kFeatureMap, "MD_FEATURE_RESHAPE_BACKWARDS", Support::kRefused,
-     "a reshape running backwards: mdfs does not reshape"},
-    {MD_FEATURE_NEW_OFFSET, kFeatureMap, "MD_FEATURE_NEW_OFFSET", Support::kRefused,
-     "a reshape moving the data offset: mdfs does not reshape"},
+    {MD_FEATURE_RESHAPE_BACKWARDS, kFeatureMap, "MD_FEATURE_RESHAPE_BACKWARDS", Support::kKept,
+     "a reshape running backwards: the moved part is above reshape_position"},
+    {MD_FEATURE_NEW_OFFSET, kFeatureMap, "MD_FEATURE_NEW_OFFSET", Support::kKept,
+     "a reshape moving the data: the new shape is read and written at new_offset"},
     {MD_FEATURE_RECOVERY_BITMAP, kFeatureMap, "MD_FEATURE_RECOVERY_BITMAP", Support::kKept,
      "a re-added member recovering through the bitmap: it resumes from recovery_offset, rebuilding only the "
      "bitmap's dirty chunks"},
@@ -98,10 +98,6 @@ Verdict judge(const SuperInfo& info) {
     judge_bits(v, kState0, sb0->state);
     for (const Disk0& d : sb0->disks) judge_bits(v, kDiskState0, d.state);
     judge_bits(v, kDiskState0, sb0->this_disk.state);
-    if (sb0->minor_version == 91 && v.support != Support::kRefused) {
-      v.support = Support::kRefused;
-      v.reason = "0.91 superblock (a reshape in progress): mdfs does not map an array between two geometries";
-    }
   }
   return v;
 }

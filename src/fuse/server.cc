@@ -376,6 +376,7 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
         b.pos = static_cast<off_t>(extents[i].file_offset);
       }
       fuse_reply_data(req, bufv, FUSE_BUF_SPLICE_MOVE);
+      io->map_read_done();
       return;
     }
     auto buf = std::make_unique_for_overwrite<std::byte[]>(size);  // filled by the read
@@ -604,6 +605,20 @@ void Server::array_deleted(const std::shared_ptr<core::Array>& array) {
       if (is_dir || fuse_lowlevel_notify_delete(se, parent, child, name.c_str(), name.size()) != 0)
         fuse_lowlevel_notify_inval_entry(se, parent, name.c_str(), name.size());
     }
+  });
+}
+
+void Server::array_resized(const std::shared_ptr<core::Array>& array) {
+  notify_wq_.post([this, array] {
+    fuse_session* se = session_.load();
+    if (!se) return;
+    std::vector<fuse_ino_t> nodes;
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto& [ino, node] : inodes_)
+        if (node->entry.array == array && node->entry.type == NodeType::kDevice) nodes.push_back(ino);
+    }
+    for (fuse_ino_t ino : nodes) fuse_lowlevel_notify_inval_inode(se, ino, 0, 0);
   });
 }
 

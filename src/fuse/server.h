@@ -35,6 +35,9 @@ class Server {
   // From the registry's work queue: the array is gone, tell the kernel's
   // dentry caches (asynchronously, never from a request handler).
   void array_deleted(const std::shared_ptr<core::Array>& array);
+  // The array's size changed: the kernel drops its cached attributes of
+  // dev/<name> (and its pages), so stat and reads see the new size.
+  void array_resized(const std::shared_ptr<core::Array>& array);
   // Stops sending notifications (before the session is destroyed).
   void detach();
   // From the core (Registry's notify listener, any thread, core locks

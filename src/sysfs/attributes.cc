@@ -194,7 +194,7 @@ const Attribute kBitmapAttributes[] = {
 const Attribute kMemberAttributes[] = {
     {"bad_blocks", 0644, constant<kEmpty>, refuse},
     {"errors", 0644, show_member_errors, refuse},
-    {"new_offset", 0644, member_show<&Array::member_offset_text>, refuse},
+    {"new_offset", 0644, member_show<&Array::member_new_offset_text>, member_store<&Array::store_member_new_offset>},
     {"offset", 0644, member_show<&Array::member_offset_text>, member_store<&Array::store_member_offset>},
     {"ppl_sector", 0644, constant<kZero>, refuse},
     {"ppl_size", 0644, constant<kZero>, refuse},

@@ -2,6 +2,7 @@
 // ioctls mdadm would make against the kernel, made against the mount.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>

@@ -18,7 +18,7 @@ using S = Support;
 
 // Missing md features, named once for the answers.
 constexpr const char* kBitmapIssue = "write-behind comes later: mdfs writes every member before a write returns";
-constexpr const char* kReshapeIssue = "reshaping (--grow) comes with mdfs's reshape support";
+constexpr const char* kReshapeIssue = "mdfs resumes and freezes reshapes itself (sync_action)";
 constexpr const char* kReplaceIssue = "hot replacement comes with mdfs's replacement support";
 constexpr const char* kBadBlocksIssue = "bad-block lists come with mdfs's bad-block support";
 constexpr const char* kForceIssue = "forced assembly and superblock updates come with mdfs's forced assembly";
@@ -32,7 +32,7 @@ const OptionInfo kOptions[] = {
     {"detail", kNo, 'D', S::kYes, "print the details of arrays", nullptr},
     {"examine", kNo, 'E', S::kYes, "print the md superblock of member files", nullptr},
     {"follow", kNo, 'F', S::kYes, "monitor arrays (as --monitor)", nullptr},
-    {"grow", kNo, 'G', S::kYes, "change a running array (mdfsadm: --bitmap only)", nullptr},
+    {"grow", kNo, 'G', S::kYes, "change the shape, size or bitmap of a running array", nullptr},
     {"incremental", kNo, 'I', S::kYes, "add a member to the array it belongs to; start it when complete", nullptr},
     {"zero-superblock", kNo, kOptZero, S::kYes, "erase the md superblock of member files", nullptr},
     {"query", kNo, 'Q', S::kYes, "say how a file relates to md", nullptr},
@@ -67,7 +67,7 @@ const OptionInfo kOptions[] = {
     {"raid-devices", kArg, 'n', S::kYes, "number of active members", nullptr},
     {"spare-disks", kArg, 'x', S::kYes, "number of spares (as --spare-devices)", nullptr},
     {"spare-devices", kArg, 'x', S::kYes, "number of spares", nullptr},
-    {"size", kArg, 'z', S::kYes, "KiB of each member to use (create, build)", nullptr},
+    {"size", kArg, 'z', S::kYes, "KiB of each member to use (create, build, grow; or max)", nullptr},
     {"auto", kArg, kOptAuto, S::kIgnored, "device node creation (md, yes, no)", "mdfs makes its own array files"},
     {"assume-clean", kNo, kOptAssumeClean, S::kYes, "do not resync the new array", nullptr},
     {"metadata", kArg, 'e', S::kYes, "superblock format: 1.2 (default), 1.1, 1.0, 0.90", nullptr},
@@ -128,9 +128,9 @@ const OptionInfo kOptions[] = {
     {"pid-file", kArg, 'i', S::kYes, "--monitor --daemonise: write the daemon's pid here", nullptr},
     {"syslog", kNo, 'y', S::kYes, "--monitor: log events to syslog", nullptr},
     {"no-sharing", kNo, kOptNoSharing, S::kYes, "--monitor: no spare sharing between arrays", nullptr},
-    {"backup-file", kArg, kOptBackupFile, S::kLater, "reshape backup file", kReshapeIssue},
+    {"backup-file", kArg, kOptBackupFile, S::kYes, "--grow: accepted; mdfs moves the data offset instead", nullptr},
     {"invalid-backup", kNo, kOptInvalidBackup, S::kLater, "ignore a bad reshape backup", kReshapeIssue},
-    {"array-size", kArg, 'Z', S::kLater, "the array's size", kReshapeIssue},
+    {"array-size", kArg, 'Z', S::kYes, "--grow: the array's size (KiB or K/M/G, or max)", nullptr},
     {"continue", kNo, kOptContinue, S::kLater, "continue a reshape", kReshapeIssue},
     {"rebuild-map", kNo, kOptRebuildMap, S::kYes, "--incremental: rebuild the array map", nullptr},
     {"path", kArg, kOptPath, S::kNever, "--incremental --fail: the udev id path", "udev device paths"},
@@ -585,9 +585,24 @@ Command parse_command(int argc, char** argv) {
       continue;
     }
     if (info && info->support == Support::kLater) unsupported(*info, spelled(opt, index));
-    if (m == kGrow && (opt == 'n' || opt == 'z' || opt == 'Z' || opt == 'c' || opt == kOptChunk || opt == 'p' ||
-                       opt == kOptLayout || opt == 'l' || opt == 'a' || opt == kOptAdd))
-      throw Failure(1, "not supported by mdfs yet: " + spelled(opt, index) + " with --grow (" + kReshapeIssue + ")");
+    if (m == kGrow) {
+      // mdadm's Grow options; grow() checks them against the array.
+      std::optional<std::string>* slot = nullptr;
+      if (opt == 'n') slot = &c.create.raid_devices;
+      if (opt == 'c' || opt == kOptChunk) slot = &c.create.chunk;
+      if (opt == 'p' || opt == kOptLayout) slot = &c.create.layout;
+      if (opt == 'z') slot = &c.create.size;
+      if (opt == 'Z') slot = &c.array_size;
+      if (opt == kOptBackupFile) slot = &c.backup_file;
+      if (slot) {
+        if (*slot) usage(spelled(opt, index) + " may only be given once. Second value is " + arg + ".");
+        *slot = arg;
+        continue;
+      }
+      if (opt == 'l' || opt == 'a' || opt == kOptAdd)
+        throw Failure(1, "not supported by mdfs yet: " + spelled(opt, index) +
+                             " with --grow (level changes and adding members while growing)");
+    }
     if ((opt == 'b' || opt == kOptBitmap) && in({kCreate, kGrow})) {
       if (c.create.bitmap) usage("bitmap cannot be set twice. Second value: " + arg + ".");
       c.create.bitmap = arg;

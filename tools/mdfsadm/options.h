@@ -86,6 +86,9 @@ struct Command {
   std::string name;
   std::optional<int> super_minor;  // -2: "dev", the minor of the array named
   std::string action;        // --action
+  // --grow (with create.raid_devices, chunk, layout, size, bitmap)
+  std::optional<std::string> array_size;   // --array-size
+  std::optional<std::string> backup_file;  // --backup-file
   // --monitor
   std::string mailaddr;
   std::string program;

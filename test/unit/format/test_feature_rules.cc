@@ -64,12 +64,12 @@ TEST_CASE("a superblock's verdict is its most restrictive feature, with the bit 
   CHECK(judge(v1_with(0, 0x80)).support == Support::kKept);
 }
 
-TEST_CASE("0.90: a reshape (0.91), a clustered array and a journal disk are refused") {
+TEST_CASE("0.90: a reshape (0.91) is kept; a clustered array and a journal disk are refused") {
   Superblock0 sb;
   sb.raid_disks = 2;
   CHECK(judge(super_info(sb, 1 << 20)).support == Support::kKept);
   sb.minor_version = 91;
-  CHECK(judge(super_info(sb, 1 << 20)).support == Support::kRefused);
+  CHECK(judge(super_info(sb, 1 << 20)).support == Support::kKept);
   sb.minor_version = 90;
   sb.state = 1u << MD_SB_CLUSTERED;
   CHECK(judge(super_info(sb, 1 << 20)).support == Support::kRefused);

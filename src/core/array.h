@@ -176,6 +176,10 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
 
   // raid::ArrayEvents
   void member_failed(int role, int error) override;
+  void array_broken(int role, int error) override;
+  raid::ReadErrorPolicy read_error(int role) override;
+  void read_error_corrected(int role, uint64_t sectors) override;
+  bool record_bad_block(int role, uint64_t sector, uint64_t sectors) override;
 
  private:
   friend class Registry;
@@ -191,6 +195,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   void number_members_090();
   raid::Geometry geometry_locked() const;
   int degraded_locked() const;
+  // The working member in `role` of the running array; sb_mutex_ held.
+  Member* member_in_role_locked(int role) const;
   void md_write_start();
   void md_write_end();
   void safemode_fired(uint64_t generation);
@@ -282,7 +288,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // but does not keep up, format/features.h); empty when it may be
   // switched to read-write.
   std::string read_only_reason_;
-  unsigned max_read_errors_ = 20;
+  // max_read_errors (mddev->max_corr_read_errors); read by the data path.
+  std::atomic<unsigned> max_read_errors_{20};
   // A reshape in progress (reshape_position_ kMaxSector: none): the
   // geometry it goes to. mdfs does not reshape: an array must have none
   // to run.

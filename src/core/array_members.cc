@@ -250,19 +250,60 @@ int64_t Array::bitmap_offset() const {
   return bitmap_offset_;
 }
 
+Member* Array::member_in_role_locked(int role) const {
+  for (const auto& m : members_)
+    if (m->raid_disk == role && !m->faulty) return m.get();
+  return nullptr;
+}
+
+// md_error: the personality has failed the member in `role`. As the
+// kernel's raid5_error, an array that has lost more members than its level
+// survives is broken (MD_BROKEN); the member keeps its role then.
 void Array::member_failed(int role, int error) {
   (void)error;
   {
     std::lock_guard sb_lock(sb_mutex_);
-    for (const auto& m : members_) {
-      if (m->raid_disk != role || m->faulty) continue;
+    if (Member* m = member_in_role_locked(role)) {
       m->faulty = true;
       m->in_sync = false;
-      ++m->errors;
     }
+    if (pers_type_ && degraded_locked() > pers_type_->max_degraded(geometry_locked())) broken_ = true;
     update_superblocks();
   }
   wake_md_thread();  // the member leaves its role; a spare may take it
 }
+
+void Array::array_broken(int, int) { broken_ = true; }
+
+// The prologue of the kernel's fix_read_error (raid10's; raid1 and raid5
+// count the same way here): nothing is rewritten on an array that is not
+// writable; else the error is counted, the count halved for every hour
+// since the last one (check_decay_read_errors), and a member past
+// max_read_errors is failed.
+raid::ReadErrorPolicy Array::read_error(int role) {
+  if (ro_ != ReadOnly::kReadWrite) return raid::ReadErrorPolicy::kReadAround;
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::lock_guard sb_lock(sb_mutex_);
+  Member* m = member_in_role_locked(role);
+  if (!m) return raid::ReadErrorPolicy::kReadAround;
+  if (m->last_read_error != 0) {
+    const int64_t hours = (now - m->last_read_error) / 3600;
+    m->read_errors = hours >= 32 ? 0 : m->read_errors >> hours;
+  }
+  m->last_read_error = now == 0 ? 1 : now;
+  ++m->read_errors;
+  return m->read_errors > max_read_errors_.load() ? raid::ReadErrorPolicy::kFail : raid::ReadErrorPolicy::kFix;
+}
+
+void Array::read_error_corrected(int role, uint64_t sectors) {
+  std::lock_guard sb_lock(sb_mutex_);
+  if (Member* m = member_in_role_locked(role)) m->corrected_errors += static_cast<uint32_t>(sectors);
+}
+
+// The hook for the kernel's rdev_set_badblocks. mdfs reads and writes no
+// bad block log yet, so there is nowhere to record the sectors: the caller
+// fails the member, as the kernel does for a member without a log.
+bool Array::record_bad_block(int, uint64_t, uint64_t) { return false; }
 
 }  // namespace mdfs::core

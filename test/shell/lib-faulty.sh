@@ -75,3 +75,22 @@ bytes() { dd if="$BACK/$1" iflag=skip_bytes,count_bytes skip="$2" count="$3" sta
 scribble() {
   head -c "$3" /dev/urandom | dd of="$BACK/$1" bs=64K oflag=seek_bytes seek="$2" conv=notrunc status=none
 }
+
+# bad_sectors MEMBER DATA_BYTE LENGTH: that part of MEMBER's data goes bad
+# (faulty-fs "bad") with garbage behind it; BAD_AT and BAD_HELD keep where
+# it is in the file and what it held.
+bad_sectors() {
+  BAD_AT=$(data_at "$1" "$2")
+  BAD_HELD=$(bytes "$1" "$BAD_AT" "$3")
+  scribble "$1" "$BAD_AT" "$3"
+  rule bad "$1" "$BAD_AT" "$3"
+}
+
+# check_fixed WHAT MEMBER LENGTH [BS]: after bad_sectors, a whole read of
+# the array (BS requests) is right, MEMBER's errors count the LENGTH bytes
+# as rewritten sectors, and they hold what they held again.
+check_fixed() {
+  check "$1: the array reads back right (${4:-512K} reads)" "$(ref_sum)" "$(read_array "${4:-512K}")"
+  check "$1: errors counts the $(($3 / 512)) sectors rewritten" $(($3 / 512)) "$(md "dev-$2/errors")"
+  check "$1: the bad sectors hold their data again" "$BAD_HELD" "$(bytes "$2" "$BAD_AT" "$3")"
+}

@@ -19,14 +19,8 @@ fix_case() {
   make_array "$name" "$level" "$layout" "$@" || return 1
   "$ADM" "$MNT/dev/$name" --fail "$failed" --remove "$failed" >/dev/null 2>&1
   check "$name: degraded 1" 1 "$(md degraded)"
-  local off good
-  off=$(data_at "$bad" $((8 << 20)))
-  good=$(bytes "$bad" "$off" 32768)
-  scribble "$bad" "$off" 32768
-  rule bad "$bad" "$off" 32K
-  check "$name: reads back right" "$(ref_sum)" "$(read_array)"
-  check "$name: 64 sectors rewritten" 64 "$(md "dev-$bad/errors")"
-  check "$name: they hold their data again" "$good" "$(bytes "$bad" "$off" 32768)"
+  bad_sectors "$bad" $((8 << 20)) 32768
+  check_fixed "$name" "$bad" 32768
   check "$name: $bad in sync, still degraded 1" "in_sync 1" "$(md "dev-$bad/state") $(md degraded)"
   rule clear
 }
@@ -47,14 +41,8 @@ rebuild_case() {
   truncate -s 16M "$BACK/$spare"
   "$ADM" "$MNT/dev/$name" --add "$spare" >/dev/null 2>&1
   eventually "$name: recovering" recover md sync_action
-  local off good
-  off=$(data_at "$bad" $((8 << 20)))
-  good=$(bytes "$bad" "$off" 32768)
-  scribble "$bad" "$off" 32768
-  rule bad "$bad" "$off" 32K
-  check "$name: reads back right while rebuilding" "$(ref_sum)" "$(read_array)"
-  check "$name: 64 sectors rewritten" 64 "$(md "dev-$bad/errors")"
-  check "$name: they hold their data again" "$good" "$(bytes "$bad" "$off" 32768)"
+  bad_sectors "$bad" $((8 << 20)) 32768
+  check_fixed "$name (rebuilding)" "$bad" 32768
   check "$name: still recovering, up to sync_max" "recover 2048" "$(md sync_action) $(md sync_completed | cut -d' ' -f1)"
   rule clear
   echo max >"$(sys "$name" sync_max)"

@@ -25,26 +25,17 @@ for c in "${CASES[@]}"; do
   read -r level layout bad members <<<"$c"
   make_array "md_$level" "$level" "$layout" $members || continue
   # 32 KiB of bad sectors 16 KiB into the member's data, read as 512 KiB requests.
-  off=$(data_at "$bad" 16384)
-  good=$(bytes "$bad" "$off" 32768)
-  scribble "$bad" "$off" 32768
-  rule bad "$bad" "$off" 32K
-  check "$level: the array reads back right (512 KiB reads)" "$(ref_sum)" "$(read_array)"
-  check "$level: errors counts the 64 sectors rewritten" 64 "$(md "dev-$bad/errors")"
+  bad_sectors "$bad" 16384 32768
+  check_fixed "$level" "$bad" 32768
   check "$level: $bad stays in sync, nothing degraded" "in_sync 0" "$(md "dev-$bad/state") $(md degraded)"
-  check "$level: the bad sectors hold their data again" "$good" "$(bytes "$bad" "$off" 32768)"
-  check "$level: faulty-fs saw every bad sector written" 1 "$(grep -c "^bad $bad $off 32768 hits=[1-9][0-9]* bad_bytes=0\$" "$SRC/.faulty")"
+  check "$level: faulty-fs saw every bad sector written" 1 \
+    "$(grep -c "^bad $bad $BAD_AT 32768 hits=[1-9][0-9]* bad_bytes=0\$" "$SRC/.faulty")"
   rule clear
   # 8 KiB more, read as 4 KiB requests (no zero copy) by a new mount.
   unmount_mdfs
   mount_mdfs
-  off=$(data_at "$bad" 49152)
-  good=$(bytes "$bad" "$off" 8192)
-  scribble "$bad" "$off" 8192
-  rule bad "$bad" "$off" 8K
-  check "$level: the array reads back right (4 KiB reads)" "$(ref_sum)" "$(read_array 4K)"
-  check "$level: errors counts the 16 sectors" 16 "$(md "dev-$bad/errors")"
-  check "$level: those hold their data again" "$good" "$(bytes "$bad" "$off" 8192)"
+  bad_sectors "$bad" 49152 8192
+  check_fixed "$level" "$bad" 8192 4K
   rule clear
   check "$level: array_state clean, no member down" "clean 0" \
     "$(md array_state) $(grep -A1 "^md_$level :" "$MNT/proc/mdstat" | grep -o '\[[U_]*\]' | grep -c _)"

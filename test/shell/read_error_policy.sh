@@ -44,14 +44,13 @@ limit_case md_l5 raid5 left-symmetric l5-0.img 65536 262144 l5-0.img l5-1.img l5
 make_array md_ro raid5 left-symmetric ro-0.img ro-1.img ro-2.img ro-3.img
 "$ADM" --readonly "$MNT/dev/md_ro" >/dev/null 2>&1
 check "md_ro: readonly" readonly "$(md array_state)"
-off=$(data_at ro-0.img 16384)
-scribble ro-0.img "$off" 32768
-before=$(bytes ro-0.img "$off" 32768)
-rule bad ro-0.img "$off" 32K
+bad_sectors ro-0.img 16384 32768
+garbage=$(bytes ro-0.img "$BAD_AT" 32768)
 check "md_ro: reads back right" "$(ref_sum)" "$(read_array)"
-check "md_ro: nothing rewritten, nothing counted, ro-0 in sync" "$before 0 in_sync" \
-  "$(bytes ro-0.img "$off" 32768) $(md dev-ro-0.img/errors) $(md dev-ro-0.img/state)"
-check "md_ro: faulty-fs saw no write" 1 "$(grep -c "^bad ro-0.img $off 32768 hits=[1-9][0-9]* bad_bytes=32768\$" "$SRC/.faulty")"
+check "md_ro: nothing rewritten, nothing counted, ro-0 in sync" "$garbage 0 in_sync" \
+  "$(bytes ro-0.img "$BAD_AT" 32768) $(md dev-ro-0.img/errors) $(md dev-ro-0.img/state)"
+check "md_ro: faulty-fs saw no write" 1 \
+  "$(grep -c "^bad ro-0.img $BAD_AT 32768 hits=[1-9][0-9]* bad_bytes=32768\$" "$SRC/.faulty")"
 rule clear
 ran=$((ran + 1))
 

@@ -202,15 +202,25 @@ int Members::fix_read_error(std::span<const Copy> copies, size_t bad, size_t in_
 }
 
 void Members::rewrite_copy(const Copy& c, std::span<const std::byte> good) {
-  if (const int e = disk(c.role)->write(c.sector * kSectorSize, good); e != 0) {
-    bad_block_or_fail(c.role, c.sector, good.size() / kSectorSize, e);
-    return;
+  constexpr size_t kPage = 8 * kSectorSize;
+  sync_page_.resize(kPage);
+  for (size_t at = 0; at < good.size() && working(c.role); at += kPage) {
+    const size_t n = std::min(kPage, good.size() - at);
+    const uint64_t sector = c.sector + at / kSectorSize;
+    const std::span page(sync_page_.data(), n);
+    const int e = disk(c.role)->read(sector * kSectorSize, page);
+    if (e == 0) continue;
+    if (e == kMemberGone) {
+      io_error(c.role, e);
+      return;
+    }
+    if (const int w = disk(c.role)->write(sector * kSectorSize, good.subspan(at, n)); w != 0)
+      bad_block_or_fail(c.role, sector, n / kSectorSize, w);
+    else if (disk(c.role)->read(sector * kSectorSize, page) == 0)
+      events_.read_error_corrected(c.role, n / kSectorSize);
+    else
+      bad_block_or_fail(c.role, sector, n / kSectorSize, EIO);
   }
-  sync_other_.resize(good.size());
-  if (disk(c.role)->read(c.sector * kSectorSize, sync_other_) == 0)
-    events_.read_error_corrected(c.role, good.size() / kSectorSize);
-  else
-    bad_block_or_fail(c.role, c.sector, good.size() / kSectorSize, EIO);
 }
 
 std::string Members::mdstat_health() const {

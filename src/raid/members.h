@@ -159,8 +159,9 @@ class Members {
   // The rewrite half of fix_read_error over the piece, page by page, with
   // writes frozen: 0, or EIO when some page reads from no copy.
   int fix_read_error(std::span<const Copy> copies, size_t bad, size_t in_sector, std::span<std::byte> out);
-  // sync_copies' copy that failed a read while another one read: rewritten
-  // with the good data and read back (fix_sync_read_error).
+  // sync_copies' copy that failed a read while another one read: each page
+  // of it that still fails is rewritten with the good data and read back
+  // (fix_sync_read_error).
   void rewrite_copy(const Copy& c, std::span<const std::byte> good);
   // rdev_set_badblocks, else md_error.
   void bad_block_or_fail(int role, uint64_t sector, uint64_t sectors, int error) {
@@ -177,7 +178,7 @@ class Members {
   // the array is told (member_failed) only after it is released.
   std::mutex fail_mutex_;
   // sync_copies' buffers: one sync thread at a time uses them.
-  std::vector<std::byte> sync_first_, sync_other_;
+  std::vector<std::byte> sync_first_, sync_other_, sync_page_;
   WriteFreeze freeze_;
   // fix_read_error's pages; used only while freeze_ is frozen.
   std::vector<std::byte> fix_page_, fix_check_;

@@ -294,3 +294,34 @@ TEST_CASE("fixes never write back data older than a racing write", "[read-error]
     check_copies(rig, model);
   }
 }
+
+TEST_CASE("a check meets bad sectors: rewritten from redundancy, no mismatch, nothing failed", "[read-error][sync]") {
+  struct Case {
+    const char* what;
+    Geometry geo;
+  };
+  const Case cases[] = {
+      {"raid1", geometry(1, 3, 0, {1024, 1024, 1024})},
+      {"raid10 near", geometry(10, 4, 16, {1024, 1024, 1024, 1024}, 0x102)},
+      {"raid5", parity_geometry(5, 4)},
+      {"raid6", parity_geometry(6, 5)},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    Rig rig(c.geo);
+    auto model = random_io(rig, 30, 10);
+    // A page of each member: the sync reads every copy and every chunk.
+    for (int role = 0; role < rig.geo.raid_disks; ++role) go_bad(rig, role, 64 + 8 * role, 8);
+    rig.pers->set_syncing(true);
+    const SyncResult r = rig.pers->sync_window(SyncKind::kCheck, 0, rig.pers->sync_sectors());
+    rig.pers->set_syncing(false);
+    CHECK(r.error == 0);
+    CHECK(r.mismatches == 0);
+    for (int role = 0; role < rig.geo.raid_disks; ++role) {
+      CHECK(rig.faulty[role]->bad_sectors() == 0);
+      CHECK(rig.events.corrected[role] == 8);
+    }
+    CHECK(rig.events.taken().empty());
+    CHECK((read_all(rig) == model));
+  }
+}

@@ -52,6 +52,7 @@ byte of a rule's range meets the rule.
   weio FILE OFFSET LENGTH        writes fail with EIO
   enospc FILE OFFSET LENGTH      writes fail with ENOSPC
   delay FILE OFFSET LENGTH MS    reads and writes wait MS milliseconds first
+  fsync FILE                     fsync and fdatasync fail with EIO
   clear [FILE]                   removes every rule (of FILE)
 
 A command that cannot be parsed fails the write with EINVAL and changes
@@ -76,7 +77,7 @@ constexpr const char* kControlName = ".faulty";
 constexpr uint64_t kToEnd = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kSector = 512;
 
-enum class Kind { kEio, kBad, kShort, kWeio, kEnospc, kDelay };
+enum class Kind { kEio, kBad, kShort, kWeio, kEnospc, kDelay, kFsync };
 
 const char* kind_name(Kind k) {
   switch (k) {
@@ -86,6 +87,7 @@ const char* kind_name(Kind k) {
     case Kind::kWeio: return "weio";
     case Kind::kEnospc: return "enospc";
     case Kind::kDelay: return "delay";
+    case Kind::kFsync: return "fsync";
   }
   return "?";
 }
@@ -157,7 +159,16 @@ bool parse_command(const std::string& line, std::vector<Rule>& rules) {
   else if (word == "weio") rule.kind = Kind::kWeio;
   else if (word == "enospc") rule.kind = Kind::kEnospc;
   else if (word == "delay") rule.kind = Kind::kDelay;
+  else if (word == "fsync") rule.kind = Kind::kFsync;
   else return false;
+  if (rule.kind == Kind::kFsync) {
+    if (!(in >> file) || file.find('/') != std::string::npos || (in >> extra)) return false;
+    rule.file = file;
+    rule.lo = 0;
+    rule.hi = kToEnd;
+    rules.push_back(std::move(rule));
+    return true;
+  }
   uint64_t off = 0, len = 0;
   if (!(in >> file >> off_text >> len_text) || file.find('/') != std::string::npos) return false;
   if (!parse_bytes(off_text, off, false) || !parse_bytes(len_text, len, true) || len == 0) return false;
@@ -180,8 +191,9 @@ std::string control_text() {
   std::lock_guard lock(g_mutex);
   std::string out;
   for (const Rule& r : g_rules) {
-    out += std::string(kind_name(r.kind)) + " " + r.file + " " + std::to_string(r.lo) + " " +
-           (r.hi == kToEnd ? "-" : std::to_string(r.hi - r.lo));
+    out += std::string(kind_name(r.kind)) + " " + r.file;
+    if (r.kind != Kind::kFsync)
+      out += " " + std::to_string(r.lo) + " " + (r.hi == kToEnd ? "-" : std::to_string(r.hi - r.lo));
     if (r.kind == Kind::kDelay) out += " " + std::to_string(r.delay_ms);
     out += " hits=" + std::to_string(r.hits);
     if (r.kind == Kind::kBad) {
@@ -471,8 +483,22 @@ void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
+// Whether an fsync rule strikes FILE.
+bool fsync_fails(const std::string& file) {
+  std::lock_guard lock(g_mutex);
+  bool fails = false;
+  for (Rule& r : g_rules) {
+    if (r.kind != Kind::kFsync || r.file != file) continue;
+    ++r.hits;
+    fails = true;
+  }
+  return fails;
+}
+
 void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info* fi) {
   if (ino == kControlIno) return (void)fuse_reply_err(req, 0);
+  std::string name;
+  if (name_of(ino, name) && fsync_fails(name)) return (void)fuse_reply_err(req, EIO);
   const int fd = static_cast<int>(fi->fh);
   fuse_reply_err(req, (datasync ? fdatasync(fd) : ::fsync(fd)) == 0 ? 0 : errno);
 }

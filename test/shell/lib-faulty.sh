@@ -12,7 +12,11 @@ faulty_cleanup() {
     fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
   fi
   if [ -n "${MDFS_PID:-}" ]; then
+    # It lets go of the members before their disk goes; a daemon that does
+    # not end is killed.
     kill "$MDFS_PID" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$MDFS_PID" 2>/dev/null || break; sleep 0.05; done
+    kill -9 "$MDFS_PID" 2>/dev/null
     wait "$MDFS_PID" 2>/dev/null
     MDFS_PID=
   fi

@@ -68,7 +68,22 @@ check "md_a5: degraded 4, mdstat [4/0]" "4 [4/0] [____]" \
   "$(ARRAY=md_a5 md degraded) $(grep -A1 '^md_a5 :' "$MNT/proc/mdstat" | grep -o '\[4/0\] \[____\]')"
 check "md_a5: nothing left to read: EIO" "Input/output error" "$(first_64k md_a5)"
 
-check "every case ran" 6 $ran
+# A member whose flush fails is failed like one that fails a write: through
+# fsync(2) of the array, and when the array stops (whose superblocks then
+# list it faulty).
+make_array md_f1 raid1 - f1-0.img f1-1.img f1-2.img
+rule fsync f1-0.img
+check "md_f1: an fsync goes through" "" \
+  "$(dd if=/dev/zero of="$MNT/dev/md_f1" bs=4K count=1 conv=notrunc,fsync 2>&1 >/dev/null | sed -n 's/.*: //p')"
+check "md_f1: f1-0 faulty, degraded 1" "faulty 1" "$(md dev-f1-0.img/state) $(md degraded)"
+rule fsync f1-1.img
+check "md_f1: the stop answers" ok "$(timeout 30 bash -c "$(declare -f sysw); sysw '$(sys md_f1 array_state)' inactive")"
+rule clear
+check "md_f1: f1-2's superblock has f1-0 and f1-1 failed" "..A" \
+  "$(mdadm --examine "$BACK/f1-2.img" 2>/dev/null | sed -n 's/^ *Array State : \([.A]*\) .*/\1/p')"
+ran=$((ran + 1))
+
+check "every case ran" 7 $ran
 kill -0 "$MDFS_PID" && pass "daemon alive" || fail "daemon died"
 unmount_mdfs
 finish

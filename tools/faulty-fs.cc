@@ -55,7 +55,7 @@ byte of a rule's range meets the rule.
   fsync FILE                     fsync and fdatasync fail with EIO
   clear [FILE]                   removes every rule (of FILE)
 
-A command that cannot be parsed fails the write with EINVAL and changes
+A write(2) whose lines do not all parse fails with EINVAL and changes
 nothing. Truncating a file (truncate(1) at MOUNTPOINT, or in BACKING) takes
 effect at once: nothing is cached.
 
@@ -393,7 +393,9 @@ void open_file(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   }
   std::string name;
   if (!name_of(ino, name)) return (void)fuse_reply_err(req, ENOENT);
-  int fd = openat(g_dir, name.c_str(), (fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY)) | O_CLOEXEC);
+  // Direct I/O is the FUSE mount's (direct_io): the backing file is read
+  // and written through any buffer.
+  int fd = openat(g_dir, name.c_str(), (fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_DIRECT)) | O_CLOEXEC);
   if (fd < 0) return (void)fuse_reply_err(req, errno);
   fi->fh = static_cast<uint64_t>(fd);
   if (fuse_reply_open(req, fi) != 0) close(fd);
@@ -402,7 +404,7 @@ void open_file(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, fuse_file_info* fi) {
   if (parent != FUSE_ROOT_ID) return (void)fuse_reply_err(req, ENOTDIR);
   if (std::strcmp(name, kControlName) == 0) return (void)fuse_reply_err(req, EEXIST);
-  int fd = openat(g_dir, name, fi->flags | O_CREAT | O_CLOEXEC, mode);
+  int fd = openat(g_dir, name, (fi->flags & ~O_DIRECT) | O_CREAT | O_CLOEXEC, mode);
   if (fd < 0) return (void)fuse_reply_err(req, errno);
   fi->fh = static_cast<uint64_t>(fd);
   fi->direct_io = 1;

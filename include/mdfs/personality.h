@@ -121,9 +121,10 @@ class ArrayEvents {
   // halved for each hour since the last one, as check_decay_read_errors),
   // and past the array's max_read_errors the member is to be failed.
   virtual ReadErrorPolicy read_error(int /*role*/) { return ReadErrorPolicy::kFix; }
-  // `sectors` of the member were rewritten after a read error and read
-  // back: dev-<member>/errors (rdev->corrected_errors) counts them.
-  virtual void read_error_corrected(int /*role*/, uint64_t /*sectors*/) {}
+  // Member sectors [sector, sector + sectors) (from its data start) were
+  // rewritten after a read error and read back: dev-<member>/errors
+  // (rdev->corrected_errors) counts them.
+  virtual void read_error_corrected(int /*role*/, uint64_t /*sector*/, uint64_t /*sectors*/) {}
   // rdev_set_badblocks: records member sectors [sector, sector + sectors)
   // as bad in the member's bad block log, where it has one, and answers
   // whether it did; without a log the caller fails the member instead

@@ -178,7 +178,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   void member_failed(int role, int error) override;
   void array_broken(int role, int error) override;
   raid::ReadErrorPolicy read_error(int role) override;
-  void read_error_corrected(int role, uint64_t sectors) override;
+  void read_error_corrected(int role, uint64_t sector, uint64_t sectors) override;
   bool record_bad_block(int role, uint64_t sector, uint64_t sectors) override;
 
  private:
@@ -197,6 +197,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   int degraded_locked() const;
   // The working member in `role` of the running array; sb_mutex_ held.
   Member* member_in_role_locked(int role) const;
+  // "md/raid1:md0: ", how the kernel's personalities begin their lines.
+  std::string md_prefix() const;
   void md_write_start();
   void md_write_end();
   void safemode_fired(uint64_t generation);

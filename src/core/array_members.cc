@@ -2,10 +2,12 @@
 // offset, size, recovery_start), the rdN links, and md_error from the
 // personality.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <set>
 
 #include "core/array.h"
+#include "core/log.h"
 #include "core/parse.h"
 #include "core/registry.h"
 #include "core/superblock.h"
@@ -259,21 +261,40 @@ Member* Array::member_in_role_locked(int role) const {
 // md_error: the personality has failed the member in `role`. As the
 // kernel's raid5_error, an array that has lost more members than its level
 // survives is broken (MD_BROKEN); the member keeps its role then.
+std::string Array::md_prefix() const {
+  return "md/" + std::string(pers_type_ ? pers_type_->name : "md") + ":" + name_ + ": ";
+}
+
 void Array::member_failed(int role, int error) {
-  (void)error;
+  std::string name;
   {
     std::lock_guard sb_lock(sb_mutex_);
     if (Member* m = member_in_role_locked(role)) {
       m->faulty = true;
       m->in_sync = false;
+      name = m->name();
     }
-    if (pers_type_ && degraded_locked() > pers_type_->max_degraded(geometry_locked())) broken_ = true;
+    const int degraded = degraded_locked();
+    if (pers_type_ && degraded > pers_type_->max_degraded(geometry_locked())) broken_ = true;
     update_superblocks();
+    if (!name.empty()) {
+      log_line(md_prefix() + "Disk failure on " + name + " (" + std::strerror(error) + "), disabling device.");
+      log_line(md_prefix() + (broken_ ? "Cannot continue operation (" + std::to_string(degraded) + "/" +
+                                            std::to_string(raid_disks_) + " failed)."
+                                      : "Operation continuing on " + std::to_string(raid_disks_ - degraded) +
+                                            " devices."));
+    }
   }
   wake_md_thread();  // the member leaves its role; a spare may take it
 }
 
-void Array::array_broken(int, int) { broken_ = true; }
+void Array::array_broken(int role, int error) {
+  broken_ = true;
+  std::lock_guard sb_lock(sb_mutex_);
+  if (Member* m = member_in_role_locked(role))
+    log_line(md_prefix() + m->name() + " failed (" + std::strerror(error) +
+             ") and holds the last copy: kept, the array is broken.");
+}
 
 // The prologue of the kernel's fix_read_error (raid10's; raid1 and raid5
 // count the same way here): nothing is rewritten on an array that is not
@@ -293,12 +314,20 @@ raid::ReadErrorPolicy Array::read_error(int role) {
   }
   m->last_read_error = now == 0 ? 1 : now;
   ++m->read_errors;
-  return m->read_errors > max_read_errors_.load() ? raid::ReadErrorPolicy::kFail : raid::ReadErrorPolicy::kFix;
+  const unsigned max = max_read_errors_.load();
+  if (m->read_errors <= max) return raid::ReadErrorPolicy::kFix;
+  log_line(md_prefix() + m->name() + ": Raid device exceeded read_error threshold [cur " +
+           std::to_string(m->read_errors) + ":max " + std::to_string(max) + "]");
+  return raid::ReadErrorPolicy::kFail;
 }
 
-void Array::read_error_corrected(int role, uint64_t sectors) {
+void Array::read_error_corrected(int role, uint64_t sector, uint64_t sectors) {
   std::lock_guard sb_lock(sb_mutex_);
-  if (Member* m = member_in_role_locked(role)) m->corrected_errors += static_cast<uint32_t>(sectors);
+  Member* m = member_in_role_locked(role);
+  if (!m) return;
+  m->corrected_errors += static_cast<uint32_t>(sectors);
+  log_line(md_prefix() + "read error corrected (" + std::to_string(sectors) + " sectors at " +
+           std::to_string(m->data_offset + sector) + " on " + m->name() + ")");
 }
 
 // The hook for the kernel's rdev_set_badblocks. mdfs reads and writes no

@@ -193,7 +193,7 @@ int Members::fix_read_error(std::span<const Copy> copies, size_t bad, size_t in_
       const Copy& c = copies[i];
       if (!working(c.role)) continue;
       if (disk(c.role)->read((c.sector + s) * kSectorSize, std::span(fix_check_.data(), page.size())) == 0)
-        events_.read_error_corrected(c.role, n);
+        events_.read_error_corrected(c.role, c.sector + s, n);
       else
         bad_block_or_fail(c.role, c.sector + s, n, EIO);
     }
@@ -217,7 +217,7 @@ void Members::rewrite_copy(const Copy& c, std::span<const std::byte> good) {
     if (const int w = disk(c.role)->write(sector * kSectorSize, good.subspan(at, n)); w != 0)
       bad_block_or_fail(c.role, sector, n / kSectorSize, w);
     else if (disk(c.role)->read(sector * kSectorSize, page) == 0)
-      events_.read_error_corrected(c.role, n / kSectorSize);
+      events_.read_error_corrected(c.role, sector, n / kSectorSize);
     else
       bad_block_or_fail(c.role, sector, n / kSectorSize, EIO);
   }

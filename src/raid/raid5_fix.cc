@@ -133,7 +133,7 @@ int Raid5::compute_page(uint64_t stripe, const StripeRoles& roles, int role, siz
     if (const int e = disks_[r]->write(off, {page_of(r), kPage}); e != 0) {
       bad_block_or_fail(r, off, off + kPage, e);
     } else if (disks_[r]->read(off, {fix.check, kPage}) == 0) {
-      events_.read_error_corrected(r, kPage / kSectorSize);
+      events_.read_error_corrected(r, off / kSectorSize, kPage / kSectorSize);
     } else {
       bad_block_or_fail(r, off, off + kPage, EIO);  // "read error NOT corrected"
     }

@@ -31,9 +31,12 @@ for c in "${CASES[@]}"; do
   check "$level: faulty-fs saw every bad sector written" 1 \
     "$(grep -c "^bad $bad $BAD_AT 32768 hits=[1-9][0-9]* bad_bytes=0\$" "$SRC/.faulty")"
   rule clear
-  # 8 KiB more, read as 4 KiB requests (no zero copy) by a new mount.
+  # 8 KiB more, read as 4 KiB requests (no zero copy) by a new mount, which
+  # has the count from the superblock (cnt_corrected_read).
   unmount_mdfs
   mount_mdfs
+  check "$level: errors kept across the mount" 64 "$(md "dev-$bad/errors")"
+  echo 0 >"$(sys "md_$level" "dev-$bad/errors")"
   bad_sectors "$bad" 49152 8192
   check_fixed "$level" "$bad" 8192 4K
   rule clear

@@ -210,7 +210,7 @@ class RecordingEvents : public ArrayEvents {
     ++read_errors[role];
     return policy;
   }
-  void read_error_corrected(int role, uint64_t sectors) override {
+  void read_error_corrected(int role, uint64_t, uint64_t sectors) override {
     std::lock_guard lock(mutex);
     corrected[role] += sectors;
   }

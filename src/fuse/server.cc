@@ -294,12 +294,15 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     uint64_t offset = static_cast<uint64_t>(off);
     if (!io || offset >= io.size_bytes()) return (void)fuse_reply_buf(req, nullptr, 0);
     size = static_cast<size_t>(std::min<uint64_t>(size, io.size_bytes() - offset));
-    // Zero copy for reads libfuse would splice (two pages and more): the
-    // member files' pages go to a pipe first, so that a member's error is
-    // seen before the reply. `io` keeps the members open until it is sent.
+    // Where the data can be read straight from members: zero copy for
+    // reads libfuse would splice (two pages and more), the member files'
+    // pages going to a pipe first, so that a member's error is seen before
+    // the reply; smaller ones read from the member files into the reply.
+    // `io` keeps the members open until it is sent.
     std::vector<raid::Extent> extents;
     int failed_role = -1;
-    if (size >= kSpliceMin && io->map_read(offset, size, extents)) {
+    const bool mapped = io->map_read(offset, size, extents);
+    if (mapped && size >= kSpliceMin) {
       auto& pipe = SplicePipe::local();
       const auto filled = pipe.fill(extents, failed_role);
       if (filled == SplicePipe::Fill::kFilled) {
@@ -310,12 +313,13 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
         pipe.settle();
         return;
       }
-      if (filled == SplicePipe::Fill::kNoRoom) failed_role = -1;
     }
     auto buf = std::make_unique_for_overwrite<std::byte[]>(size);  // filled by the read
     const std::span out(buf.get(), size);
-    // After a member failed its splice, the personality reads that member
-    // again first, so that its error meets md's read-error handling.
+    if (mapped && size < kSpliceMin && read_extents(extents, out, failed_role))
+      return (void)fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), size);
+    // After a member failed, the personality reads that member again
+    // first, so that its error meets md's read-error handling.
     if (int e = failed_role >= 0 ? io->reread(offset, out, failed_role) : io->read(offset, out))
       return (void)fuse_reply_err(req, e);
     fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), size);

@@ -70,6 +70,24 @@ SplicePipe::Fill SplicePipe::fill(std::span<const raid::Extent> extents, int& fa
   return Fill::kFilled;
 }
 
+bool read_extents(std::span<const raid::Extent> extents, std::span<std::byte> out, int& failed_role) {
+  size_t at = 0;
+  for (const auto& e : extents) {
+    size_t done = 0;
+    while (done < e.length) {
+      const ssize_t n = ::pread(e.fd, out.data() + at + done, e.length - done, static_cast<off_t>(e.file_offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        failed_role = e.role;
+        return false;
+      }
+      done += static_cast<size_t>(n);
+    }
+    at += e.length;
+  }
+  return true;
+}
+
 void SplicePipe::settle() {
   int left = 0;
   if (read_ && (::ioctl(read_.get(), FIONREAD, &left) != 0 || left != 0)) reset();

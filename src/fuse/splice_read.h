@@ -44,4 +44,8 @@ class SplicePipe {
   size_t pages_ = 0;  // the pipe's capacity in pages (buffer slots)
 };
 
+// The extents read into `out` with pread, each whole; false at the first
+// that fails or comes up short, whose member is `failed_role`.
+bool read_extents(std::span<const raid::Extent> extents, std::span<std::byte> out, int& failed_role);
+
 }  // namespace mdfs::fuse

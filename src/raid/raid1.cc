@@ -43,7 +43,9 @@ class Raid1 final : public Personality {
     for (int r = 0; r < members_.raid_disks(); ++r) {
       if (!members_.writable(r)) continue;
       int e = members_.disk(r)->write(offset, in);
-      if (e && !members_.write_error(r, first, end - first, e)) result = e;
+      // The last mirror stays, and the write fails as raid_end_bio_io
+      // fails it: EIO, whatever the member said.
+      if (e && !members_.write_error(r, first, end - first, e)) result = EIO;
     }
     // A member still working got the data: a failed write fails it.
     if (!result && members_.degraded() == members_.raid_disks()) result = EIO;

@@ -74,7 +74,7 @@ class Raid10 final : public Personality {
         if (members_.write_error(run.role, first, (run.offset + run.length + kSectorSize - 1) / kSectorSize - first, e))
           dropped = true;
         else
-          result = e;  // the last copy of some chunk: kept, and the write fails
+          result = EIO;  // the last copy of some chunk: kept, and the write fails (raid_end_bio_io)
       }
     }
     // Copies were dropped on the way: every piece needs a copy that is still

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/parse.h"
 #include "core/registry.h"
 #include "fuse/server.h"
 #include "sysfs/namespace.h"
@@ -30,6 +31,10 @@ struct Options {
   bool single_thread = false;
   bool create_on_open = true;
   bool assemble = true;
+  int start_dirty_degraded = 0;
+  bool allow_other = false;
+  bool default_permissions = false;
+  bool no_default_permissions = false;
   std::vector<std::string> fuse_options;  // passed on to libfuse
 };
 
@@ -90,6 +95,12 @@ void apply_options(Options& opts) {
         if (v == "Y" || v == "y" || v == "1") opts.create_on_open = true;
         else if (v == "N" || v == "n" || v == "0") opts.create_on_open = false;
         else fail("bad value in '-o " + opt + "': create_on_open takes Y or N");
+      } else if (opt.starts_with("start_dirty_degraded=")) {
+        auto v = mdfs::core::parse_kstrtoint(opt.substr(21));
+        if (!v) fail("bad value in '-o " + opt + "': start_dirty_degraded takes a number (0: refuse, 1: start)");
+        opts.start_dirty_degraded = *v;
+      } else if (opt == "no_default_permissions") {
+        opts.no_default_permissions = true;
       } else if (opt.starts_with("assemble=")) {
         auto v = opt.substr(9);
         if (v == "auto") opts.assemble = true;
@@ -99,11 +110,22 @@ void apply_options(Options& opts) {
         continue;
       } else if (is_fuse_option(opt)) {
         if (opt == "debug") opts.debug = true;
+        if (opt == "allow_other") opts.allow_other = true;
+        if (opt == "default_permissions") opts.default_permissions = true;
         opts.fuse_options.push_back(opt);
       } else {
         fail("unknown option '-o " + opt + "' (see mdfs --help)");
       }
     }
+  }
+  if (opts.default_permissions && opts.no_default_permissions)
+    fail("'-o default_permissions' and '-o no_default_permissions' contradict each other");
+  // Other users let in by allow_other meet the modes mdfs shows (0660 for
+  // dev/*, 0200 for new_array...), checked by the kernel as on sysfs,
+  // unless the user asked for the contrary in so many words.
+  if (opts.allow_other && !opts.default_permissions && !opts.no_default_permissions) {
+    opts.default_permissions = true;
+    opts.fuse_options.push_back("default_permissions");
   }
 }
 
@@ -119,7 +141,8 @@ int main(int argc, char** argv) {
   app.add_option("MOUNTPOINT", opts.mountpoint, "where to mount")->required();
   app.add_option("-o", opts.o,
                  "comma-separated options: create_on_open=Y|N (default Y), assemble=auto|none "
-                 "(default auto), and FUSE mount options (allow_other, default_permissions, ...)")
+                 "(default auto), start_dirty_degraded=N (default 0), no_default_permissions, and FUSE "
+                 "mount options (allow_other, which turns on default_permissions, ...)")
       ->type_name("OPTIONS")
       ->allow_extra_args(false);
   app.add_flag("-f,--foreground", opts.foreground, "stay in the foreground");
@@ -143,14 +166,23 @@ int main(int argc, char** argv) {
 
   mdfs::UniqueFd source_dir(open(opts.source.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!source_dir) fail("SOURCE '" + opts.source + "': " + std::strerror(errno));
+  // The mount point as an absolute path: libfuse unmounts by this name
+  // at exit, after the daemon has changed its directory to /, so a
+  // relative one would leave a dead mount behind (SIGTERM, SIGINT).
+  char* real = realpath(opts.mountpoint.c_str(), nullptr);
+  if (!real) fail("MOUNTPOINT '" + opts.mountpoint + "': " + std::strerror(errno));
+  opts.mountpoint = real;
+  std::free(real);
+
   mdfs::core::Registry registry(std::move(source_dir));
   registry.set_create_on_open(opts.create_on_open);
+  registry.set_start_dirty_degraded(opts.start_dirty_degraded);
   mdfs::sysfs::Namespace ns(registry);
   mdfs::fuse::Server server(ns);
   registry.set_delete_listener([&server](const auto& array) { server.array_deleted(array); });
   if (opts.assemble) {
     // mdadm --assemble --scan --run, before the mount appears.
-    for (const auto& line : registry.assemble_all()) std::fprintf(stderr, "mdfs: %s\n", line.c_str());
+    registry.assemble_all();
   }
 
   unsigned max_read = 0;

@@ -75,7 +75,8 @@ int run(int argc, char** argv) {
       ->type_name("VERSION");
   app.add_option("-N,--name", copts.name, "array name (the array is md_NAME)");
   app.add_flag("--assume-clean", copts.assume_clean, "do not resync the new array (mdfs never does)");
-  app.add_flag("--force", copts.force, "allow a one-member array");
+  app.add_flag("--force", copts.force,
+               "--create: allow a one-member array; --assemble: start a dirty degraded array, marking it clean");
 
   app.add_flag("-s,--scan", scan, "all arrays (--detail, --stop, --assemble, --examine)");
   app.add_flag("-b,--brief", brief, "--detail as one ARRAY line");
@@ -135,9 +136,9 @@ int run(int argc, char** argv) {
     return create(devices.front(), {devices.begin() + 1, devices.end()}, copts, mopts);
   }
   if (m_assemble) {
-    if (scan && devices.empty()) return assemble_scan(m_readonly, mopts);
+    if (scan && devices.empty()) return assemble_scan(m_readonly, mopts, copts.force);
     if (devices.empty()) usage("an md device must be given in this mode");
-    return assemble(devices.front(), {devices.begin() + 1, devices.end()}, m_readonly, mopts);
+    return assemble(devices.front(), {devices.begin() + 1, devices.end()}, m_readonly, mopts, copts.force);
   }
   if (m_stop) return stop(devices, scan, mopts);
   if (m_run) return array_op(ArrayOp::kRun, devices, mopts);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/jiffies.h"
@@ -207,6 +208,7 @@ void Array::md_clean() {
   uuid_ = {};
   bitmap_.reset();
   bitmap_offset_ = 0;
+  bitmap_sync_sectors_ = 0;
   reshape_position_ = kMaxSector;
   new_level_ = LEVEL_NONE;
   new_layout_ = 0;
@@ -431,6 +433,13 @@ void Array::md_write_end() {
     if (ec) return;
     if (auto self = weak.lock()) self->safemode_fired(generation);
   });
+  // The newest timer is the one that matters; an older one fires into a
+  // stale generation. Cancelling the previous one keeps the md thread
+  // from waiting on it.
+  if (cancel_safemode_) cancel_safemode_();
+  cancel_safemode_ = [&context = registry_.md_thread().context(), timer] {
+    boost::asio::post(context, [timer] { timer->cancel(); });
+  };
 }
 
 void Array::safemode_fired(uint64_t generation) {
@@ -451,6 +460,12 @@ void Array::mark_clean_for_stop() {
   if (pers_) pers_->sync();
   std::lock_guard sb_lock(sb_mutex_);
   ++safemode_generation_;
+  // As __md_stop_writes' del_timer_sync: no safe-mode timer outlives the
+  // writes it was for (nor keeps the md thread busy at unmount).
+  if (cancel_safemode_) {
+    cancel_safemode_();
+    cancel_safemode_ = nullptr;
+  }
   if (ro_ != ReadOnly::kReadWrite) return;  // nothing was written
   if (!in_sync_ && recovery_cp_ == kMaxSector) in_sync_ = true;
   update_superblocks();

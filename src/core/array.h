@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -307,6 +308,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   uint64_t events_ = 0;
   std::optional<format::BitmapSuper> bitmap_;
   int64_t bitmap_offset_ = 0;
+  uint64_t bitmap_sync_sectors_ = 0;      // what the bitmap covers (resync_max_sectors)
   bool can_decrease_events_ = false;
   std::string set_name_;                  // v1 set_name, "homehost:name"
   int64_t utime_ = 0;
@@ -327,6 +329,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // never held while waiting for pers_lock_.
   mutable std::mutex sb_mutex_;
   uint64_t safemode_generation_ = 0;      // sb_mutex_: cancels older timers
+  // sb_mutex_: cancels the pending safe-mode timer (on the md thread, which
+  // owns timers); called when a newer one replaces it or the array stops.
+  std::function<void()> cancel_safemode_;
 
   // The sync thread. sync_thread_, sync_requested_, sync_frozen_ and
   // last_sync_ are guarded by mutex_; the thread itself never takes mutex_

@@ -14,12 +14,27 @@
 
 namespace mdfs::core {
 
+bool same_device(const format::SuperInfo& a, const format::SuperInfo& b) {
+  if (a.uuid != b.uuid || a.major != b.major) return false;
+  // v1 names each device by its own uuid; 0.90 has only its number, and
+  // two members with one number and one event count are one device seen
+  // twice (mdadm's "very similar superblocks").
+  if (a.major == 1) return a.device_uuid == b.device_uuid;
+  return a.dev_number == b.dev_number && a.events == b.events;
+}
+
 
 Result<void> Array::store_new_dev(std::string_view text) {
   std::string name(strip_newline(text));
   std::lock_guard lock(mutex_);
   auto file = registry_.shelf().claim(name);
-  if (!file) return err(file.error());
+  if (!file) {
+    if (file.error() == EBUSY) {
+      if (auto holder = registry_.shelf().holder(name); holder && *holder != name)
+        md_log("%s: new_dev %s: busy: the same file is in use as %s", name_.c_str(), name.c_str(), holder->c_str());
+    }
+    return err(file.error());
+  }
   auto member = std::make_shared<Member>(registry_.shelf(), name, std::move(*file));
   if (persistent_) {
     std::string why;
@@ -28,6 +43,15 @@ Result<void> Array::store_new_dev(std::string_view text) {
     // member cannot join.
     for (const auto& other : members_)
       if (member->super && other->super && member->super->uuid != other->super->uuid) return err(EINVAL);
+    // A copy of a member (another file with the same device identity) is
+    // that member twice: the kernel's bind_rdev_to_array finds its
+    // desc_nr taken and answers EBUSY.
+    for (const auto& other : members_) {
+      if (!member->super || !other->super || !same_device(*member->super, *other->super)) continue;
+      md_log("%s: new_dev %s: busy: it carries the same device as %s", name_.c_str(), name.c_str(),
+             other->name().c_str());
+      return err(EBUSY);
+    }
   }
   std::set<int> used;
   for (const auto& m : members_) used.insert(m->desc_nr);

@@ -11,6 +11,7 @@
 #include "core/jiffies.h"
 #include "core/log.h"
 #include "format/feature_rules.h"
+#include "core/registry.h"
 #include "core/superblock.h"
 
 namespace mdfs::core {
@@ -97,8 +98,24 @@ Result<void> Array::do_md_run() {
   }
   const raid::PersonalityType* type =
       level != LEVEL_NONE ? raid::find_personality(level) : raid::find_personality(clevel_);
-  if (!type || raid_disks <= 0) return err(EINVAL);
+  if (!type) {
+    md_log("%s: cannot start: no personality for level %s", name_.c_str(),
+           clevel_.empty() ? std::to_string(level).c_str() : clevel_.c_str());
+    return err(EINVAL);
+  }
+  if (raid_disks <= 0) return err(EINVAL);
   if (!creating && type->level != freshest->level) return err(EINVAL);
+  // md's limit: the devices a superblock can describe, 27 for 0.90 and
+  // 1920 for v1 (and for arrays without metadata). The kernel takes more
+  // until its allocation fails (ENOMEM after a warning); mdfs refuses
+  // first, so a hostile raid_disks never sizes anything.
+  const bool meta090 = persistent_ && major_version_ == 0;
+  const int max_disks = static_cast<int>(meta090 ? format::kSb0Disks : format::kSb1MaxDisks);
+  if (raid_disks > max_disks) {
+    md_log("%s: cannot start: raid_disks %d exceeds the %d devices %s can describe", name_.c_str(), raid_disks,
+           max_disks, meta090 ? "a 0.90 superblock" : "md");
+    return err(EINVAL);
+  }
 
   struct Plan {
     Member* member;
@@ -164,9 +181,10 @@ Result<void> Array::do_md_run() {
   g.raid_disks = raid_disks;
   g.member_sectors.assign(static_cast<size_t>(raid_disks), 0);
   std::vector<raid::Disk*> disks(static_cast<size_t>(raid_disks), nullptr);
-  int working = 0;
+  int working = 0, recovering = 0;
   bool all_writable = true;
   for (const auto& p : plans) {
+    if (!p.kicked && p.role >= 0 && !p.in_sync) ++recovering;
     if (p.kicked || p.role < 0 || !p.in_sync) continue;
     g.member_sectors[static_cast<size_t>(p.role)] = p.sectors;
     disks[static_cast<size_t>(p.role)] = p.member;
@@ -188,11 +206,27 @@ Result<void> Array::do_md_run() {
   }
   auto sectors = type->array_sectors(g);
   if (!sectors) return err(EINVAL);
-  if (working == 0 || raid_disks - working > type->max_degraded(g)) return err(EINVAL);
+  if (working == 0 || raid_disks - working > type->max_degraded(g)) {
+    md_log("%s: cannot start: not enough operational devices (%d/%d failed)", name_.c_str(), raid_disks - working,
+           raid_disks);
+    return err(EINVAL);
+  }
   if (!all_writable && ro_ != ReadOnly::kReadOnly) return err(EROFS);
   if (!read_only_reason.empty() && ro_ != ReadOnly::kReadOnly) {
     log_line(name_ + ": started read-only: " + read_only_reason);
     ro_ = ReadOnly::kReadOnly;
+  }
+  // As raid5_run: a parity array both degraded and dirty may hold stale
+  // parity where a member is missing, so it does not start unless
+  // start_dirty_degraded says so (members still being recovered do not
+  // count: they hold what was rebuilt, and the rest is rebuilt again).
+  const bool parity = type->level == 4 || type->level == 5 || type->level == 6;
+  if (parity && !creating && freshest->resync_offset != kMaxSector && raid_disks - working > recovering) {
+    if (!registry_.start_dirty_degraded()) {
+      md_log("md/raid:%s: cannot start dirty degraded array.", name_.c_str());
+      return err(EIO);
+    }
+    md_log("md/raid:%s: starting dirty degraded array - data corruption possible.", name_.c_str());
   }
 
   // The plan holds: apply it, start the personality, write superblocks.
@@ -203,11 +237,30 @@ Result<void> Array::do_md_run() {
     p.member->sectors = p.sectors;
     p.member->sb_offset = p.sb_offset;
   }
-  auto pers = type->run(g, disks, *this);
-  if (!pers) {
+  auto restore = [&] {
     for (size_t i = 0; i < plans.size(); ++i)
       std::tie(plans[i].member->data_offset, plans[i].member->sectors, plans[i].member->sb_offset) = saved[i];
+  };
+  auto pers = type->run(g, disks, *this);
+  if (!pers) {
+    restore();
     return err(EINVAL);
+  }
+  // The internal bitmap, as md_bitmap_create: the freshest member's (valid,
+  // as checked above) covers what the array resyncs (its on-disk sync_size
+  // is not trusted), at each member's own position, where it must not run
+  // into data or metadata (the kernel's write_sb_page refuses that).
+  const uint64_t sync_sectors = (*pers)->sync_sectors();
+  if (!creating && freshest->bitmap) {
+    for (const auto& p : plans) {
+      if (p.kicked || !p.member->super || p.member->super->bitmap_offset == 0) continue;
+      std::string why;
+      if (!superblock::check_bitmap_room(*p.member, *freshest->bitmap, sync_sectors, &why)) {
+        md_log("%s: cannot start: %s: %s", name_.c_str(), p.member->name().c_str(), why.c_str());
+        restore();
+        return err(EINVAL);
+      }
+    }
   }
   std::lock_guard sb_lock(sb_mutex_);
   for (const auto& p : plans) {
@@ -225,7 +278,11 @@ Result<void> Array::do_md_run() {
     // A member whose recovery was interrupted resumes it from its offset.
     p.member->recovery_offset = kMaxSector;
     if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) p.member->recovery_offset = p.member->super->recovery_offset;
-    if (p.kicked) p.member->release_name();
+    if (p.kicked) {
+      md_log("%s: kicking %s %s from array!", name_.c_str(), p.member->super->role == format::kRoleFaulty ? "faulty" : "non-fresh",
+             p.member->name().c_str());
+      p.member->release_name();
+    }
   }
   std::erase_if(members_, [&](const auto& m) {
     return std::any_of(plans.begin(), plans.end(), [&](const Plan& p) { return p.kicked && p.member == m.get(); });
@@ -259,6 +316,7 @@ Result<void> Array::do_md_run() {
     delta_disks_ = freshest->delta_disks;
     reshape_backwards_ = freshest->reshape_backwards;
   }
+  bitmap_sync_sectors_ = sync_sectors;
   if (!external_size_) array_sectors_ = *sectors;
   read_only_reason_ = read_only_reason;
   pers_type_ = type;
@@ -314,6 +372,7 @@ int Array::update_superblocks() {
   info.delta_disks = delta_disks_;
   info.reshape_backwards = reshape_backwards_;
   if (major_version_ == 0) number_members_090();
+  info.bitmap_sync_sectors = bitmap_sync_sectors_;
   for (const auto& m : members_) {
     superblock::ArrayInfo::Desc d;
     d.desc_nr = m->desc_nr;

@@ -13,12 +13,12 @@ namespace mdfs::core {
 
 Member::Member(Shelf& shelf, std::string name, Shelf::Claimed file)
     : shelf_(shelf), name_(std::move(name)), fd_(std::move(file.fd)), file_bytes_(file.bytes),
-      writable_(file.writable) {}
+      writable_(file.writable), id_(file.id) {}
 
 Member::~Member() { release_name(); }
 
 void Member::release_name() {
-  if (named_) shelf_.release(name_);
+  if (named_) shelf_.release(id_);
   named_ = false;
 }
 

@@ -27,9 +27,10 @@ class Member : public raid::Disk {
   Member& operator=(const Member&) = delete;
 
   const std::string& name() const { return name_; }
-  // Gives the name back to the shelf (another array may take the file);
-  // the file itself stays open until the Member goes.
+  // Gives the file back to the shelf (another array may take it); the file
+  // itself stays open until the Member goes.
   void release_name();
+  Shelf::FileId file_id() const { return id_; }
   uint64_t file_sectors() const { return file_bytes_ / 512; }
   bool writable() const { return writable_; }
 
@@ -87,6 +88,7 @@ class Member : public raid::Disk {
   UniqueFd fd_;
   uint64_t file_bytes_;
   bool writable_;
+  Shelf::FileId id_;
   bool named_ = true;
 };
 

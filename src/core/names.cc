@@ -9,6 +9,8 @@ namespace mdfs::core {
 
 namespace {
 
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
 bool all_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
@@ -18,7 +20,7 @@ bool all_digits(std::string_view s) {
 Result<ArrayName> parse_new_array_name(std::string_view text) {
   while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
   if (text.size() >= kDiskNameLen) return err(E2BIG);
-  if (text.find('\0') != std::string_view::npos) return err(EINVAL);
+  if (std::any_of(text.begin(), text.end(), is_control)) return err(EINVAL);
   if (text.starts_with("md_")) {
     std::string name(text);
     std::replace(name.begin(), name.end(), '/', '!');
@@ -32,6 +34,15 @@ Result<ArrayName> parse_new_array_name(std::string_view text) {
     return ArrayName{"md" + std::to_string(n), true, static_cast<long>(n)};
   }
   return err(EINVAL);
+}
+
+std::string sanitize_metadata_name(std::string_view name) {
+  std::string out(name);
+  for (char& c : out) {
+    if (c == '/') c = '-';
+    else if (is_control(c) || c == ' ') c = '_';
+  }
+  return out;
 }
 
 Result<ArrayName> parse_device_name(std::string_view name) {

@@ -21,8 +21,15 @@ struct ArrayName {
 
 // What a write to new_array means: trailing newlines are dropped; "md01"
 // names md1; "md_NAME" keeps NAME, with '/' shown as '!' (sysfs does so);
-// E2BIG when 32 bytes or longer, EINVAL for anything else.
+// E2BIG when 32 bytes or longer, EINVAL for anything else, and for a control
+// character anywhere (the kernel takes one, but the name becomes a file
+// name in dev/ and a line in every listing; mdadm 4.3 refuses them too).
 Result<ArrayName> parse_new_array_name(std::string_view text);
+
+// The array name mdadm 4.2 derives from a v1 superblock's name (the part
+// after "homehost:"): '/' becomes '-', space and tab '_'; mdfs also turns
+// every other control character into '_'.
+std::string sanitize_metadata_name(std::string_view name);
 
 // A file name under dev/ that names an array exactly as mdfs would show it
 // (no leading zeros, no '/'): what O_CREAT may create.

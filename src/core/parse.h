@@ -31,6 +31,33 @@ Result<T> parse_kstrto(std::string_view text) {
   return static_cast<T>(value);
 }
 
+// A signed int as kstrtoint(text, 0): an optional sign, then decimal, 0x
+// hex or 0 octal; one trailing newline; ERANGE outside int.
+inline Result<int> parse_kstrtoint(std::string_view text) {
+  text = strip_newline(text);
+  bool negative = false;
+  if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
+    negative = text.front() == '-';
+    text.remove_prefix(1);
+  }
+  int base = 10;
+  if (text.size() > 1 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) {
+    base = 16;
+    text.remove_prefix(2);
+  } else if (text.size() > 1 && text[0] == '0') {
+    base = 8;
+    text.remove_prefix(1);
+  }
+  if (text.empty()) return err(EINVAL);
+  unsigned long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (ec == std::errc::result_out_of_range) return err(ERANGE);
+  if (ec != std::errc() || end != text.data() + text.size()) return err(EINVAL);
+  const unsigned long long limit = negative ? 1ULL + std::numeric_limits<int>::max() : std::numeric_limits<int>::max();
+  if (value > limit) return err(ERANGE);
+  return negative ? static_cast<int>(-static_cast<long long>(value)) : static_cast<int>(value);
+}
+
 // "Y"/"N" and friends, as kstrtobool (only the first characters count).
 inline Result<bool> parse_kstrtobool(std::string_view text) {
   if (text.empty()) return err(EINVAL);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/log.h"
 #include "core/names.h"
 #include "core/superblock.h"
 
@@ -25,7 +26,7 @@ Registry::~Registry() { misc_wq_.flush(); }
 
 void Registry::set_delete_listener(DeleteListener listener) { listener_ = std::move(listener); }
 
-Result<void> Registry::new_array(std::string_view text) {
+Result<uint64_t> Registry::new_array(std::string_view text) {
   auto name = parse_new_array_name(text);
   if (!name) return err(name.error());
   for (;;) {
@@ -38,9 +39,23 @@ Result<void> Registry::new_array(std::string_view text) {
       return err(EEXIST);
     }
     auto hold = name->numbered ? Hold::kUntilIoctl : Hold::kUntilStop;
-    arrays_.emplace(name->name, std::make_shared<Array>(*this, name->name, name->minor, next_id_++, hold));
-    return {};
+    const uint64_t id = next_id_++;
+    arrays_.emplace(name->name, std::make_shared<Array>(*this, name->name, name->minor, id, hold));
+    return id;
   }
+}
+
+bool Registry::withdraw_new_array(const std::string& name, uint64_t id) {
+  std::lock_guard lock(mutex_);
+  auto it = arrays_.find(name);
+  if (it == arrays_.end()) return false;
+  const auto& array = it->second;
+  if (array->id() != id || array->deleted_ || array->active_ > 0 || array->openers() > 0 || array->configured())
+    return false;
+  array->hold_ = Hold::kNone;
+  array->deleted_ = true;
+  misc_wq_.post([this, array] { delayed_delete(array); });
+  return true;
 }
 
 Result<std::shared_ptr<Array>> Registry::create_and_open(std::string_view device_name, bool exclusive) {
@@ -128,10 +143,15 @@ void Registry::delayed_delete(const std::shared_ptr<Array>& array) {
     std::lock_guard lock(mutex_);
     auto it = arrays_.find(array->name());
     if (it != arrays_.end() && it->second == array) arrays_.erase(it);
+  }
+  // The listener first: an open waiting on the deletion (rule 5) returns
+  // only once the namespace has been told.
+  if (listener_) listener_(array);
+  {
+    std::lock_guard lock(mutex_);
     array->deletion_done_ = true;
   }
   deletion_done_.notify_all();
-  if (listener_) listener_(array);
 }
 
 std::shared_ptr<Array> Registry::find(std::string_view name) const {
@@ -162,10 +182,11 @@ void Registry::flush() { misc_wq_.flush(); }
 namespace {
 
 // The array name mdadm would give a member's array: the v1 name after the
-// homehost ("0" is md0, "data" is md_data), 0.90's preferred minor.
+// homehost ("0" is md0, "data" is md_data), made safe as mdadm makes it;
+// 0.90's preferred minor.
 std::string name_for(const format::SuperInfo& sb) {
   if (sb.major == 0) return "md" + std::to_string(std::max(sb.md_minor, 0));
-  std::string name = sb.name.substr(sb.name.find(':') + 1);
+  std::string name = sanitize_metadata_name(sb.name.substr(sb.name.find(':') + 1));
   if (!name.empty() && std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
     return "md" + std::to_string(std::stoul(name.substr(0, 6)));
   return "md_" + name;
@@ -173,27 +194,34 @@ std::string name_for(const format::SuperInfo& sb) {
 
 }  // namespace
 
-std::vector<std::string> Registry::assemble_all() {
-  std::vector<std::string> log;
+void Registry::assemble_all() {
   struct Found {
     std::string file;
     format::SuperInfo sb;
   };
-  // Every member file, examined as mdadm --examine would: 1.2, 1.1, 1.0, 0.90.
+  // Every member file, examined as mdadm --examine would: 1.2, 1.1, 1.0,
+  // 0.90; each file once, whatever names lead to it.
   std::map<std::array<uint8_t, 16>, std::vector<Found>> groups;
+  std::map<Shelf::FileId, std::string> seen;
   for (const auto& file : shelf_.files()) {
     auto claimed = shelf_.claim(file);
     if (!claimed) continue;
+    if (auto [it, first] = seen.emplace(claimed->id, file); !first) {
+      md_log("%s: the same file as %s: examined once", file.c_str(), it->second.c_str());
+      shelf_.release(claimed->id);
+      continue;
+    }
     Member probe(shelf_, file, std::move(*claimed));
     std::vector<std::string> rejected;
     auto found = superblock::examine(probe, &rejected);
-    for (const auto& why : rejected) log.push_back(file + ": " + why);
+    for (const auto& why : rejected) md_log("%s: %s", file.c_str(), why.c_str());
     if (found && !found->empty()) groups[found->front().uuid].push_back({file, found->front()});
   }
   for (auto& [uuid, found] : groups) {
-    std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) { return a.sb.events > b.sb.events; });
-    const auto& sb = found.front().sb;
-    std::string name = name_for(sb);
+    size_t freshest = 0;
+    for (size_t i = 0; i < found.size(); ++i)
+      if (found[i].sb.events > found[freshest].sb.events) freshest = i;
+    std::string name = name_for(found[freshest].sb);
     if (!parse_device_name(name) || find(name)) {
       for (int n = 127; n >= 0; --n)
         if (!find("md" + std::to_string(n))) {
@@ -203,6 +231,35 @@ std::vector<std::string> Registry::assemble_all() {
     }
     auto parsed = parse_device_name(name);
     if (!parsed) continue;
+    // As mdadm's Assemble: one file for each role, the one with the most
+    // events; on a tie the first found keeps it (v1), and for 0.90 mdadm
+    // takes two such files for one device seen twice and assembles neither.
+    // A replacement has a place of its own beside its role (mdadm's
+    // best[2 * role + 1]).
+    std::map<std::pair<uint16_t, bool>, size_t> best;
+    std::vector<bool> chosen(found.size(), true);
+    bool refuse = false;
+    for (size_t i = 0; i < found.size() && !refuse; ++i) {
+      if (found[i].sb.role >= format::kRoleMax) continue;  // spares and faulty: each its own
+      auto [it, first] = best.emplace(std::make_pair(found[i].sb.role, found[i].sb.replacement), i);
+      if (first) continue;
+      const Found& other = found[it->second];
+      if (found[i].sb.events == other.sb.events && found[i].sb.major == 0) {
+        md_log("WARNING %s and %s appear to have very similar superblocks. If they are really different, "
+               "please --zero the superblock on one. If they are the same or overlap, please remove one from "
+               "the source folder.", other.file.c_str(), found[i].file.c_str());
+        refuse = true;
+        break;
+      }
+      const size_t loser = found[i].sb.events > other.sb.events ? it->second : i;
+      if (loser == it->second) it->second = i;
+      chosen[loser] = false;
+      md_log("%s: not added to %s: role %u is taken by %s (events %llu, this file %llu)", found[loser].file.c_str(),
+             name.c_str(), found[i].sb.role, found[it->second].file.c_str(),
+             static_cast<unsigned long long>(found[it->second].sb.events),
+             static_cast<unsigned long long>(found[loser].sb.events));
+    }
+    if (refuse) continue;
     std::shared_ptr<Array> array;
     {
       std::lock_guard lock(mutex_);
@@ -211,21 +268,26 @@ std::vector<std::string> Registry::assemble_all() {
       arrays_.emplace(parsed->name, array);
     }
     ArrayRef ref(*this, array);
-    std::string version = format::version_string(sb);
+    std::string version = format::version_string(found[freshest].sb);
     (void)array->store_metadata_version(version);
-    std::string members;
-    for (const auto& f : found) {
-      if (auto r = array->store_new_dev(f.file); !r) log.push_back(f.file + ": not added to " + name + ": " + std::strerror(r.error()));
-      else members += " " + f.file;
+    std::string added;
+    for (size_t i = 0; i < found.size(); ++i) {
+      if (!chosen[i]) continue;
+      if (auto r = array->store_new_dev(found[i].file); !r)
+        md_log("%s: not added to %s: %s", found[i].file.c_str(), name.c_str(), std::strerror(r.error()));
+      else
+        added += " " + found[i].file;
     }
     if (auto r = array->store_array_state("active"); r) {
-      log.push_back(name + ": started with" + members);
+      // The members it runs with: a stale one was left out (and logged).
+      std::string members;
+      for (const auto& m : array->members()) members += " " + m->name();
+      md_log("%s: started with%s", name.c_str(), members.c_str());
     } else {
-      log.push_back(name + ": cannot start (" + std::string(std::strerror(r.error())) + "), left out:" + members);
+      md_log("%s: cannot start (%s), left out:%s", name.c_str(), std::strerror(r.error()), added.c_str());
       (void)array->store_array_state("clear");
     }
   }
-  return log;
 }
 
 void Registry::shutdown() {

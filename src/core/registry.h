@@ -64,12 +64,17 @@ class Registry {
   // The md thread: timers of the arrays (safe mode).
   WorkQueue& md_thread() { return md_wq_; }
   // At mount: every array found on the shelf's members, assembled and
-  // started as `mdadm --assemble --scan --run` would. Returns what it did,
-  // one line each, for the log.
-  std::vector<std::string> assemble_all();
+  // started as `mdadm --assemble --scan --run` would, saying in the log
+  // what it did.
+  void assemble_all();
 
-  // A write to parameters/new_array (rule 2).
-  Result<void> new_array(std::string_view text);
+  // A write to parameters/new_array (rule 2); the new array's id.
+  Result<uint64_t> new_array(std::string_view text);
+  // Takes back the array `name` that new_array made as `id`, if nobody has
+  // touched it since (no reference, no opener, no configuration): the
+  // first part of a name written in pieces (see sysfs's store memory).
+  // false, and nothing changed, otherwise.
+  bool withdraw_new_array(const std::string& name, uint64_t id);
   // O_CREAT of dev/<name>: the probe, then md_open (rule 1). An existing
   // array is just opened (EEXIST when `exclusive`).
   Result<std::shared_ptr<Array>> create_and_open(std::string_view name, bool exclusive);
@@ -86,6 +91,10 @@ class Registry {
 
   bool create_on_open() const { return create_on_open_.load(); }
   void set_create_on_open(bool value) { create_on_open_.store(value); }
+  // md_mod's start_dirty_degraded: non-zero lets a raid4/5/6 start while
+  // both dirty and degraded (the kernel refuses, as its parity may be stale).
+  int start_dirty_degraded() const { return start_dirty_degraded_.load(); }
+  void set_start_dirty_degraded(int value) { start_dirty_degraded_.store(value); }
 
   // Waits for every deletion queued so far (flush_workqueue(md_misc_wq)).
   void flush();
@@ -107,6 +116,7 @@ class Registry {
   std::map<std::string, std::shared_ptr<Array>, std::less<>> arrays_;
   uint64_t next_id_ = 1;
   std::atomic<bool> create_on_open_{true};
+  std::atomic<int> start_dirty_degraded_{0};
   DeleteListener listener_;
   WorkQueue md_wq_{"md_thread"};
   WorkQueue misc_wq_{"md_misc_wq"};  // last: destroyed first, after draining

@@ -30,8 +30,6 @@ Result<Shelf::Claimed> Shelf::claim(std::string_view name_view) {
       name.find('\0') != std::string::npos)
     return err(EINVAL);
   if (!dir_) return err(ENOENT);
-  std::lock_guard lock(mutex_);
-  if (in_use_.count(name)) return err(EBUSY);
   bool writable = true;
   int fd = open_beneath(dir_.get(), name, O_RDWR);
   if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
@@ -47,13 +45,26 @@ Result<Shelf::Claimed> Shelf::claim(std::string_view name_view) {
   struct stat st {};
   if (fstat(fd, &st) != 0) return err(errno);
   if (!S_ISREG(st.st_mode)) return err(EINVAL);
-  in_use_.insert(name);
-  return Claimed{std::move(owned), static_cast<uint64_t>(st.st_size), writable};
+  // The file, not the name: the open above followed whatever alias led here.
+  const FileId id{st.st_dev, st.st_ino};
+  std::lock_guard lock(mutex_);
+  if (!in_use_.emplace(id, name).second) return err(EBUSY);
+  return Claimed{std::move(owned), static_cast<uint64_t>(st.st_size), writable, id};
 }
 
-void Shelf::release(const std::string& name) {
+void Shelf::release(FileId id) {
   std::lock_guard lock(mutex_);
-  in_use_.erase(name);
+  in_use_.erase(id);
+}
+
+std::optional<std::string> Shelf::holder(std::string_view name) const {
+  if (!dir_ || name.empty() || name.find('/') != std::string_view::npos) return std::nullopt;
+  struct stat st {};
+  if (fstatat(dir_.get(), std::string(name).c_str(), &st, 0) != 0) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  auto it = in_use_.find(FileId{st.st_dev, st.st_ino});
+  if (it == in_use_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::vector<std::string> Shelf::files() const {

@@ -2,6 +2,7 @@
 
 #include <linux/raid/md_p.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "core/member.h"
@@ -17,30 +18,60 @@ format::ReadAt reader(const Member& member) {
   };
 }
 
+// Bitmap bytes are written in pieces of this size, so a bitmap covering a
+// large array needs no buffer of its own size.
+constexpr size_t kBitmapWriteChunk = 64 * 1024;
+
+uint64_t bitmap_area_sectors(const format::BitmapSuper& bitmap, uint64_t sync_sectors) {
+  return format::bitmap_sectors(sync_sectors, bitmap.chunksize, 512);
+}
+
 // The internal write-intent bitmap kept in step with the superblock: its
 // events follow the array's (a bitmap behind the superblock would make the
-// kernel resync everything), and mdfs, which does not track dirty regions,
-// marks every chunk dirty while the array is active and none once clean, so
-// a resync after an unclean stop covers the whole array.
-int write_bitmap(Member& member, int64_t bitmap_sector, format::BitmapSuper& bitmap, const ArrayInfo& array) {
+// kernel resync everything), its sync_size is what the array covers (as
+// md_bitmap_read_sb rewrites it), and mdfs, which does not track dirty
+// regions, marks every chunk dirty while the array is active and none once
+// clean, so a resync after an unclean stop covers the whole array. The
+// caller has checked that the area fits (check_bitmap_room).
+int write_bitmap(Member& member, int64_t bitmap_sector, format::BitmapSuper bitmap, const ArrayInfo& array) {
   bitmap.events = array.events;
+  bitmap.sync_size = array.bitmap_sync_sectors;
   auto head = format::serialize_bitmap_super(bitmap);
   if (!head) return head.error();
-  const uint64_t at = static_cast<uint64_t>(bitmap_sector) * 512;
-  uint64_t bits = format::bitmap_chunks(bitmap.sync_size, bitmap.chunksize);
-  std::vector<std::byte> area(*head);
+  uint64_t at = static_cast<uint64_t>(bitmap_sector) * 512;
+  uint64_t left = (format::bitmap_chunks(bitmap.sync_size, bitmap.chunksize) + 7) / 8;
   const bool clean = array.in_sync && array.recovery_cp == ~uint64_t{0};
-  area.resize(head->size() + (bits + 7) / 8, clean ? std::byte{0} : std::byte{0xff});
-  if (int e = member.pwrite_exact(at, area)) return e;
+  const std::byte fill = clean ? std::byte{0} : std::byte{0xff};
+  std::vector<std::byte> piece(*head);
+  piece.resize(head->size() + std::min<uint64_t>(left, kBitmapWriteChunk), fill);
+  left -= piece.size() - head->size();
+  if (int e = member.pwrite_exact(at, piece)) return e;
+  at += piece.size();
+  piece.assign(kBitmapWriteChunk, fill);
+  while (left > 0) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(left, piece.size()));
+    if (int e = member.pwrite_exact(at, std::span(piece).first(n))) return e;
+    at += n;
+    left -= n;
+  }
   member.super->bitmap = bitmap;
   return 0;
 }
 
+// The array's bitmap for a member whose superblock has one: only where it
+// fits (a member's own old copy is never written back).
+std::optional<format::BitmapSuper> bitmap_for(const Member& member, const ArrayInfo& array) {
+  if (!member.super || member.super->bitmap_offset == 0 || !array.bitmap) return std::nullopt;
+  if (!check_bitmap_room(member, *array.bitmap, array.bitmap_sync_sectors, nullptr)) return std::nullopt;
+  return array.bitmap;
+}
+
 // Whether the array's bitmap fits on a new member between its superblock
 // and its data (1.1, 1.2) or between its data and its superblock (1.0).
-bool bitmap_fits(const format::BitmapSuper& bitmap, int64_t offset, const format::Placement1& where) {
+bool bitmap_fits(const format::BitmapSuper& bitmap, uint64_t sync_sectors, int64_t offset,
+                 const format::Placement1& where) {
   const auto start = static_cast<int64_t>(where.super_offset) + offset;
-  const auto length = static_cast<int64_t>(format::bitmap_sectors(bitmap.sync_size, bitmap.chunksize, 512));
+  const auto length = static_cast<int64_t>(bitmap_area_sectors(bitmap, sync_sectors));
   if (where.data_offset > where.super_offset)
     return start >= static_cast<int64_t>(where.super_offset) + 8 && start + length <= static_cast<int64_t>(where.data_offset);
   return start >= static_cast<int64_t>(where.data_offset + where.data_size) &&
@@ -66,10 +97,11 @@ uint16_t role_of(const ArrayInfo::Desc& d) {
 // a bit written as long as its state lasts.
 int write_v1(Member& member, const ArrayInfo& array) {
   format::Superblock1 sb;
+  // The bitmap written after this member's superblock: the array's.
   std::optional<format::BitmapSuper> bitmap;
-  if (member.super) bitmap = member.super->bitmap;
   if (member.super && std::holds_alternative<format::Superblock1>(member.super->super)) {
     sb = std::get<format::Superblock1>(member.super->super);
+    bitmap = bitmap_for(member, array);
   } else {
     format::NewArray1 na;
     na.set_uuid = array.uuid;
@@ -84,7 +116,7 @@ int write_v1(Member& member, const ArrayInfo& array) {
     where.super_offset = member.sb_offset;
     where.data_offset = member.data_offset;
     where.data_size = member.sectors;
-    if (array.bitmap && bitmap_fits(*array.bitmap, array.bitmap_offset, where)) {
+    if (array.bitmap && bitmap_fits(*array.bitmap, array.bitmap_sync_sectors, array.bitmap_offset, where)) {
       where.bitmap_offset = static_cast<int32_t>(array.bitmap_offset);
       bitmap = array.bitmap;
     }
@@ -205,7 +237,7 @@ int write_v090(Member& member, const ArrayInfo& array) {
   sb.utime = static_cast<uint32_t>(array.utime);
   auto bytes = format::serialize_superblock0(sb);
   if (int e = member.pwrite_exact(member.sb_offset * 512, bytes)) return e;
-  auto bitmap = member.super ? member.super->bitmap : std::nullopt;
+  auto bitmap = bitmap_for(member, array);
   member.super = format::super_info(sb, member.file_sectors() * 512);
   member.super->bitmap = bitmap;
   if (bitmap && na.bitmap)
@@ -253,6 +285,15 @@ Result<Placement> place(int major, int minor, uint64_t member_sectors, std::opti
   auto where = format::place_member1(req);
   if (!where) return err(EINVAL);
   return Placement{where->super_offset, where->data_offset, where->data_size};
+}
+
+Result<void> check_bitmap_room(const Member& member, const format::BitmapSuper& bitmap, uint64_t sync_sectors,
+                               std::string* why) {
+  if (!member.super) return err(EINVAL);
+  // The array uses `sectors` of the member's data; the kernel checks the
+  // component size (dev_sectors) against the bitmap's start.
+  return format::check_bitmap_room(*member.super, bitmap_area_sectors(bitmap, sync_sectors), member.sectors,
+                                   member.file_sectors(), why);
 }
 
 int write(Member& member, const ArrayInfo& array) {

@@ -17,6 +17,10 @@ namespace mdfs::core {
 
 class Member;
 
+// Whether two superblocks describe the same device of the same array: a
+// file and its copy.
+bool same_device(const format::SuperInfo& a, const format::SuperInfo& b);
+
 namespace superblock {
 
 // What every member's superblock says about the array: the mddev fields
@@ -57,10 +61,16 @@ struct ArrayInfo {
     bool failfast = false;
   };
   std::vector<Desc> members;
-  // The array's internal bitmap (v1): a member that has no superblock yet
-  // gets it too, at bitmap_offset sectors from its superblock.
+  // The array's internal bitmap (v1), one for every member as the kernel
+  // keeps it: each member whose superblock has a bitmap gets this one
+  // (never its own old copy), and a member that has no superblock yet gets
+  // it at bitmap_offset sectors from its superblock.
   std::optional<format::BitmapSuper> bitmap;
   int64_t bitmap_offset = 0;
+  // What the bitmap covers (the kernel's resync_max_sectors: the component
+  // size, the array size for raid10). Written as its sync_size, whatever
+  // the member said, as md_bitmap_read_sb does.
+  uint64_t bitmap_sync_sectors = 0;
 };
 
 inline constexpr uint16_t kRoleSpare = 0xffff;
@@ -88,6 +98,12 @@ std::array<uint8_t, 16> random_uuid();
 
 // Writes `member`'s superblock for the array's state; 0 or an errno.
 int write(Member& member, const ArrayInfo& array);
+
+// Whether the array's bitmap, covering `sync_sectors`, fits where the
+// member's superblock puts it (format::check_bitmap_room); EINVAL and *why
+// when it would run into data or metadata.
+Result<void> check_bitmap_room(const Member& member, const format::BitmapSuper& bitmap, uint64_t sync_sectors,
+                               std::string* why);
 
 }  // namespace superblock
 }  // namespace mdfs::core

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "format/bytes.h"
+#include "format/reason.h"
 
 namespace mdfs::format {
 namespace {
@@ -191,6 +192,56 @@ Result<SuperInfo> load_super(int major, int minor, uint64_t device_bytes, const 
     }
   }
   return info;
+}
+
+Result<void> check_bitmap_room(const SuperInfo& info, uint64_t bitmap_sectors, uint64_t data_sectors,
+                               uint64_t device_sectors, std::string* why) {
+  Reason r(why);
+  const auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  const auto sb = static_cast<int64_t>(info.super_offset);
+  const int64_t start = sb + info.bitmap_offset;
+  if (info.bitmap_offset == 0 || start < 0) return r.fail("no bitmap position on the member");
+  const auto first = static_cast<uint64_t>(start);
+  if (bitmap_sectors > device_sectors || first > device_sectors - bitmap_sectors) {
+    return r.fail("bitmap of %llu sectors at sector %llu runs past the member's end (%llu sectors)",
+                  u(bitmap_sectors), u(first), u(device_sectors));
+  }
+  const uint64_t end = first + bitmap_sectors;
+  // The superblock's own sectors: 4 KiB for 0.90, the role table's length for v1.
+  uint64_t sb_sectors = kSb0Bytes / kSectorBytes;
+  if (const auto* sb1 = std::get_if<Superblock1>(&info.super))
+    sb_sectors = superblock1_bytes(static_cast<uint32_t>(sb1->dev_roles.size())) / kSectorBytes;
+  const uint64_t sb_end = info.super_offset + sb_sectors;
+  if (first < sb_end && end > info.super_offset) {
+    return r.fail("bitmap at sector %llu overlaps the superblock at sector %llu", u(first), u(info.super_offset));
+  }
+  if (info.major == 0) {
+    // The bitmap shares the 64 KiB reserved at the end with the superblock.
+    const uint64_t reserved_end = info.super_offset + kSb0ReservedBytes / kSectorBytes;
+    if (first < sb_end || end > reserved_end) {
+      return r.fail("bitmap of %llu sectors at sector %llu leaves the 64 KiB reserved for 0.90 metadata",
+                    u(bitmap_sectors), u(first));
+    }
+    return {};
+  }
+  // The data the array uses must not meet the bitmap, on either side.
+  const uint64_t data_end = info.data_offset + data_sectors;
+  if (first < data_end && end > info.data_offset) {
+    return r.fail("bitmap of %llu sectors at sector %llu runs into the data (sectors %llu to %llu)",
+                  u(bitmap_sectors), u(first), u(info.data_offset), u(data_end));
+  }
+  // Nor the bad block log.
+  if (const auto* sb1 = std::get_if<Superblock1>(&info.super); sb1 && sb1->bblog_offset != 0 && sb1->bblog_size != 0) {
+    const int64_t bb = sb + sb1->bblog_offset;
+    if (bb >= 0) {
+      const auto bb_first = static_cast<uint64_t>(bb);
+      if (first < bb_first + sb1->bblog_size && end > bb_first) {
+        return r.fail("bitmap of %llu sectors at sector %llu runs into the bad block log at sector %llu",
+                      u(bitmap_sectors), u(first), u(bb_first));
+      }
+    }
+  }
+  return {};
 }
 
 Result<Examined> examine(uint64_t device_bytes, const ReadAt& read) {

@@ -107,6 +107,18 @@ struct Examined {
   std::vector<std::string> rejected;
 };
 
+// Whether an internal bitmap of `bitmap_sectors` (its superblock and bits,
+// bitmap_sectors(sync, chunk, 512)) fits at the member's bitmap position
+// without running into anything else: after the superblock and before the
+// data and a bad block log (1.1, 1.2), between the data the array uses
+// (`data_sectors` from data_offset) and the bad block log or superblock
+// (1.0), inside the 64 KiB reserved at the end of a 0.90 member; never past
+// the member's `device_sectors`. The kernel's write_sb_page refuses to
+// write a bitmap page that would run into the data or the metadata.
+// EINVAL with *why when it does not fit.
+Result<void> check_bitmap_room(const SuperInfo& info, uint64_t bitmap_sectors, uint64_t data_sectors,
+                               uint64_t device_sectors, std::string* why = nullptr);
+
 // Looks for every kind of md superblock on a member of `device_bytes`.
 // An errno only when a read fails; no superblock at all is an empty
 // `found`.

@@ -128,6 +128,9 @@ Result<Superblock0> parse_superblock0(std::span<const std::byte> b, uint64_t dev
   sb.this_disk = load_disk(b, SB0_OFF(this_disk), o);
 
   if (sb.raid_disks == 0) return r.fail("raid_disks is 0");
+  if (sb.raid_disks > kSb0Disks) {
+    return r.fail("raid_disks %u exceeds the %zu devices a 0.90 superblock can describe", sb.raid_disks, kSb0Disks);
+  }
   if (sb.this_disk.number >= kSb0Disks) {
     return r.fail("this_disk number %u outside the %zu-entry disk table", sb.this_disk.number, kSb0Disks);
   }

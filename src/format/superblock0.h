@@ -86,7 +86,9 @@ uint32_t superblock0_checksum(std::span<const std::byte> sb, bool big_endian);
 // Decodes the 4 KiB at superblock0_offset(dev_bytes) of a member of
 // `dev_bytes`, in whichever byte order its magic shows, and rejects what
 // the kernel's super_90_load would (version, checksum, no raid disks, a
-// this_disk outside the table, a component larger than the member).
+// this_disk outside the table, a component larger than the member), and a
+// raid_disks beyond the 27 descriptors of the disk table (the kernel runs
+// more while memory allows, but no 0.90 superblock can record them).
 // EINVAL with *why on failure.
 Result<Superblock0> parse_superblock0(std::span<const std::byte> bytes, uint64_t dev_bytes,
                                       std::string* why = nullptr);

@@ -151,6 +151,9 @@ Result<Superblock1> parse_superblock1(std::span<const std::byte> b, int minor, u
   if (sb.dev_number >= max_dev) {
     return r.fail("dev_number %u outside the role table (max_dev %u)", sb.dev_number, max_dev);
   }
+  if (sb.raid_disks > kSb1MaxDisks) {
+    return r.fail("raid_disks %u exceeds the %u devices a v1 superblock can describe", sb.raid_disks, kSb1MaxDisks);
+  }
   if (sb.data_size < 10) return r.fail("data_size %llu too small", u(sb.data_size));
   const uint64_t sb_sectors = superblock1_bytes(max_dev) / kSectorBytes;
   if (minor != 0) {

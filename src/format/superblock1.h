@@ -26,6 +26,10 @@ inline constexpr uint32_t kSb1MaxDev = (kSb1ReadBytes - kSb1HeaderBytes) / 2;
 inline constexpr uint64_t kMaxSector = ~uint64_t{0};
 // The smallest member mdadm will place a v1 superblock on.
 inline constexpr uint64_t kSb1MinDeviceSectors = 24;
+// The most devices a v1 array can have: one role entry each in the 4 KiB
+// superblock (the kernel's max_disks for v1). The kernel itself runs a
+// larger raid_disks while memory allows, but no superblock can record it.
+inline constexpr uint32_t kSb1MaxDisks = kSb1MaxDev;
 
 // Every field of the superblock in host byte order.
 struct Superblock1 {
@@ -91,8 +95,9 @@ Result<uint64_t> superblock1_offset(int minor, uint64_t dev_sectors);
 // would reject (magic, version, checksum, unknown features, non-zero
 // padding, max_dev beyond 4 KiB or the buffer, a superblock that does not
 // record its own position, dev_number outside the role table, data or
-// bitmap or bad block log outside the member or over the superblock). On
-// failure the error is EINVAL and *why, if given, says what was wrong.
+// bitmap or bad block log outside the member or over the superblock), and
+// a raid_disks beyond kSb1MaxDisks. On failure the error is EINVAL and
+// *why, if given, says what was wrong.
 Result<Superblock1> parse_superblock1(std::span<const std::byte> bytes, int minor, uint64_t dev_sectors,
                                       std::string* why = nullptr);
 

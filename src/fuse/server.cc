@@ -44,10 +44,12 @@ Server* server_of(fuse_req_t req) { return static_cast<Server*>(fuse_req_userdat
 }  // namespace
 
 // One open file. Devices count as md openers until release; attribute files
-// keep the text shown at offset 0 so reads at later offsets are consistent.
+// keep the text shown at offset 0 so reads at later offsets are consistent,
+// and what their writes stored.
 struct Server::Handle {
   Entry entry;
   std::string text;
+  sysfs::StoreMemory stored;
 };
 
 Server::Server(sysfs::Namespace& ns) : ns_(ns), uid_(getuid()), gid_(getgid()), next_ino_(kFirstDynamicIno) {
@@ -109,6 +111,46 @@ void Server::forget(fuse_ino_t ino, uint64_t nlookup) {
   inodes_.erase(it);
 }
 
+Server::NodeAttr Server::device_attr(const core::Array& array) const {
+  std::lock_guard lock(attr_mutex_);
+  auto it = device_attrs_.find(array.id());
+  if (it != device_attrs_.end()) return it->second;
+  Entry device;
+  device.type = NodeType::kDevice;
+  return NodeAttr{device.mode(), uid_, gid_};
+}
+
+namespace {
+
+bool in_group(fuse_req_t req, gid_t gid) {
+  if (fuse_req_ctx(req)->gid == gid) return true;
+  gid_t groups[64];
+  int n = fuse_req_getgroups(req, 64, groups);
+  for (int i = 0; i < std::min(n, 64); ++i)
+    if (groups[i] == gid) return true;
+  return false;
+}
+
+}  // namespace
+
+int Server::change_device_attr(fuse_req_t req, const core::Array& array, const struct stat& attr, int to_set) {
+  const fuse_ctx* ctx = fuse_req_ctx(req);
+  NodeAttr a = device_attr(array);
+  // As chown_ok, chgrp_ok and inode_owner_or_capable: root may do all; the
+  // file's owner may change its mode, and its group to one of its own.
+  const bool root = ctx->uid == 0, owner = ctx->uid == a.uid;
+  if ((to_set & FUSE_SET_ATTR_UID) && !root && !(owner && attr.st_uid == a.uid)) return EPERM;
+  if ((to_set & FUSE_SET_ATTR_GID) && !root && !(owner && (attr.st_gid == a.gid || in_group(req, attr.st_gid))))
+    return EPERM;
+  if ((to_set & FUSE_SET_ATTR_MODE) && !root && !owner) return EPERM;
+  if (to_set & FUSE_SET_ATTR_MODE) a.mode = (a.mode & S_IFMT) | (attr.st_mode & 07777);
+  if (to_set & FUSE_SET_ATTR_UID) a.uid = attr.st_uid;
+  if (to_set & FUSE_SET_ATTR_GID) a.gid = attr.st_gid;
+  std::lock_guard lock(attr_mutex_);
+  device_attrs_[array.id()] = a;
+  return 0;
+}
+
 struct stat Server::stat_of(const Inode& inode) const {
   struct stat st {};
   st.st_ino = inode.ino;
@@ -116,6 +158,12 @@ struct stat Server::stat_of(const Inode& inode) const {
   st.st_nlink = inode.entry.type == NodeType::kDir ? 2 : 1;
   st.st_uid = uid_;
   st.st_gid = gid_;
+  if (inode.entry.type == NodeType::kDevice) {
+    const NodeAttr a = device_attr(*inode.entry.array);
+    st.st_mode = a.mode;
+    st.st_uid = a.uid;
+    st.st_gid = a.gid;
+  }
   st.st_blksize = 4096;
   st.st_atim = st.st_mtim = st.st_ctim = mount_time_;
   switch (inode.entry.type) {
@@ -179,6 +227,13 @@ void Server::setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_s
       static_cast<uint64_t>(attr->st_size) != node->entry.array->size_bytes()) {
     // Like a block device: its size is the array's, truncate cannot change it.
     return (void)fuse_reply_err(req, EINVAL);
+  }
+  // chmod and chown: a device file keeps what they set while its array
+  // exists; the rest of the tree has fixed modes (EPERM), as mdfs(8) says.
+  constexpr int kOwnership = FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID;
+  if (to_set & kOwnership) {
+    if (node->entry.type != NodeType::kDevice) return (void)fuse_reply_err(req, EPERM);
+    if (int e = change_device_attr(req, *node->entry.array, *attr, to_set)) return (void)fuse_reply_err(req, e);
   }
   // Other changes (times, an attribute's truncation by O_TRUNC) are accepted
   // and change nothing, as on sysfs.
@@ -252,7 +307,7 @@ void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // md_open; a dying array answers ESTALE once its deletion is complete.
     if (auto r = ns_.registry().open(entry.array); !r) return (void)fuse_reply_err(req, r.error());
     fi->keep_cache = 0;
-    fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+    fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
     if (fuse_reply_open(req, fi) != 0) release(nullptr, fi);
     return;
   }
@@ -262,7 +317,7 @@ void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if ((mode != O_WRONLY && !entry.attr->show) || (mode != O_RDONLY && !entry.attr->store))
     return (void)fuse_reply_err(req, EACCES);
   fi->direct_io = 1;
-  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
   fuse_reply_open(req, fi);
 }
 
@@ -279,7 +334,7 @@ void Server::create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t,
   auto node = remember(parent, name, entry);
   auto param = entry_param(*node);
   fi->keep_cache = 0;
-  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}}).release());
+  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
   if (fuse_reply_create(req, &param, fi) != 0) {
     forget(node->ino, 1);
     release(nullptr, fi);
@@ -346,8 +401,11 @@ void Server::write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse
     fuse_reply_write(req, *n);
     return;
   }
-  // One write(2) is one store, as sysfs: the whole buffer, whatever the offset.
-  auto r = ns_.write(h->entry, std::string_view(buf, size));
+  // One write(2) is one store, as sysfs: the whole buffer, whatever the
+  // offset. A write that does not continue the ones before it (at 0, or
+  // elsewhere than where they ended) starts a new value.
+  if (off == 0 || static_cast<size_t>(off) != h->stored.text.size()) h->stored = {};
+  auto r = ns_.write(h->entry, std::string_view(buf, size), &h->stored);
   if (!r) return (void)fuse_reply_err(req, r.error());
   fuse_reply_write(req, size);
 }
@@ -372,6 +430,18 @@ void Server::ioctl(fuse_req_t req, unsigned int cmd, void* arg, fuse_file_info* 
   if (h->entry.type != NodeType::kDevice) return (void)fuse_reply_err(req, ENOTTY);
   if (flags & FUSE_IOCTL_COMPAT) return (void)fuse_reply_err(req, ENOSYS);
   auto& array = *h->entry.array;
+  // As md_ioctl: every md ioctl but the three that only ask needs
+  // CAP_SYS_ADMIN, which on a mount is its owner's (and root's); others
+  // get EACCES, whatever the file's mode let them open.
+  switch (cmd) {
+    case RUN_ARRAY: case STOP_ARRAY: case STOP_ARRAY_RO: case RESTART_ARRAY_RW: case SET_DISK_FAULTY:
+    case ADD_NEW_DISK: case HOT_REMOVE_DISK: case SET_ARRAY_INFO: case HOT_ADD_DISK: case SET_BITMAP_FILE:
+    case GET_BITMAP_FILE: case CLUSTERED_DISK_NACK:
+      if (const fuse_ctx* ctx = fuse_req_ctx(req); ctx->uid != 0 && ctx->uid != uid_)
+        return (void)fuse_reply_err(req, EACCES);
+      break;
+    default: break;
+  }
   auto answer = [&](const Result<void>& r) {
     if (!r) return (void)fuse_reply_err(req, r.error());
     fuse_reply_ioctl(req, 0, nullptr, 0);
@@ -428,6 +498,10 @@ void Server::ioctl(fuse_req_t req, unsigned int cmd, void* arg, fuse_file_info* 
 }
 
 void Server::array_deleted(const std::shared_ptr<core::Array>& array) {
+  {
+    std::lock_guard lock(attr_mutex_);
+    device_attrs_.erase(array->id());  // a new array of that name starts afresh
+  }
   notify_wq_.post([this, array] {
     fuse_session* se = session_.load();
     if (!se) return;

@@ -67,6 +67,17 @@ class Server {
     uint64_t nlookup = 0;
   };
   struct Handle;
+  // What chmod and chown set on a dev/<name> file: kept as long as that
+  // array (that incarnation) exists, in memory only.
+  struct NodeAttr {
+    mode_t mode;
+    uid_t uid;
+    gid_t gid;
+  };
+  NodeAttr device_attr(const core::Array& array) const;
+  // chmod/chown of a device file by the caller of `req`, as the kernel's
+  // setattr_prepare allows them: 0 or EPERM.
+  int change_device_attr(fuse_req_t req, const core::Array& array, const struct stat& attr, int to_set);
 
   std::shared_ptr<Inode> find(fuse_ino_t ino);
   // The inode for `entry` under (parent, name), counting one lookup: the
@@ -86,6 +97,10 @@ class Server {
   std::unordered_map<fuse_ino_t, std::shared_ptr<Inode>> inodes_;
   std::map<std::pair<fuse_ino_t, std::string>, fuse_ino_t> children_;
   fuse_ino_t next_ino_;
+
+  // Guards device_attrs_; taken alone, never with mutex_.
+  mutable std::mutex attr_mutex_;
+  std::map<uint64_t, NodeAttr> device_attrs_;  // by Array::id()
 
   unsigned max_read_ = 0;
   std::atomic<fuse_session*> session_{nullptr};

@@ -1,5 +1,6 @@
 #include "sysfs/attributes.h"
 
+#include "core/names.h"
 #include "core/parse.h"
 #include "mdfs/personality.h"
 
@@ -44,7 +45,6 @@ std::string constant(const Target&) {
   return Text;
 }
 constexpr char kZero[] = "0\n";
-constexpr char kNone[] = "none\n";
 constexpr char kEmpty[] = "";
 
 // Member attributes: one Array show/store taking the member.
@@ -79,7 +79,36 @@ Result<void> store_create_on_open(const Target& t, std::string_view text) {
   return {};
 }
 
-Result<void> store_new_array(const Target& t, std::string_view text) { return t.registry->new_array(text); }
+Result<void> store_new_array(const Target& t, std::string_view text) {
+  if (!t.memory) return err(t.registry->new_array(text).error());
+  StoreMemory& m = *t.memory;
+  // A finished name (it ended with a newline) followed by another whole
+  // line is a second name on the same open file, as `echo` twice makes.
+  if (!m.text.empty() && m.text.back() == '\n' && !text.empty() && text.back() == '\n') m = {};
+  if (!m.text.empty()) {
+    // A later piece of the same name: the whole text is the name, and what
+    // its first pieces made is taken back (EBUSY if someone uses it now).
+    if (!m.made.empty() && !t.registry->withdraw_new_array(m.made, m.made_id)) return err(EBUSY);
+    m.made.clear();
+  }
+  m.text.append(text);
+  auto id = t.registry->new_array(m.text);
+  if (!id) return err(id.error());
+  m.made = core::parse_new_array_name(m.text)->name;
+  m.made_id = *id;
+  return {};
+}
+
+Result<void> store_start_dirty_degraded(const Target& t, std::string_view text) {
+  auto value = core::parse_kstrtoint(text);
+  if (!value) return err(EINVAL);  // param_set_int answers EINVAL for anything it cannot parse
+  t.registry->set_start_dirty_degraded(*value);
+  return {};
+}
+
+std::string show_start_dirty_degraded(const Target& t) {
+  return std::to_string(t.registry->start_dirty_degraded()) + "\n";
+}
 
 std::string show_size(const Target& t) { return std::to_string(t.array->size_bytes() / raid::kSectorSize) + "\n"; }
 std::string show_ro(const Target& t) { return t.array->read_only_disk() ? "1\n" : "0\n"; }
@@ -91,9 +120,11 @@ Result<void> store_new_dev(const Target& t, std::string_view text) { return t.ar
 
 std::string show_mdstat(const Target& t) { return render_mdstat(*t.registry); }
 
+// md_mod's parameters, with the kernel's modes.
 const Attribute kModuleParameters[] = {
     {"create_on_open", 0600, show_create_on_open, store_create_on_open},
     {"new_array", 0200, nullptr, store_new_array},
+    {"start_dirty_degraded", 0644, show_start_dirty_degraded, store_start_dirty_degraded},
 };
 
 const Attribute kBlockAttributes[] = {

@@ -16,12 +16,24 @@
 
 namespace mdfs::sysfs {
 
+// What the writes of one open file have stored so far. sysfs takes each
+// write(2) as a store of its own; new_array takes the writes of one open
+// file that continue each other as one name, so that a name a shell writes
+// in pieces (`printf 'md_a\nb'` is two writes) is refused whole instead of
+// half made. A whole line after a whole line is a name of its own.
+struct StoreMemory {
+  std::string text;      // every byte written so far
+  std::string made;      // the array the text made so far, if any
+  uint64_t made_id = 0;  // and its incarnation
+};
+
 // What an attribute shows: the whole mount (module parameters, mdstat),
 // one array, or one member of an array.
 struct Target {
   core::Registry* registry = nullptr;
   core::Array* array = nullptr;
   core::Member* member = nullptr;
+  StoreMemory* memory = nullptr;  // a store's open file, when it has one
 };
 
 struct Attribute {

@@ -70,8 +70,8 @@ bool Entry::same_node(const Entry& o) const {
 
 Entry Namespace::root() const { return dir_entry(DirKind::kRoot); }
 
-Target Namespace::target_of(const Entry& e) const {
-  return Target{&registry_, e.array.get(), e.member.get()};
+Target Namespace::target_of(const Entry& e, StoreMemory* memory) const {
+  return Target{&registry_, e.array.get(), e.member.get(), memory};
 }
 
 bool Namespace::alive(const Entry& e) const {
@@ -170,13 +170,13 @@ Result<std::string> Namespace::read(const Entry& file) const {
   return file.attr->show(target_of(file));
 }
 
-Result<void> Namespace::write(const Entry& file, std::string_view text) const {
+Result<void> Namespace::write(const Entry& file, std::string_view text, StoreMemory* memory) const {
   if (file.type != NodeType::kFile) return err(EISDIR);
   if (!file.attr->store) return err(EACCES);
-  if (!file.array) return file.attr->store(target_of(file), text);
+  if (!file.array) return file.attr->store(target_of(file, memory), text);
   auto ref = registry_.get(file.array);
   if (!ref || !alive(file)) return err(ENOENT);
-  return file.attr->store(target_of(file), text);
+  return file.attr->store(target_of(file, memory), text);
 }
 
 }  // namespace mdfs::sysfs

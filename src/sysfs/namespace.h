@@ -52,10 +52,12 @@ class Namespace {
   // An attribute's text (the kernel's show), or its store; each holds a
   // reference on the array for its length, as md_attr_show/md_attr_store.
   Result<std::string> read(const Entry& file) const;
-  Result<void> write(const Entry& file, std::string_view text) const;
+  // `memory`: what earlier writes of the same open file stored, for the
+  // attributes that take an open file's writes as one value.
+  Result<void> write(const Entry& file, std::string_view text, StoreMemory* memory = nullptr) const;
 
  private:
-  Target target_of(const Entry& e) const;
+  Target target_of(const Entry& e, StoreMemory* memory = nullptr) const;
   core::Registry& registry_;
 };
 

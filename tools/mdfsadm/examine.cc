@@ -49,7 +49,7 @@ class File {
 
 // A 1.<minor> superblock as mdadm's load_super1 accepts it: any checksum,
 // and a bitmap that is not this array's drops the bitmap feature.
-std::optional<FoundSuper> load1(const File& f, uint64_t dev_bytes, int minor) {
+std::optional<FoundSuper> load1(const File& f, uint64_t dev_bytes, int minor, std::string* why) {
   const uint64_t dev_sectors = dev_bytes / kSector;
   auto at = format::superblock1_offset(minor, dev_sectors);
   if (!at) return std::nullopt;
@@ -85,14 +85,14 @@ std::optional<FoundSuper> load1(const File& f, uint64_t dev_bytes, int minor) {
   // The codec checks the checksum as the kernel does; mdadm reports a wrong
   // one instead, so hand the codec the right one and keep the stored one.
   bytes::store<uint32_t>(raw, offsetof(mdp_superblock_1, sb_csum), found.expected_csum);
-  auto sb = format::parse_superblock1(raw, minor, dev_sectors);
+  auto sb = format::parse_superblock1(raw, minor, dev_sectors, why);
   if (!sb) return std::nullopt;
   sb->sb_csum = stored;
   found.sb1 = std::move(*sb);
   return found;
 }
 
-std::optional<FoundSuper> load0(const File& f, uint64_t dev_bytes) {
+std::optional<FoundSuper> load0(const File& f, uint64_t dev_bytes, std::string* why) {
   auto at = format::superblock0_offset(dev_bytes);
   if (!at) return std::nullopt;
   auto raw = f.read(*at, format::kSb0Bytes);
@@ -107,7 +107,7 @@ std::optional<FoundSuper> load0(const File& f, uint64_t dev_bytes) {
   found.device_sectors = dev_bytes / kSector;
   found.expected_csum = format::superblock0_checksum(raw, false);
   bytes::store<uint32_t>(raw, offsetof(mdp_super_t, sb_csum), found.expected_csum);
-  auto sb = format::parse_superblock0(raw, dev_bytes);
+  auto sb = format::parse_superblock0(raw, dev_bytes, why);
   if (!sb) return std::nullopt;
   sb->sb_csum = stored;
   found.minor = static_cast<int>(sb->minor_version);
@@ -141,7 +141,8 @@ std::string level_text(int level) { return level_name(level).value_or("-unknown-
 
 // The array's size in bytes from one member's, as mdadm's --examine derives
 // it (data members, raid10 divided by its copies); 0 when not derivable.
-long long array_bytes(int level, int raid_disks, int layout, long long member_bytes) {
+// Computed wide and clamped: a hostile member size may not overflow.
+long long array_bytes(int level, int raid_disks, int layout, unsigned long long member_bytes) {
   long long ddsks = 0, denom = 1;
   switch (level) {
     case 1: ddsks = 1; break;
@@ -154,14 +155,17 @@ long long array_bytes(int level, int raid_disks, int layout, long long member_by
       break;
     default: break;
   }
-  return ddsks && denom ? member_bytes * ddsks / denom : 0;
+  if (ddsks <= 0 || denom <= 0) return 0;
+  const unsigned __int128 bytes = static_cast<unsigned __int128>(member_bytes) * static_cast<unsigned long long>(ddsks) /
+                                  static_cast<unsigned long long>(denom);
+  return bytes > static_cast<unsigned __int128>(INT64_MAX) ? INT64_MAX : static_cast<long long>(bytes);
 }
 
 void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) {
   const auto& sb = *f.sb1;
   const uint32_t level_u = static_cast<uint32_t>(sb.level);
   const uint32_t max_dev = static_cast<uint32_t>(sb.dev_roles.size());
-  int delta_extra = 0;
+  int64_t delta_extra = 0;  // 64 bits: delta_disks may be any 32-bit value
 
   appendf(o, "          Magic : %08x\n", MD_SB_MAGIC);
   appendf(o, "        Version : 1%s\n", sb.super_offset <= 4 ? ".1" : sb.super_offset <= 8 ? ".2" : ".0");
@@ -179,7 +183,8 @@ void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) 
       human_size(static_cast<long long>(sb.data_size << 9)).c_str());
   // mdadm compares the level as unsigned: linear and multipath pass too.
   if (level_u > 0) {
-    if (long long asize = array_bytes(sb.level, sb.raid_disks, sb.layout, static_cast<long long>(sb.size) << 9))
+    if (long long asize = array_bytes(sb.level, static_cast<int>(std::min<uint32_t>(sb.raid_disks, INT32_MAX)),
+                                      static_cast<int>(sb.layout), sb.size << 9))
       appendf(o, "     Array Size : %llu KiB%s\n", static_cast<unsigned long long>(asize) >> 10, human_size(asize).c_str());
     if (sb.size != sb.data_size)
       appendf(o, "  Used Dev Size : %" PRIu64 " sectors%s\n", sb.size,
@@ -262,8 +267,9 @@ void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) 
         human_size(static_cast<long long>(sb.reshape_position << 9)).c_str());
     if (sb.delta_disks) {
       appendf(o, "  Delta Devices : %d", sb.delta_disks);
-      appendf(o, " (%d->%d)\n", static_cast<int>(sb.raid_disks) - sb.delta_disks, static_cast<int>(sb.raid_disks));
-      if (sb.delta_disks < 0) delta_extra = -sb.delta_disks;
+      appendf(o, " (%lld->%d)\n", static_cast<long long>(static_cast<int>(sb.raid_disks)) - sb.delta_disks,
+              static_cast<int>(sb.raid_disks));
+      if (sb.delta_disks < 0) delta_extra = -int64_t{sb.delta_disks};
     }
     if (static_cast<int32_t>(sb.new_level) != sb.level)
       appendf(o, "      New Level : %s\n", level_text(static_cast<int32_t>(sb.new_level)).c_str());
@@ -326,7 +332,10 @@ void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) 
 
   o += "   Array State : ";
   bool inconsistent = false;
-  for (uint32_t d = 0; d < sb.raid_disks + static_cast<uint32_t>(delta_extra); ++d) {
+  // One letter per role, as mdadm; no more roles than a v1 superblock can
+  // describe, whatever raid_disks and delta_disks say (mdadm would spin).
+  const uint64_t roles = uint64_t{sb.raid_disks} + static_cast<uint64_t>(delta_extra);
+  for (uint32_t d = 0; d < std::min<uint64_t>(roles, format::kSb1MaxDisks); ++d) {
     int cnt = 0;
     for (uint32_t i = 0; i < max_dev; ++i)
       if (sb.dev_roles[i] == d) ++cnt;
@@ -344,7 +353,7 @@ void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) 
   o += " ('A' == active, '.' == missing, 'R' == replacing)\n";
   for (uint32_t d = 0; d < max_dev; ++d) {
     const uint32_t r = sb.dev_roles[d];
-    if (r <= MD_DISK_ROLE_MAX && r > sb.raid_disks + static_cast<uint32_t>(delta_extra)) inconsistent = true;
+    if (r <= MD_DISK_ROLE_MAX && r > roles) inconsistent = true;
   }
   if (inconsistent) {
     o += "WARNING Array state is inconsistent - each number should appear only once\n";
@@ -360,7 +369,7 @@ void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) 
 
 void examine0(std::string& o, const FoundSuper& f, const std::string& homehost) {
   const auto& sb = *f.sb0;
-  int delta_extra = 0;
+  int64_t delta_extra = 0;  // 64 bits: the counts may be any 32-bit value
   appendf(o, "          Magic : %08x\n", MD_SB_MAGIC);
   appendf(o, "        Version : %u.%02u.%02u\n", sb.major_version, sb.minor_version, sb.patch_version);
   appendf(o, "           UUID : %08x:%08x:%08x:%08x%s\n", sb.set_uuid[0], sb.set_uuid[1], sb.set_uuid[2], sb.set_uuid[3],
@@ -371,8 +380,8 @@ void examine0(std::string& o, const FoundSuper& f, const std::string& homehost) 
   if (sb.level > 0) {
     appendf(o, "  Used Dev Size : %d%s\n", static_cast<int>(sb.size),
         human_size(static_cast<long long>(sb.size) << 10).c_str());
-    if (long long asize = array_bytes(sb.level, static_cast<int>(sb.raid_disks), static_cast<int>(sb.layout),
-                                      static_cast<long long>(sb.size) << 10))
+    if (long long asize = array_bytes(sb.level, static_cast<int>(std::min<uint32_t>(sb.raid_disks, INT32_MAX)),
+                                      static_cast<int>(sb.layout), uint64_t{sb.size} << 10))
       appendf(o, "     Array Size : %llu%s\n", static_cast<unsigned long long>(asize) >> 10, human_size(asize).c_str());
   }
   appendf(o, "   Raid Devices : %d\n", static_cast<int>(sb.raid_disks));
@@ -384,8 +393,9 @@ void examine0(std::string& o, const FoundSuper& f, const std::string& homehost) 
         human_size(static_cast<long long>(sb.reshape_position << 9)).c_str());
     if (sb.delta_disks) {
       appendf(o, "  Delta Devices : %d", sb.delta_disks);
-      appendf(o, " (%d->%d)\n", static_cast<int>(sb.raid_disks) - sb.delta_disks, static_cast<int>(sb.raid_disks));
-      if (sb.delta_disks < 0) delta_extra = -sb.delta_disks;
+      appendf(o, " (%lld->%d)\n", static_cast<long long>(static_cast<int>(sb.raid_disks)) - sb.delta_disks,
+              static_cast<int>(sb.raid_disks));
+      if (sb.delta_disks < 0) delta_extra = -int64_t{sb.delta_disks};
     }
     if (sb.new_level != sb.level) appendf(o, "      New Level : %s\n", level_text(sb.new_level).c_str());
     if (sb.new_layout != sb.layout) {
@@ -429,7 +439,9 @@ void examine0(std::string& o, const FoundSuper& f, const std::string& homehost) 
   }
   o += "\n";
   o += "      Number   Major   Minor   RaidDevice State\n";
-  const int last = static_cast<int>(sb.raid_disks) + delta_extra + static_cast<int>(sb.spare_disks);
+  // mdadm lists raid_disks + delta + spare_disks entries; the table has 27.
+  const int64_t last = std::min<int64_t>(int64_t{sb.raid_disks} + delta_extra + int64_t{sb.spare_disks},
+                                         static_cast<int64_t>(format::kSb0Disks));
   for (int d = -1; d < last; ++d) {
     if (d >= static_cast<int>(format::kSb0Disks)) break;
     const format::Disk0& dp = d >= 0 ? sb.disks[static_cast<std::size_t>(d)] : sb.this_disk;
@@ -506,7 +518,7 @@ int64_t FoundSuper::ctime() const {
 int FoundSuper::level() const { return sb1 ? sb1->level : sb0->level; }
 uint64_t FoundSuper::events() const { return sb1 ? sb1->events : sb0->events; }
 
-std::optional<FoundSuper> find_super(const std::string& path, int* error) {
+std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected) {
   *error = 0;
   File f(path);
   if (!f.ok()) {
@@ -527,11 +539,16 @@ std::optional<FoundSuper> find_super(const std::string& path, int* error) {
   }
   // guess_super: 0.90, then 1.x (1.0, 1.1, 1.2); the latest creation time
   // wins, the earlier tried on a tie.
-  std::optional<FoundSuper> best = load0(f, dev_bytes);
+  std::string why;
+  std::optional<FoundSuper> best = load0(f, dev_bytes, &why);
+  if (!best && !why.empty() && rejected) *rejected = "0.90: " + why;
   for (int minor : {0, 1, 2}) {
-    auto s = load1(f, dev_bytes, minor);
+    why.clear();
+    auto s = load1(f, dev_bytes, minor, &why);
+    if (!s && !why.empty() && rejected && rejected->empty()) *rejected = "1." + std::to_string(minor) + ": " + why;
     if (s && (!best || best->ctime() < s->ctime())) best = std::move(s);
   }
+  if (best && rejected) rejected->clear();
   return best;
 }
 
@@ -549,10 +566,13 @@ int examine_files(const std::vector<std::string>& files, const std::string& home
   int rc = 0;
   for (const auto& file : files) {
     int error = 0;
-    auto found = find_super(file, &error);
+    std::string rejected;
+    auto found = find_super(file, &error, &rejected);
     if (!found) {
       if (error)
         say("cannot open " + file + ": " + errno_text(error));
+      else if (!rejected.empty())
+        say("the md superblock on " + file + " is refused: " + rejected);
       else
         say("No md superblock detected on " + file + ".");
       rc = 1;

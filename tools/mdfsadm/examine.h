@@ -41,8 +41,10 @@ struct FoundSuper {
 };
 
 // Reads `path`. nullopt with *error (an errno) when it cannot be read;
-// nullopt with *error 0 when it has no md superblock.
-std::optional<FoundSuper> find_super(const std::string& path, int* error);
+// nullopt with *error 0 when it has no md superblock, and *rejected (if
+// given) says why a superblock found there was refused ("1.2: raid_disks
+// 4294967295 exceeds ..."): the bounds mdfs assembles by.
+std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected = nullptr);
 
 // mdadm's examine_super for the superblock, without the "FILE:" line.
 std::string examine_text(const FoundSuper& found, const std::string& homehost);

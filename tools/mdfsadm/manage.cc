@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/major.h>
+#include <linux/raid/md_p.h>
 #include <linux/raid/md_u.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -14,12 +15,16 @@
 #include <set>
 
 #include "format/feature_rules.h"
+#include "format/superblock0.h"
+#include "format/superblock1.h"
 #include "mdfs/unique_fd.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/mdadm_text.h"
 
 namespace mdfsadm {
 namespace {
+
+namespace format = mdfs::format;
 
 
 std::optional<int> parse_count(const std::string& text) {
@@ -113,9 +118,11 @@ std::vector<FoundSuper> member_supers(const Mount& mount, const std::vector<std:
   for (const auto& name : names) {
     const std::string path = mount.member_path(name);
     int error = 0;
-    auto found = find_super(path, &error);
+    std::string rejected;
+    auto found = find_super(path, &error, &rejected);
     if (!found) {
       if (error) fail("cannot open " + path + ": " + errno_text(error));
+      if (!rejected.empty()) fail("the superblock on " + path + " is refused: " + rejected + " - assembly aborted");
       fail(path + " has no superblock - assembly aborted");
     }
     if (!out.empty() && found->uuid() != out.front().uuid())
@@ -125,17 +132,92 @@ std::vector<FoundSuper> member_supers(const Mount& mount, const std::vector<std:
   return out;
 }
 
-void assemble_members(const ArrayRef& arr, const std::vector<std::string>& names, const std::string& version,
-                      bool readonly) {
+// What the freshest superblocks say about starting the array.
+struct StartView {
+  size_t freshest = 0;
+  bool clean = true;
+  bool enough_dirty = true;  // enough members to start while not clean
+  bool enough_clean = true;
+};
+
+StartView start_view(const std::vector<FoundSuper>& supers) {
+  StartView v;
+  for (size_t i = 0; i < supers.size(); ++i)
+    if (supers[i].events() > supers[v.freshest].events()) v.freshest = i;
+  const FoundSuper& f = supers[v.freshest];
+  const int level = f.level();
+  const int raid_disks = static_cast<int>(f.sb1 ? std::min<uint32_t>(f.sb1->raid_disks, format::kSb1MaxDisks)
+                                                 : std::min<uint32_t>(f.sb0->raid_disks, format::kSb0Disks));
+  const int layout = static_cast<int>(f.sb1 ? f.sb1->layout : f.sb0->layout);
+  v.clean = f.sb1 ? f.sb1->resync_offset == format::kMaxSector : (f.sb0->state & (1u << MD_SB_CLEAN)) != 0;
+  // As mdadm: the roles of the members as fresh as the freshest.
+  std::vector<bool> avail(static_cast<size_t>(std::max(raid_disks, 0)), false);
+  for (const auto& s : supers) {
+    if (s.events() != f.events()) continue;
+    int role = -1;
+    if (s.sb1 && s.sb1->dev_number < s.sb1->dev_roles.size()) role = s.sb1->dev_roles[s.sb1->dev_number];
+    if (s.sb0 && (s.sb0->this_disk.state & (1u << MD_DISK_SYNC))) role = static_cast<int>(s.sb0->this_disk.raid_disk);
+    if (role >= 0 && role < raid_disks) avail[static_cast<size_t>(role)] = true;
+  }
+  v.enough_dirty = enough(level, raid_disks, layout, false, avail);
+  v.enough_clean = enough(level, raid_disks, layout, true, avail);
+  return v;
+}
+
+// mdadm's update_super "force-array": a raid4/5/6 superblock marked clean
+// (v1: resync_offset MaxSector; 0.90: the clean state bit), written back
+// with its checksum, before the member is handed to the array.
+void mark_clean(const Mount& mount, const std::string& name, const FoundSuper& f) {
+  const std::string path = mount.member_path(name);
+  mdfs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd) fail("Could not open " + path + " for write - cannot Assemble array.");
+  std::vector<std::byte> bytes;
+  uint64_t at = 0;
+  if (f.sb1) {
+    auto sb = *f.sb1;
+    sb.resync_offset = format::kMaxSector;
+    auto out = format::serialize_superblock1(sb);
+    if (!out) fail("Could not re-write superblock on " + path);
+    bytes = std::move(*out);
+    at = sb.super_offset * 512;
+  } else {
+    auto sb = *f.sb0;
+    sb.state |= 1u << MD_SB_CLEAN;
+    bytes = format::serialize_superblock0(sb);
+    auto where = format::superblock0_offset(f.device_sectors * 512);
+    if (!where) fail("Could not re-write superblock on " + path);
+    at = *where;
+  }
+  if (::pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(bytes.size()) ||
+      ::fsync(fd.get()) != 0)
+    fail("Could not re-write superblock on " + path);
+}
+
+void assemble_members(const ArrayRef& arr, const std::vector<std::string>& names,
+                      const std::vector<FoundSuper>& supers, bool readonly, bool force) {
+  const StartView view = start_view(supers);
+  const int level = supers[view.freshest].level();
+  if (force && !view.clean && !view.enough_dirty && (level == 4 || level == 5 || level == 6)) {
+    std::set<std::string> used = members_in_use(arr.mount);
+    if (used.count(names[view.freshest])) fail(arr.mount.member_path(names[view.freshest]) + " is in use");
+    mark_clean(arr.mount, names[view.freshest], supers[view.freshest]);
+    say("Marking array " + arr.dev() + " as 'clean'");
+  }
   new_array(arr);
-  building(arr, [&] {
-    write_attr_or_fail(arr.md("metadata_version"), version);
-    for (const auto& n : names) {
-      if (int e = write_attr(arr.md("new_dev"), n))
-        fail("cannot add " + arr.mount.member_path(n) + " to " + arr.dev() + ": " + errno_text(e));
-    }
-    start(arr, readonly);
-  });
+  try {
+    building(arr, [&] {
+      write_attr_or_fail(arr.md("metadata_version"), supers[view.freshest].version());
+      for (const auto& n : names) {
+        if (int e = write_attr(arr.md("new_dev"), n))
+          fail("cannot add " + arr.mount.member_path(n) + " to " + arr.dev() + ": " + errno_text(e));
+      }
+      start(arr, readonly);
+    });
+  } catch (const Failure& f) {
+    if (force || view.clean || view.enough_dirty || !view.enough_clean) throw;
+    say(f.what());
+    fail("Not enough devices to start the array while not clean - consider --force.");
+  }
   report_started(arr);
 }
 
@@ -250,7 +332,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
 }
 
 int assemble(const std::string& dev, const std::vector<std::string>& members, bool readonly,
-             const MountOptions& mopts) {
+             const MountOptions& mopts, bool force) {
   if (members.empty()) fail("no devices given for " + dev);
   ArrayRef arr = resolve_array(dev, mopts);
   std::vector<std::string> names;
@@ -275,11 +357,11 @@ int assemble(const std::string& dev, const std::vector<std::string>& members, bo
       readonly = true;
     }
   }
-  assemble_members(arr, names, supers.front().version(), readonly);
+  assemble_members(arr, names, supers, readonly, force);
   return 0;
 }
 
-int assemble_scan(bool readonly, const MountOptions& mopts) {
+int assemble_scan(bool readonly, const MountOptions& mopts, bool force) {
   Mount mount = find_mount(mopts);
   auto used = members_in_use(mount);
   struct Group {
@@ -321,7 +403,7 @@ int assemble_scan(bool readonly, const MountOptions& mopts) {
         }
     }
     try {
-      assemble_members(ArrayRef{mount, name}, g.names, g.supers[fresh].version(), readonly);
+      assemble_members(ArrayRef{mount, name}, g.names, g.supers, readonly, force);
     } catch (const Failure& f) {
       say(f.what());
       rc = 1;

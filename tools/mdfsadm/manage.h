@@ -30,11 +30,14 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
 
 // --assemble DEV MEMBERS...: the members' superblocks decide; new_array,
 // metadata_version, new_dev each, array_state active (readonly with -o).
+// A raid4/5/6 both dirty and short of members does not start (mdfs answers
+// EIO, as the kernel); with `force` its freshest superblock is first
+// marked clean, as mdadm --assemble --force does.
 int assemble(const std::string& dev, const std::vector<std::string>& members, bool readonly,
-             const MountOptions& mopts);
+             const MountOptions& mopts, bool force = false);
 // --assemble --scan: every array whose members lie in SOURCE and are not in
 // use, named as mdfs names arrays at mount.
-int assemble_scan(bool readonly, const MountOptions& mopts);
+int assemble_scan(bool readonly, const MountOptions& mopts, bool force = false);
 
 // --stop DEV... (STOP_ARRAY), or every array with --scan.
 int stop(const std::vector<std::string>& devs, bool scan, const MountOptions& mopts);

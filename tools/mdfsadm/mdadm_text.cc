@@ -143,7 +143,8 @@ std::string human_size(long long bytes) {
     long cgb = static_cast<long>((bytes / (1000000000LL / 200LL) + 1) / 2);
     std::snprintf(buf, sizeof buf, " (%ld.%02ld GiB %ld.%02ld GB)", cgib / 100, cgib % 100, cgb / 100, cgb % 100);
   } else {
-    long ctib = static_cast<long>((bytes * 200LL / (1LL << 40) + 1) / 2);
+    // 128 bits: a size read from a hostile superblock may be near 2^63.
+    long ctib = static_cast<long>((static_cast<__int128>(bytes) * 200 / (1LL << 40) + 1) / 2);
     long ctb = static_cast<long>((bytes / (1000000000000LL / 200LL) + 1) / 2);
     std::snprintf(buf, sizeof buf, " (%ld.%02ld TiB %ld.%02ld TB)", ctib / 100, ctib % 100, ctb / 100, ctb % 100);
   }

@@ -151,3 +151,64 @@ TEST_CASE("random bitmap superblocks fail with a reason or round-trip", "[bitmap
   }
   CHECK(accepted > 0);
 }
+
+TEST_CASE("a bitmap must fit between the superblock and the bad block log and data", "[bitmap][bounds]") {
+  // raid5-4-bitmap: superblock at 8, bitmap at 16, bad block log at 24,
+  // data from 2048; the array uses 14336 sectors of each member.
+  const auto& m = fixture::member("raid5-4-bitmap", 0);
+  auto ex = examine(m.size, m.reader());
+  REQUIRE(ex.ok());
+  REQUIRE(ex->found.size() == 1);
+  const SuperInfo& info = ex->found[0];
+  const uint64_t dev = m.size / 512;
+  CHECK(check_bitmap_room(info, 1, 14336, dev).ok());
+  CHECK(check_bitmap_room(info, 8, 14336, dev).ok());
+  std::string why;
+  CHECK(check_bitmap_room(info, 9, 14336, dev, &why).error() == EINVAL);
+  CHECK(why == "bitmap of 9 sectors at sector 16 runs into the bad block log at sector 24");
+  CHECK_FALSE(check_bitmap_room(info, 3000, 14336, dev, &why).ok());
+  CHECK(why == "bitmap of 3000 sectors at sector 16 runs into the data (sectors 2048 to 16384)");
+  CHECK_FALSE(check_bitmap_room(info, uint64_t{1} << 40, 14336, dev, &why).ok());
+  CHECK(why.find("runs past the member's end") != std::string::npos);
+  // What a hostile sync_size would have asked: 2^26 sectors in 512-byte
+  // chunks is 2^26 bits, 16 MiB of bitmap.
+  CHECK_FALSE(check_bitmap_room(info, bitmap_sectors(uint64_t{1} << 26, 512, 512), 14336, dev).ok());
+  // The fixture's own bitmap covers 14336 sectors in one 64 MiB chunk.
+  CHECK(check_bitmap_room(info, bitmap_sectors(14336, 64u << 20, 512), 14336, dev).ok());
+}
+
+TEST_CASE("a 1.0 bitmap must lie between the data and the superblock", "[bitmap][bounds]") {
+  SuperInfo info;
+  info.major = 1;
+  info.minor = 0;
+  info.super_offset = 8176;  // a 4 MiB member
+  info.bitmap_offset = -16;  // bitmap at 8160, bad block log at 8168
+  info.data_offset = 0;
+  Superblock1 sb;
+  sb.dev_roles.assign(128, 0xffff);
+  sb.bblog_offset = -8;
+  sb.bblog_size = 8;
+  info.super = sb;
+  std::string why;
+  CHECK(check_bitmap_room(info, 8, 8160, 8192).ok());
+  CHECK_FALSE(check_bitmap_room(info, 8, 8161, 8192, &why).ok());
+  CHECK(why == "bitmap of 8 sectors at sector 8160 runs into the data (sectors 0 to 8161)");
+  CHECK_FALSE(check_bitmap_room(info, 9, 8160, 8192, &why).ok());
+  CHECK(why == "bitmap of 9 sectors at sector 8160 runs into the bad block log at sector 8168");
+  info.bitmap_offset = -1;
+  CHECK_FALSE(check_bitmap_room(info, 2, 0, 8192, &why).ok());
+  CHECK(why == "bitmap at sector 8175 overlaps the superblock at sector 8176");
+}
+
+TEST_CASE("a 0.90 bitmap must stay in the 64 KiB reserved at the member's end", "[bitmap][bounds]") {
+  SuperInfo info;
+  info.major = 0;
+  info.minor = 90;
+  info.super_offset = 8064;  // a 4 MiB member
+  info.bitmap_offset = 8;
+  info.super = Superblock0{};
+  CHECK(check_bitmap_room(info, 120, 8064, 8192).ok());
+  std::string why;
+  CHECK_FALSE(check_bitmap_room(info, 121, 8064, 8192, &why).ok());
+  CHECK(why.find("runs past the member's end") != std::string::npos);
+}

@@ -185,6 +185,9 @@ TEST_CASE("0.90 superblocks of other versions, without disks or too big are reje
   CHECK(reject(edit(1, 1)) == "superblock version 1.90, want 0.90 or 0.91");
   CHECK(reject(edit(2, 92)) == "superblock version 0.92, want 0.90 or 0.91");
   CHECK(reject(edit(10, 0)) == "raid_disks is 0");
+  CHECK(reject(edit(10, 28)) == "raid_disks 28 exceeds the 27 devices a 0.90 superblock can describe");
+  CHECK(reject(edit(10, 0x7fffffff)).find("raid_disks 2147483647 exceeds") == 0);
+  CHECK(parse_superblock0(edit(10, 27), kDev).ok());
   CHECK(reject(edit(8, 4033)) == "component size 4033 KiB exceeds the 4032 KiB before the superblock");
   CHECK(reject(edit(992, 27)).find("this_disk number 27") != std::string::npos);
   auto b = raw(0);

@@ -293,6 +293,20 @@ TEST_CASE("inconsistent fields are rejected with what is wrong", "[superblock1]"
   CHECK(reject(edit(offsetof(mdp_superblock_1, data_size), 9, 8), 2, 8192) == "data_size 9 too small");
 }
 
+TEST_CASE("raid_disks beyond the 1920 roles a v1 superblock holds is rejected", "[superblock1][bounds]") {
+  auto with_raid_disks = [](uint32_t n) {
+    auto b = ls_member0().raw;
+    put32(b, offsetof(mdp_superblock_1, raid_disks), n);
+    fix_checksum(b);
+    return b;
+  };
+  CHECK(parse_superblock1(with_raid_disks(kSb1MaxDisks), 2, 8192).ok());
+  CHECK(reject(with_raid_disks(kSb1MaxDisks + 1), 2, 8192) ==
+        "raid_disks 1921 exceeds the 1920 devices a v1 superblock can describe");
+  CHECK(reject(with_raid_disks(0x7fffffff), 2, 8192).find("raid_disks 2147483647 exceeds") == 0);
+  CHECK(reject(with_raid_disks(0xffffffff), 2, 8192).find("raid_disks 4294967295 exceeds") == 0);
+}
+
 TEST_CASE("random bytes are never taken for a superblock", "[superblock1][fuzz]") {
   std::mt19937_64 rng(1);
   std::vector<std::byte> b(kSb1ReadBytes);

@@ -282,12 +282,14 @@ Member* Array::member_in_role_locked(int role) const {
   return nullptr;
 }
 
-// md_error: the personality has failed the member in `role`. As the
-// kernel's raid5_error, an array that has lost more members than its level
-// survives is broken (MD_BROKEN); the member keeps its role then.
+// "md/raid5:md0: ", as the personalities begin their lines.
 std::string Array::md_prefix() const {
   return "md/" + std::string(pers_type_ ? pers_type_->name : "md") + ":" + name_ + ": ";
 }
+
+// md_error: the personality has failed the member in `role`. As the
+// kernel's raid5_error, an array that has lost more members than its level
+// survives is broken (MD_BROKEN); the member keeps its role then.
 
 void Array::member_failed(int role, int error) {
   std::string name;

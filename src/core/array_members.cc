@@ -85,6 +85,7 @@ Result<void> Array::store_new_dev(std::string_view text) {
   }
   update_configured();
   sync_blocked_ = false;
+  md_new_event();  // as new_dev_store
   if (pers_) md_check_recovery();  // a degraded array recovers onto it
   return {};
 }
@@ -153,6 +154,11 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     if (pers_ && m.raid_disk >= 0) pers_->fail(m.raid_disk);
     m.faulty = true;
     m.in_sync = false;
+    // md_error: the member's state, the sync action (a recovery onto it
+    // ends) and an md event.
+    sysfs_notify(m, "state");
+    sysfs_notify("sync_action");
+    md_new_event();
     if (pers_) {
       update_superblocks();
       sb_lock.unlock();
@@ -172,6 +178,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     members_.erase(it);
     update_configured();
     if (pers_) update_superblocks();
+    md_new_event();
     return {};
   }
   // The member flags: kept in every superblock from now on, as state_store
@@ -185,6 +192,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     if (!set && !cmd_match(text, "-" + std::string(f.word))) continue;
     m.*f.field = set;
     if (pers_ && ro_ != ReadOnly::kReadOnly) update_superblocks();
+    sysfs_notify(m, "state");
     return {};
   }
   if (cmd_match(text, "insync")) {
@@ -290,7 +298,6 @@ std::string Array::md_prefix() const {
 // md_error: the personality has failed the member in `role`. As the
 // kernel's raid5_error, an array that has lost more members than its level
 // survives is broken (MD_BROKEN); the member keeps its role then.
-
 void Array::member_failed(int role, int error) {
   std::string name;
   {
@@ -299,6 +306,7 @@ void Array::member_failed(int role, int error) {
       m->faulty = true;
       m->in_sync = false;
       name = m->name();
+      sysfs_notify(*m, "state");  // md_error
     }
     const int degraded = degraded_locked();
     if (pers_type_ && degraded > pers_type_->max_degraded(geometry_locked())) broken_ = true;
@@ -311,6 +319,8 @@ void Array::member_failed(int role, int error) {
                                             " devices."));
     }
   }
+  sysfs_notify("sync_action");
+  md_new_event();
   wake_md_thread();  // the member leaves its role; a spare may take it
 }
 

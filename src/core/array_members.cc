@@ -52,7 +52,13 @@ Result<void> Array::store_new_dev(std::string_view text) {
              other->name().c_str());
       return err(EBUSY);
     }
+    if (pers_ && member->super && member->super->uuid != uuid_) return err(EINVAL);
   }
+  // A member of this running array coming back: as ADD_NEW_DISK's
+  // validate_super (mdfs does not carry that ioctl, so new_dev does it),
+  // one the bitmap still covers keeps its role and recovers only the dirty
+  // chunks; any other is a spare rebuilt in full.
+  if (pers_ && member->super) member->saved_raid_disk = bitmap_readd_role(*member->super);
   std::set<int> used;
   for (const auto& m : members_) used.insert(m->desc_nr);
   if (member->super && !used.count(static_cast<int>(member->super->dev_number))) {
@@ -70,7 +76,8 @@ Result<void> Array::store_new_dev(std::string_view text) {
     member->sb_offset = member->super->super_offset;
   } else if (persistent_) {
     // A blank member: where mdadm would put its data (mdstat counts it).
-    if (auto where = superblock::place(major_version_, minor_version_, member->file_sectors(), std::nullopt)) {
+    if (auto where = superblock::place(major_version_, minor_version_, member->file_sectors(), std::nullopt,
+                                       bitmap_room())) {
       member->data_offset = where->data_offset;
       member->sectors = where->data_size;
       member->sb_offset = where->sb_offset;
@@ -196,7 +203,9 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     return {};
   }
   if (cmd_match(text, "insync")) {
-    if (pers_) return err(EINVAL);
+    // state_store: only a member without a role; on a running array it
+    // asks that a following slot write re-add it.
+    if (pers_ && m.raid_disk >= 0) return err(EINVAL);
     m.in_sync = true;
     return {};
   }
@@ -223,7 +232,7 @@ Result<void> Array::store_member_slot(Member& m, std::string_view text) {
     slot = static_cast<int>(*n);
   }
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);  // no hot add into a running array
+  if (pers_) return store_running_slot(m, slot);
   if (slot >= 0 && raid_disks_ > 0 && slot >= raid_disks_) return err(ENOSPC);
   for (const auto& other : members_)
     if (other.get() != &m && slot >= 0 && other->raid_disk == slot) return err(EBUSY);
@@ -231,6 +240,48 @@ Result<void> Array::store_member_slot(Member& m, std::string_view text) {
   m.slot_set = slot >= 0;
   m.faulty = false;
   m.in_sync = slot >= 0;
+  return {};
+}
+
+// slot_store on a running array: "none" takes a faulty or recovering
+// member out of its role; a number puts a spare into a free role, to be
+// recovered (through the bitmap when it was marked insync and the bitmap
+// covers it, else in full: mdfs holds it to the events rule the kernel
+// leaves to user space). The recovery starts at once.
+Result<void> Array::store_running_slot(Member& m, int slot) {
+  if (sync_thread_.joinable()) return err(EBUSY);  // MD_RECOVERY_RUNNING
+  if (slot < 0) {
+    if (m.raid_disk < 0) return err(EEXIST);
+    if (!m.faulty && m.in_sync) return err(EBUSY);
+    std::lock_guard sb_lock(sb_mutex_);
+    if (!m.faulty) pers_->fail(m.raid_disk);
+    m.raid_disk = -1;
+    m.in_sync = false;
+    m.saved_raid_disk = -1;
+    update_superblocks();
+    return {};
+  }
+  if (m.raid_disk >= 0 || m.faulty) return err(EBUSY);
+  if (slot >= raid_disks_) return err(ENOSPC);
+  for (const auto& other : members_)
+    if (other.get() != &m && other->raid_disk == slot && !other->faulty) return err(EEXIST);
+  const bool readd = m.in_sync && m.super && bitmap_readd_role(*m.super) == slot;
+  int e = 0;
+  {
+    std::unique_lock io_lock(pers_lock_);  // hot_add_disk with no request in flight
+    e = pers_->add_disk(slot, &m);
+  }
+  if (e) return err(e == EBUSY ? EEXIST : e);
+  {
+    std::lock_guard sb_lock(sb_mutex_);
+    m.raid_disk = slot;
+    m.in_sync = false;
+    m.saved_raid_disk = readd ? slot : -1;
+    m.recovery_offset = 0;
+    update_superblocks();
+  }
+  sync_blocked_ = false;
+  md_check_recovery();
   return {};
 }
 
@@ -273,16 +324,6 @@ std::string Array::member_recovery_start_text(const Member& m) const {
   return std::to_string(m.recovery_offset) + "\n";
 }
 
-
-std::optional<format::BitmapSuper> Array::bitmap() const {
-  std::lock_guard lock(mutex_);
-  return pers_ ? bitmap_ : std::nullopt;
-}
-
-int64_t Array::bitmap_offset() const {
-  std::lock_guard lock(mutex_);
-  return bitmap_offset_;
-}
 
 Member* Array::member_in_role_locked(int role) const {
   for (const auto& m : members_)

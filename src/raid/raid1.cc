@@ -20,7 +20,7 @@ std::vector<std::vector<int>> all_roles(int raid_disks) {
 class Raid1 final : public Personality {
  public:
   Raid1(uint64_t sectors, std::vector<Disk*> roles, ArrayEvents& events)
-      : sectors_(sectors), members_(roles, all_roles(int(roles.size())), events) {}
+      : sectors_(sectors), members_(roles, all_roles(int(roles.size())), events), intent_(events.write_intent()) {}
 
   uint64_t array_sectors() const override { return sectors_; }
 
@@ -36,8 +36,10 @@ class Raid1 final : public Personality {
 
   int write(uint64_t offset, std::span<const std::byte> in) override {
     if (!in_array(offset, in.size())) return EINVAL;
-    const uint64_t first = offset / kSectorSize, end = (offset + in.size() + kSectorSize - 1) / kSectorSize;
-    auto pass = barrier_.enter(first, end);
+    const uint64_t lo = offset / kSectorSize, hi = (offset + in.size() + kSectorSize - 1) / kSectorSize;
+    IntentScope intent(intent_, lo, hi);
+    if (int e = intent.start()) return e;
+    auto pass = barrier_.enter(lo, hi);
     auto writing = members_.writing();
     int result = 0;
     for (int r = 0; r < members_.raid_disks(); ++r) {
@@ -45,10 +47,12 @@ class Raid1 final : public Personality {
       int e = members_.disk(r)->write(offset, in);
       // The last mirror stays, and the write fails as raid_end_bio_io
       // fails it: EIO, whatever the member said.
-      if (e && !members_.write_error(r, first, end - first, e)) result = EIO;
+      if (e && !members_.write_error(r, lo, hi - lo, e)) result = EIO;
     }
     // A member still working got the data: a failed write fails it.
     if (!result && members_.degraded() == members_.raid_disks()) result = EIO;
+    // raid1's R1BIO_Degraded: a mirror missing or lost keeps the bits.
+    intent.complete(!result && members_.all_writable());
     return result;
   }
 
@@ -139,6 +143,7 @@ class Raid1 final : public Personality {
 
   const uint64_t sectors_;
   Members members_;
+  WriteIntent* const intent_;
   SyncBarrier barrier_;
 };
 

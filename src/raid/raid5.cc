@@ -13,6 +13,11 @@ namespace mdfs::raid::r5 {
 
 namespace {
 
+// The kernel's stripe heads work in pages: the bitmap is told of writes in
+// whole pages of each member.
+constexpr uint64_t kIntentPage = 4096;
+constexpr uint64_t kIntentPageSectors = kIntentPage / kSectorSize;
+
 // Failures this thread found during the current request, not yet told.
 struct Failure {
   int role;
@@ -229,6 +234,16 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
     return 0;
   });
 
+  // md_bitmap_startwrite: the columns the batch touches, in whole 4 KiB
+  // pages as the kernel's stripe heads count them, are dirty in the bitmap
+  // before any of its reads or writes.
+  const uint64_t chunk_sectors = layout_.chunk_sectors();
+  IntentScope intent(intent_,
+                     jobs.front().stripe * chunk_sectors + jobs.front().lo / kIntentPage * kIntentPageSectors,
+                     jobs.back().stripe * chunk_sectors +
+                         (jobs.back().hi + kIntentPage - 1) / kIntentPage * kIntentPageSectors);
+  if (const int e = intent.start()) return e;
+
   std::vector<size_t> lock_indexes;
   for (const StripeJob& job : jobs) lock_indexes.push_back(job.stripe % kStripeLocks);
   std::sort(lock_indexes.begin(), lock_indexes.end());
@@ -262,14 +277,21 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
     gathers[roles.p].add(base + job.lo, {job.p, job.hi - job.lo});
     if (job.q) gathers[roles.q].add(base + job.lo, {job.q, job.hi - job.lo});
   }
+  bool write_failed = false;
   for (size_t role = 0; role < disks_.size(); ++role) {
     // A member failing here is dropped; its stripes stay consistent for the
     // others, since the parity already holds the new data.
     const int r = static_cast<int>(role);
     if (gathers[role].empty() || !writable(r)) continue;
     uint64_t lo = 0, hi = 0;
-    if (const int e = gathers[role].issue(*disks_[role], &lo, &hi); e != 0) bad_block_or_fail(r, lo, hi, e);
+    if (const int e = gathers[role].issue(*disks_[role], &lo, &hi); e != 0) {
+      bad_block_or_fail(r, lo, hi, e);
+      write_failed = true;
+    }
   }
+  // STRIPE_DEGRADED: a member missing or lost, or a member write that
+  // failed (even one kept by its bad block log), keeps the bits.
+  intent.complete(!write_failed && all_writable());
   return degraded() > max_degraded_ ? EIO : 0;
 }
 

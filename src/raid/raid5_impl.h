@@ -155,7 +155,8 @@ class Raid5 final : public Personality {
         disks_(std::move(roles)),
         failed_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
         recovering_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
-        events_(events) {}
+        events_(events),
+        intent_(events.write_intent()) {}
 
   Raid5(const Raid5&) = delete;
   Raid5& operator=(const Raid5&) = delete;
@@ -196,6 +197,11 @@ class Raid5 final : public Personality {
   bool working(int role) const { return writable(role) && !recovering_[role].load(); }
   // Written by array writes: working, or being rebuilt.
   bool writable(int role) const { return role >= 0 && disks_[role] != nullptr && !failed_[role].load(); }
+  bool all_writable() const {
+    for (size_t role = 0; role < disks_.size(); ++role)
+      if (!writable(static_cast<int>(role))) return false;
+    return true;
+  }
   // md_error: the first error of a member marks it failed at once; the
   // array is told by report_failures(), once this thread holds no stripe
   // lock, so ArrayEvents may take the array's locks.
@@ -247,6 +253,7 @@ class Raid5 final : public Personality {
   // recovering_[role]: a spare being rebuilt into the role: written, not read.
   const std::unique_ptr<std::atomic<bool>[]> recovering_;
   ArrayEvents& events_;
+  WriteIntent* const intent_;  // the array's write-intent bitmap (md_bitmap_startwrite/endwrite)
 
   // Each lock guards the parity relation of the stripes hashed to it
   // (stripe number mod kStripeLocks, so a batch's stripes never share one).

@@ -68,12 +68,19 @@ struct ReshapeStep {
 // superblock write.
 using ReshapeCheckpoint = std::function<int(uint64_t position, uint64_t done)>;
 
+// What a Disk read answers when the member's file ends inside the data
+// area (it was truncated, or a short read hit its end): the member is gone
+// there. It is failed at once, never repaired by rewriting, which would
+// leave a hole of zeros that reads back without an error.
+inline constexpr int kMemberGone = ENXIO;
+
 // One member's data area. Offsets are bytes from the start of its data
 // (the superblock's data_offset); implemented by the core over a file.
 class Disk {
  public:
   virtual ~Disk() = default;
-  // 0 or an errno; a short transfer is EIO.
+  // 0 or an errno; a read that meets the end of the file is kMemberGone, a
+  // short write EIO.
   virtual int read(uint64_t offset, std::span<std::byte> buf) = 0;
   virtual int write(uint64_t offset, std::span<const std::byte> buf) = 0;
   virtual int sync() = 0;  // fsync: the data reached storage
@@ -105,6 +112,7 @@ struct Extent {
   int fd;
   uint64_t file_offset;
   size_t length;
+  int role;  // the member it comes from
 };
 
 // What the md core's sync thread asks a personality to do over a window of
@@ -119,6 +127,15 @@ enum class SyncKind {
 struct SyncResult {
   int error = 0;            // an errno that ends the pass (no usable copy left)
   uint64_t mismatches = 0;  // sectors found inconsistent (mismatch_cnt's units)
+};
+
+// What the array lets a personality do about a member's read error: the
+// first half of the kernel's fix_read_error (raid1/raid10) and of raid5's
+// R5_ReadError handling.
+enum class ReadErrorPolicy {
+  kReadAround,  // the array is read-only: read another copy, write nothing
+  kFix,         // rewrite the bad sectors from redundancy and read them back
+  kFail,        // the member passed max_read_errors: fail it (md_error)
 };
 
 // The array's write-intent bitmap as a personality sees it (md_bitmap_
@@ -166,12 +183,30 @@ class IntentScope {
   bool complete_ = false;
 };
 
-// What a personality tells the array running it (the kernel's md_error).
+// What a personality tells the array running it (the kernel's md_error and
+// the per-member error accounting around it).
 class ArrayEvents {
  public:
   virtual ~ArrayEvents() = default;
   // The member in `role` failed I/O with `error`; the core marks it Faulty.
   virtual void member_failed(int role, int error) = 0;
+  // md_error on a member the array cannot lose (raid1_error and
+  // raid10_error on the last copy of some data): the member stays and the
+  // array is broken (MD_BROKEN).
+  virtual void array_broken(int /*role*/, int /*error*/) {}
+  // A read of the member in `role` failed: counted (rdev->read_errors,
+  // halved for each hour since the last one, as check_decay_read_errors),
+  // and past the array's max_read_errors the member is to be failed.
+  virtual ReadErrorPolicy read_error(int /*role*/) { return ReadErrorPolicy::kFix; }
+  // Member sectors [sector, sector + sectors) (from its data start) were
+  // rewritten after a read error and read back: dev-<member>/errors
+  // (rdev->corrected_errors) counts them.
+  virtual void read_error_corrected(int /*role*/, uint64_t /*sector*/, uint64_t /*sectors*/) {}
+  // rdev_set_badblocks: records member sectors [sector, sector + sectors)
+  // as bad in the member's bad block log, where it has one, and answers
+  // whether it did; without a log the caller fails the member instead
+  // (md_error), as the kernel does. mdfs keeps no bad block log yet.
+  virtual bool record_bad_block(int /*role*/, uint64_t /*sector*/, uint64_t /*sectors*/) { return false; }
   // The array's write-intent bitmap, or nullptr for none. The same object
   // for the personality's whole life (it may have no bitmap behind it).
   virtual WriteIntent* write_intent() { return nullptr; }
@@ -191,6 +226,10 @@ class Personality {
   // answered true): a personality whose data moves (a reshape) holds it
   // still until then.
   virtual void map_read_done() {}
+  // The member `role` failed a read of map_read's extents (an error or a
+  // short transfer seen before the reply): read the range again, first from
+  // that member, so that its error meets the read-error policy as in read().
+  virtual int reread(uint64_t offset, std::span<std::byte> out, int /*role*/) { return read(offset, out); }
   virtual int sync() = 0;  // every working member's data reached storage
   // The member in `role` is Faulty from now on: never read or written again.
   virtual void fail(int role) = 0;

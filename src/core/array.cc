@@ -479,6 +479,9 @@ void Array::safemode_fired(uint64_t generation) {
 // Before the personality goes (stop, read-only): superblocks marked clean.
 // pers_lock_ held exclusively: no request is in flight.
 void Array::mark_clean_for_stop() {
+  // Before sb_mutex_: a member whose sync fails is failed through
+  // member_failed, which takes it.
+  if (pers_) pers_->sync();
   std::lock_guard sb_lock(sb_mutex_);
   ++safemode_generation_;
   // As __md_stop_writes' del_timer_sync: no safe-mode timer outlives the
@@ -487,7 +490,6 @@ void Array::mark_clean_for_stop() {
     cancel_safemode_();
     cancel_safemode_ = nullptr;
   }
-  if (pers_) pers_->sync();
   if (ro_ != ReadOnly::kReadWrite) return;  // nothing was written
   if (!in_sync_ && recovery_cp_ == kMaxSector) in_sync_ = true;
   bitmap_flush_for_stop();

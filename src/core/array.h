@@ -146,9 +146,6 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> store_stripe_cache_size(std::string_view text);
   std::string preread_bypass_threshold_text() const;
   Result<void> store_preread_bypass_threshold(std::string_view text);
-  // The internal write-intent bitmap, when the members have one.
-  std::optional<format::BitmapSuper> bitmap() const;
-  int64_t bitmap_offset() const;
   // The write-intent bitmap (array_bitmap.cc): bitmap/ and its array
   // attributes, as md-bitmap.c and md.c show and store them.
   std::string bitmap_location_text() const;
@@ -207,6 +204,10 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
 
   // raid::ArrayEvents
   void member_failed(int role, int error) override;
+  void array_broken(int role, int error) override;
+  raid::ReadErrorPolicy read_error(int role) override;
+  void read_error_corrected(int role, uint64_t sector, uint64_t sectors) override;
+  bool record_bad_block(int role, uint64_t sector, uint64_t sectors) override;
   raid::WriteIntent* write_intent() override { return &intent_; }
 
  private:
@@ -230,6 +231,10 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   void number_members_090();
   raid::Geometry geometry_locked() const;
   int degraded_locked() const;
+  // The working member in `role` of the running array; sb_mutex_ held.
+  Member* member_in_role_locked(int role) const;
+  // "md/raid1:md0: ", how the kernel's personalities begin their lines.
+  std::string md_prefix() const;
   void md_write_start();
   void md_write_end();
   void safemode_fired(uint64_t generation);
@@ -405,7 +410,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // but does not keep up, format/features.h); empty when it may be
   // switched to read-write.
   std::string read_only_reason_;
-  unsigned max_read_errors_ = 20;
+  // max_read_errors (mddev->max_corr_read_errors); read by the data path.
+  std::atomic<unsigned> max_read_errors_{20};
   // A reshape in progress (reshape_position_ kMaxSector: none): the
   // geometry it goes to, as the kernel's mddev; level_, layout_ and
   // chunk_sectors_ are the old shape's and raid_disks_ the new count.

@@ -243,7 +243,7 @@ Result<void> Array::store_fail_last_dev(std::string_view text) {
 
 std::string Array::max_read_errors_text() const {
   std::lock_guard lock(mutex_);
-  return std::to_string(max_read_errors_) + "\n";
+  return std::to_string(max_read_errors_.load()) + "\n";
 }
 
 Result<void> Array::store_max_read_errors(std::string_view text) {

@@ -2,6 +2,7 @@
 // offset, size, recovery_start), the rdN links, and md_error from the
 // personality.
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <set>
 
@@ -324,22 +325,91 @@ std::string Array::member_recovery_start_text(const Member& m) const {
 }
 
 
+Member* Array::member_in_role_locked(int role) const {
+  for (const auto& m : members_)
+    if (m->raid_disk == role && !m->faulty) return m.get();
+  return nullptr;
+}
+
+// "md/raid5:md0: ", as the personalities begin their lines.
+std::string Array::md_prefix() const {
+  return "md/" + std::string(pers_type_ ? pers_type_->name : "md") + ":" + name_ + ": ";
+}
+
+// md_error: the personality has failed the member in `role`. As the
+// kernel's raid5_error, an array that has lost more members than its level
+// survives is broken (MD_BROKEN); the member keeps its role then.
 void Array::member_failed(int role, int error) {
-  (void)error;
+  std::string name;
   {
     std::lock_guard sb_lock(sb_mutex_);
-    for (const auto& m : members_) {
-      if (m->raid_disk != role || m->faulty) continue;
+    if (Member* m = member_in_role_locked(role)) {
       m->faulty = true;
       m->in_sync = false;
-      ++m->errors;
+      name = m->name();
       sysfs_notify(*m, "state");  // md_error
     }
+    const int degraded = degraded_locked();
+    if (pers_type_ && degraded > pers_type_->max_degraded(geometry_locked())) broken_ = true;
     update_superblocks();
+    if (!name.empty()) {
+      log_line(md_prefix() + "Disk failure on " + name + " (" + std::strerror(error) + "), disabling device.");
+      log_line(md_prefix() + (broken_ ? "Cannot continue operation (" + std::to_string(degraded) + "/" +
+                                            std::to_string(raid_disks_) + " failed)."
+                                      : "Operation continuing on " + std::to_string(raid_disks_ - degraded) +
+                                            " devices."));
+    }
   }
   sysfs_notify("sync_action");
   md_new_event();
   wake_md_thread();  // the member leaves its role; a spare may take it
 }
+
+void Array::array_broken(int role, int error) {
+  broken_ = true;
+  std::lock_guard sb_lock(sb_mutex_);
+  if (Member* m = member_in_role_locked(role))
+    log_line(md_prefix() + m->name() + " failed (" + std::strerror(error) +
+             ") and holds the last copy: kept, the array is broken.");
+}
+
+// The prologue of the kernel's fix_read_error (raid10's; raid1 and raid5
+// count the same way here): nothing is rewritten on an array that is not
+// writable; else the error is counted, the count halved for every hour
+// since the last one (check_decay_read_errors), and a member past
+// max_read_errors is failed.
+raid::ReadErrorPolicy Array::read_error(int role) {
+  if (ro_ != ReadOnly::kReadWrite) return raid::ReadErrorPolicy::kReadAround;
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::lock_guard sb_lock(sb_mutex_);
+  Member* m = member_in_role_locked(role);
+  if (!m) return raid::ReadErrorPolicy::kReadAround;
+  if (m->last_read_error != 0) {
+    const int64_t hours = (now - m->last_read_error) / 3600;
+    m->read_errors = hours >= 32 ? 0 : m->read_errors >> hours;
+  }
+  m->last_read_error = now == 0 ? 1 : now;
+  ++m->read_errors;
+  const unsigned max = max_read_errors_.load();
+  if (m->read_errors <= max) return raid::ReadErrorPolicy::kFix;
+  log_line(md_prefix() + m->name() + ": Raid device exceeded read_error threshold [cur " +
+           std::to_string(m->read_errors) + ":max " + std::to_string(max) + "]");
+  return raid::ReadErrorPolicy::kFail;
+}
+
+void Array::read_error_corrected(int role, uint64_t sector, uint64_t sectors) {
+  std::lock_guard sb_lock(sb_mutex_);
+  Member* m = member_in_role_locked(role);
+  if (!m) return;
+  m->corrected_errors += static_cast<uint32_t>(sectors);
+  log_line(md_prefix() + "read error corrected (" + std::to_string(sectors) + " sectors at " +
+           std::to_string(m->data_offset + sector) + " on " + m->name() + ")");
+}
+
+// The hook for the kernel's rdev_set_badblocks. mdfs reads and writes no
+// bad block log yet, so there is nowhere to record the sectors: the caller
+// fails the member, as the kernel does for a member without a log.
+bool Array::record_bad_block(int, uint64_t, uint64_t) { return false; }
 
 }  // namespace mdfs::core

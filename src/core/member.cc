@@ -22,15 +22,26 @@ void Member::release_name() {
   named_ = false;
 }
 
-int Member::pread_exact(uint64_t offset, std::span<std::byte> buf) const {
+namespace {
+
+// pread until `buf` is full; short reads are continued, and the end of the
+// file before that is kMemberGone.
+int pread_full(int fd, uint64_t offset, std::span<std::byte> buf) {
   size_t done = 0;
   while (done < buf.size()) {
-    ssize_t n = ::pread(fd_.get(), buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
+    ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n < 0 ? errno : EIO;
+    if (n <= 0) return n < 0 ? errno : raid::kMemberGone;
     done += static_cast<size_t>(n);
   }
   return 0;
+}
+
+}  // namespace
+
+int Member::pread_exact(uint64_t offset, std::span<std::byte> buf) const {
+  const int e = pread_full(fd_.get(), offset, buf);
+  return e == raid::kMemberGone ? EIO : e;
 }
 
 int Member::pwrite_exact(uint64_t offset, std::span<const std::byte> buf) {
@@ -64,7 +75,7 @@ int Member::pwrite_durable(uint64_t offset, std::span<const std::byte> buf) {
 
 int Member::read(uint64_t offset, std::span<std::byte> buf) {
   if (offset + buf.size() > sectors * 512) return EIO;
-  return pread_exact(data_start() + offset, buf);
+  return pread_full(fd_.get(), data_start() + offset, buf);
 }
 
 int Member::write(uint64_t offset, std::span<const std::byte> buf) {
@@ -75,9 +86,10 @@ int Member::write(uint64_t offset, std::span<const std::byte> buf) {
 namespace {
 
 // preadv/pwritev of a scattered request, IOV_MAX buffers a call, short
-// transfers continued. `io` is preadv or pwritev.
+// transfers continued. `io` is preadv or pwritev; a transfer of nothing
+// (the end of the file, for a read) answers `at_end`.
 template <class Span, class Io>
-int vectored(int fd, uint64_t offset, std::span<const Span> bufs, Io io) {
+int vectored(int fd, uint64_t offset, std::span<const Span> bufs, Io io, int at_end) {
   std::vector<iovec> iov;
   iov.reserve(bufs.size());
   for (const auto& b : bufs)
@@ -87,7 +99,7 @@ int vectored(int fd, uint64_t offset, std::span<const Span> bufs, Io io) {
     int count = static_cast<int>(std::min<size_t>(iov.size() - i, IOV_MAX));
     ssize_t n = io(fd, &iov[i], count, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n < 0 ? errno : EIO;
+    if (n <= 0) return n < 0 ? errno : at_end;
     offset += static_cast<uint64_t>(n);
     for (size_t left = static_cast<size_t>(n); left > 0;) {
       if (left >= iov[i].iov_len) {
@@ -113,13 +125,13 @@ size_t total(const auto& bufs) {
 
 int Member::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
   if (offset + total(bufs) > sectors * 512) return EIO;
-  return vectored(fd_.get(), data_start() + offset, bufs, ::preadv);
+  return vectored(fd_.get(), data_start() + offset, bufs, ::preadv, raid::kMemberGone);
 }
 
 int Member::writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
   if (!writable_) return EROFS;
   if (offset + total(bufs) > sectors * 512) return EIO;
-  return vectored(fd_.get(), data_start() + offset, bufs, ::pwritev);
+  return vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO);
 }
 
 int MemberView::read(uint64_t offset, std::span<std::byte> buf) {
@@ -134,13 +146,13 @@ int MemberView::write(uint64_t offset, std::span<const std::byte> buf) {
 
 int MemberView::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
   if (offset + total(bufs) > bytes_) return EIO;
-  return vectored(member_.fd(), start_ + offset, bufs, ::preadv);
+  return vectored(member_.fd(), start_ + offset, bufs, ::preadv, raid::kMemberGone);
 }
 
 int MemberView::writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
   if (!member_.writable()) return EROFS;
   if (offset + total(bufs) > bytes_) return EIO;
-  return vectored(member_.fd(), start_ + offset, bufs, ::pwritev);
+  return vectored(member_.fd(), start_ + offset, bufs, ::pwritev, EIO);
 }
 
 int Member::sync() { return ::fdatasync(fd_.get()) == 0 ? 0 : errno; }

@@ -75,9 +75,15 @@ class Member : public raid::Disk {
   // advances it under the Array's sb_mutex_.
   std::atomic<uint64_t> recovery_offset{~uint64_t{0}};
   std::optional<format::SuperInfo> super;  // what was on the member when added
-  std::atomic<int> errors{0};
-  // Read errors corrected from another copy (cnt_corrected_read).
+  // Sectors rewritten after read errors and read back (rdev->
+  // corrected_errors): dev-<member>/errors, and the v1 superblock's
+  // cnt_corrected_read, which it is loaded from and saved to.
   std::atomic<uint32_t> corrected_errors{0};
+  // Read errors counted against max_read_errors (rdev->read_errors) and
+  // when the last one came (last_read_error, seconds of the steady clock;
+  // 0: none yet). Guarded by the owning Array's sb_mutex_.
+  unsigned read_errors = 0;
+  int64_t last_read_error = 0;
 
  private:
   Shelf& shelf_;

@@ -1,5 +1,6 @@
 #include "fuse/server.h"
 
+#include "fuse/splice_read.h"
 #include <linux/fs.h>
 #include <linux/major.h>
 #include <linux/raid/md_u.h>
@@ -34,6 +35,8 @@ constexpr double kStaticTimeout = 86400.0;
 constexpr double kArrayTimeout = 1.0;
 
 constexpr size_t kMaxWrite = 1 << 20;
+// libfuse copies replies under two pages instead of splicing them.
+constexpr size_t kSpliceMin = 8192;
 // readdir of a name not looked up yet: any number but 0 (which readers skip).
 constexpr fuse_ino_t kUnknownIno = 0xffffffff;
 
@@ -360,27 +363,41 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     uint64_t offset = static_cast<uint64_t>(off);
     if (!io || offset >= io.size_bytes()) return (void)fuse_reply_buf(req, nullptr, 0);
     size = static_cast<size_t>(std::min<uint64_t>(size, io.size_bytes() - offset));
+    // Where the data can be read straight from members: zero copy for
+    // reads libfuse would splice (two pages and more), the member files'
+    // pages going to a pipe first, so that a member's error is seen before
+    // the reply; smaller ones read from the member files into the reply.
+    // `io` keeps the members open until it is sent.
     std::vector<raid::Extent> extents;
-    if (io->map_read(offset, size, extents)) {
-      // Zero copy: the reply is spliced from the member files. `io` keeps
-      // the members open until the reply is sent.
-      std::vector<std::byte> storage(sizeof(fuse_bufvec) + extents.size() * sizeof(fuse_buf));
-      auto* bufv = new (storage.data()) fuse_bufvec{};
-      bufv->count = extents.size();
-      for (size_t i = 0; i < extents.size(); ++i) {
-        fuse_buf& b = bufv->buf[i];
-        b = fuse_buf{};
-        b.size = extents[i].length;
-        b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
-        b.fd = extents[i].fd;
-        b.pos = static_cast<off_t>(extents[i].file_offset);
+    int failed_role = -1;
+    const bool mapped = io->map_read(offset, size, extents);
+    if (mapped && size >= kSpliceMin) {
+      auto& pipe = SplicePipe::local();
+      const auto filled = pipe.fill(extents, failed_role);
+      if (filled == SplicePipe::Fill::kFilled) {
+        fuse_bufvec bufv = FUSE_BUFVEC_INIT(size);
+        bufv.buf[0].flags = FUSE_BUF_IS_FD;
+        bufv.buf[0].fd = pipe.fd();
+        fuse_reply_data(req, &bufv, FUSE_BUF_SPLICE_MOVE);
+        io->map_read_done();
+        pipe.settle();
+        return;
       }
-      fuse_reply_data(req, bufv, FUSE_BUF_SPLICE_MOVE);
+    }
+    auto buf = std::make_unique_for_overwrite<std::byte[]>(size);  // filled by the read
+    const std::span out(buf.get(), size);
+    if (mapped && size < kSpliceMin && read_extents(extents, out, failed_role)) {
+      fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), size);
       io->map_read_done();
       return;
     }
-    auto buf = std::make_unique_for_overwrite<std::byte[]>(size);  // filled by the read
-    if (int e = io->read(offset, std::span(buf.get(), size))) return (void)fuse_reply_err(req, e);
+    // A route map_read gave is let go before the personality reads (a
+    // reshape holds its window still until then).
+    if (mapped) io->map_read_done();
+    // After a member failed, the personality reads that member again
+    // first, so that its error meets md's read-error handling.
+    if (int e = failed_role >= 0 ? io->reread(offset, out, failed_role) : io->read(offset, out))
+      return (void)fuse_reply_err(req, e);
     fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), size);
     return;
   }

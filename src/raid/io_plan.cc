@@ -42,12 +42,12 @@ int IoPlan::write(const Run& run, Disk& disk, std::span<const std::byte> buf) {
   return disk.writev(run.offset, ciov_);
 }
 
-void append_extent(std::vector<Extent>& out, int fd, uint64_t offset, size_t length) {
+void append_extent(std::vector<Extent>& out, int role, int fd, uint64_t offset, size_t length) {
   if (!out.empty() && out.back().fd == fd && out.back().file_offset + out.back().length == offset) {
     out.back().length += length;
     return;
   }
-  out.push_back({fd, offset, length});
+  out.push_back({fd, offset, length, role});
 }
 
 }  // namespace mdfs::raid

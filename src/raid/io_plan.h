@@ -50,8 +50,8 @@ class IoPlan {
   std::vector<std::span<const std::byte>> ciov_;
 };
 
-// Appends [offset, offset+length) of `fd` to extents, joining it to the last
-// extent when it continues it.
-void append_extent(std::vector<Extent>& out, int fd, uint64_t offset, size_t length);
+// Appends [offset, offset+length) of `fd` (the member in `role`) to
+// extents, joining it to the last extent when it continues it.
+void append_extent(std::vector<Extent>& out, int role, int fd, uint64_t offset, size_t length);
 
 }  // namespace mdfs::raid

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -14,6 +15,50 @@
 #include "raid/layout.h"
 
 namespace mdfs::raid {
+
+// freeze_array for read-error fixes: while a fix rewrites a member from
+// another copy, array writes wait, so it never writes back data older than
+// a write that raced it. A write passes with one atomic increment and one
+// load; fixes run one at a time.
+class WriteFreeze {
+ public:
+  // One array write, from enter() to destruction.
+  class Pass {
+   public:
+    explicit Pass(WriteFreeze& f) : f_(f) {}
+    ~Pass() { f_.leave(); }
+    Pass(const Pass&) = delete;
+    Pass& operator=(const Pass&) = delete;
+
+   private:
+    WriteFreeze& f_;
+  };
+  // Writes are held out for its lifetime.
+  class Frozen {
+   public:
+    explicit Frozen(WriteFreeze& f);
+    ~Frozen();
+    Frozen(const Frozen&) = delete;
+    Frozen& operator=(const Frozen&) = delete;
+
+   private:
+    WriteFreeze& f_;
+  };
+
+  [[nodiscard]] Pass enter();
+
+ private:
+  void leave();
+
+  std::atomic<int> writers_{0};      // writes holding a Pass
+  std::atomic<bool> frozen_{false};  // a fix runs: new writes wait
+  // fixer_ makes fixes take turns; it is taken before mutex_, which guards
+  // the waits on changed_. A write never takes fixer_, and a thread holding
+  // a Pass never freezes, so neither waits for the other in a circle.
+  std::mutex fixer_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+};
 
 class Members {
  public:
@@ -62,6 +107,25 @@ class Members {
   // io_error; the error is returned when that member cannot be let go.
   int sync_working();
 
+  // ---- read and write errors (raid1's and raid10's handle_read_error,
+  // fix_read_error and narrow_write_error, without a bad block log) ----
+  // A read of one piece that every entry of `copies` holds failed on
+  // copies[bad] with `error`. `out` starts `in_sector` bytes into the
+  // copies' first sector. As md: the array decides (ArrayEvents::read_error)
+  // whether the bad sectors are rewritten from another copy and read back
+  // (fix_read_error), the member is failed (past max_read_errors; at once
+  // for kMemberGone), or, on a read-only array, only read around. Fills
+  // `out` from a copy that reads; 0, or EIO when no copy can.
+  int read_error(std::span<const Copy> copies, size_t bad, int error, size_t in_sector,
+                 std::span<std::byte> out);
+  // A write of member sectors [sector, sector + sectors) of `role` failed:
+  // recorded in its bad block log where one exists, else the member is
+  // failed (io_error). False when it holds the last copy and stays.
+  bool write_error(int role, uint64_t sector, uint64_t sectors, int error);
+  // Array writes hold this while they write members (after any SyncBarrier
+  // pass), so that a read-error fix can hold them out.
+  [[nodiscard]] WriteFreeze::Pass writing() { return freeze_.enter(); }
+
   // The " [n/m] [UU_U]" of raid1 and raid10 in /proc/mdstat.
   std::string mdstat_health() const;
 
@@ -94,6 +158,17 @@ class Members {
     std::atomic<uint64_t> head{0};
   };
   bool last_copy_locked(int role) const;
+  // The rewrite half of fix_read_error over the piece, page by page, with
+  // writes frozen: 0, or EIO when some page reads from no copy.
+  int fix_read_error(std::span<const Copy> copies, size_t bad, size_t in_sector, std::span<std::byte> out);
+  // sync_copies' copy that failed a read while another one read: each page
+  // of it that still fails is rewritten with the good data and read back
+  // (fix_sync_read_error).
+  void rewrite_copy(const Copy& c, std::span<const std::byte> good);
+  // rdev_set_badblocks, else md_error.
+  void bad_block_or_fail(int role, uint64_t sector, uint64_t sectors, int error) {
+    if (!events_.record_bad_block(role, sector, sectors)) io_error(role, error);
+  }
 
   std::vector<Disk*> disks_;
   std::vector<std::vector<int>> copy_sets_;
@@ -105,7 +180,10 @@ class Members {
   // the array is told (member_failed) only after it is released.
   std::mutex fail_mutex_;
   // sync_copies' buffers: one sync thread at a time uses them.
-  std::vector<std::byte> sync_first_, sync_other_;
+  std::vector<std::byte> sync_first_, sync_other_, sync_page_;
+  WriteFreeze freeze_;
+  // fix_read_error's pages; used only while freeze_ is frozen.
+  std::vector<std::byte> fix_page_, fix_check_;
 };
 
 }  // namespace mdfs::raid

@@ -1,7 +1,8 @@
 // The data path of the levels without redundancy (linear, raid0): every
 // array sector lives on exactly one member, so a request is split by the
 // layout map and sent on. A missing or failed member cannot be read around:
-// its pieces fail (raid0 and linear only mark the array broken in md).
+// its pieces fail, and a member's read error reaches the reader as EIO, as
+// raid0 and linear pass a bio's error up without md_error.
 #pragma once
 
 #include <algorithm>
@@ -38,7 +39,7 @@ class NonRedundant : public Personality {
     this->plan(offset, out.size(), plan);
     for (const auto& run : plan.runs()) {
       if (!members_.working(run.role)) return EIO;
-      if (int e = plan.read(run, *members_.disk(run.role), out)) return e;
+      if (plan.read(run, *members_.disk(run.role), out) != 0) return EIO;
     }
     return 0;
   }
@@ -66,7 +67,7 @@ class NonRedundant : public Personality {
         return false;
       }
       Disk* d = members_.disk(r.role);
-      append_extent(out, d->fd(), d->data_start() + r.sector * kSectorSize + pos % kSectorSize, n);
+      append_extent(out, r.role, d->fd(), d->data_start() + r.sector * kSectorSize + pos % kSectorSize, n);
       pos += n;
     }
     return true;

@@ -26,19 +26,12 @@ class Raid1 final : public Personality {
 
   int read(uint64_t offset, std::span<std::byte> out) override {
     if (!in_array(offset, out.size())) return EINVAL;
-    for (;;) {
-      int role = choose(offset, out.size());
-      if (role < 0) return EIO;
-      int e;
-      {
-        Members::PendingRead pending(members_, role);
-        e = members_.disk(role)->read(offset, out);
-      }
-      if (!e) return 0;
-      // As raid1's read error handling: fail the member and read another
-      // mirror; the last mirror stays and the error goes to the caller.
-      if (!members_.io_error(role, e)) return e;
-    }
+    return read_from(choose(offset, out.size()), offset, out);
+  }
+
+  int reread(uint64_t offset, std::span<std::byte> out, int role) override {
+    if (!in_array(offset, out.size())) return EINVAL;
+    return read_from(members_.working(role) ? role : choose(offset, out.size()), offset, out);
   }
 
   int write(uint64_t offset, std::span<const std::byte> in) override {
@@ -47,11 +40,14 @@ class Raid1 final : public Personality {
     IntentScope intent(intent_, lo, hi);
     if (int e = intent.start()) return e;
     auto pass = barrier_.enter(lo, hi);
+    auto writing = members_.writing();
     int result = 0;
     for (int r = 0; r < members_.raid_disks(); ++r) {
       if (!members_.writable(r)) continue;
       int e = members_.disk(r)->write(offset, in);
-      if (e && !members_.io_error(r, e)) result = e;
+      // The last mirror stays, and the write fails as raid_end_bio_io
+      // fails it: EIO, whatever the member said.
+      if (e && !members_.write_error(r, lo, hi - lo, e)) result = EIO;
     }
     // A member still working got the data: a failed write fails it.
     if (!result && members_.degraded() == members_.raid_disks()) result = EIO;
@@ -65,7 +61,7 @@ class Raid1 final : public Personality {
     int role = choose(offset, length);
     if (role < 0) return false;
     Disk* d = members_.disk(role);
-    if (length) append_extent(out, d->fd(), d->data_start() + offset, length);
+    if (length) append_extent(out, role, d->fd(), d->data_start() + offset, length);
     return true;
   }
 
@@ -101,6 +97,25 @@ class Raid1 final : public Personality {
   bool in_array(uint64_t offset, size_t length) const {
     uint64_t size = sectors_ * kSectorSize;
     return offset <= size && length <= size - offset;
+  }
+
+  // Reads the mirror `role`; an error goes to md's read-error handling,
+  // which serves the data from another mirror (and rewrites the bad one).
+  int read_from(int role, uint64_t offset, std::span<std::byte> out) {
+    if (role < 0) return EIO;
+    int e;
+    {
+      Members::PendingRead pending(members_, role);
+      e = members_.disk(role)->read(offset, out);
+    }
+    if (e == 0) return 0;
+    std::vector<Copy> copies;
+    size_t bad = 0;
+    for (int r = 0; r < members_.raid_disks(); ++r) {
+      if (r == role) bad = copies.size();
+      copies.push_back({r, offset / kSectorSize});
+    }
+    return members_.read_error(copies, bad, e, offset % kSectorSize, out);
   }
 
   // The working mirror with the fewest reads in flight; among equals the

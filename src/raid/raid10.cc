@@ -30,7 +30,12 @@ class Raid10 final : public Personality {
 
   int read(uint64_t offset, std::span<std::byte> out) override {
     if (!in_array(offset, out.size())) return EINVAL;
-    return read_range(offset, out);
+    return read_range(offset, out, -1);
+  }
+
+  int reread(uint64_t offset, std::span<std::byte> out, int role) override {
+    if (!in_array(offset, out.size())) return EINVAL;
+    return read_range(offset, out, role);
   }
 
   int write(uint64_t offset, std::span<const std::byte> in) override {
@@ -39,6 +44,7 @@ class Raid10 final : public Personality {
     IntentScope intent(intent_, lo, hi);
     if (int e = intent.start()) return e;
     auto pass = barrier_.enter(lo, hi);
+    auto writing = members_.writing();
     const int copies = layout_.copies();
     bool all_copies = true;  // raid10's R10BIO_Degraded, inverted
     std::vector<Copy> where(copies);
@@ -71,10 +77,11 @@ class Raid10 final : public Personality {
         continue;
       }
       if (int e = plan.write(run, *members_.disk(run.role), in)) {
-        if (members_.io_error(run.role, e))
+        const uint64_t first = run.offset / kSectorSize;
+        if (members_.write_error(run.role, first, (run.offset + run.length + kSectorSize - 1) / kSectorSize - first, e))
           dropped = true;
         else
-          result = e;  // the last copy of some chunk: kept, and the write fails
+          result = EIO;  // the last copy of some chunk: kept, and the write fails (raid_end_bio_io)
       }
     }
     // Copies were dropped on the way: every piece needs a copy that is still
@@ -93,13 +100,13 @@ class Raid10 final : public Personality {
       uint64_t in_sector = pos % kSectorSize;
       uint64_t run = layout_.map(pos / kSectorSize, where);
       uint64_t n = std::min(end - pos, run * kSectorSize - in_sector);
-      const Copy* c = choose(where, n);
+      const Copy* c = choose(where, n, -1);
       if (!c) {
         out.resize(first);
         return false;
       }
       Disk* d = members_.disk(c->role);
-      append_extent(out, d->fd(), d->data_start() + c->sector * kSectorSize + in_sector, n);
+      append_extent(out, c->role, d->fd(), d->data_start() + c->sector * kSectorSize + in_sector, n);
       pos += n;
     }
     return true;
@@ -178,9 +185,16 @@ class Raid10 final : public Personality {
   // As raid10's read_balance: a working copy with the fewest reads in
   // flight; among equals, for far copies the lowest address (the start of
   // every member is the fast part), else the nearest head. Marks the head.
-  const Copy* choose(std::span<const Copy> where, uint64_t length) {
+  // The copy on `prefer`, when it has a working one.
+  const Copy* choose(std::span<const Copy> where, uint64_t length, int prefer) {
     const bool far = layout_.far_copies() > 1 && !layout_.far_offset();
     const Copy* best = nullptr;
+    for (const Copy& c : where)
+      if (c.role == prefer && members_.working(c.role)) best = &c;
+    if (best) {
+      members_.set_head(best->role, best->sector * kSectorSize + length);
+      return best;
+    }
     int best_pending = 0;
     uint64_t best_distance = 0;
     for (const Copy& c : where) {
@@ -199,7 +213,12 @@ class Raid10 final : public Personality {
     return best;
   }
 
-  int read_range(uint64_t offset, std::span<std::byte> out) {
+  // One member request per role for the pieces chosen on it. A request
+  // that fails is taken apart into its pieces: each is read from that
+  // member again, and a piece that still fails goes to md's read-error
+  // handling, which serves it from another copy (raid10's handle_read_error
+  // works on one chunk's r10_bio at a time, too).
+  int read_range(uint64_t offset, std::span<std::byte> out, int prefer) {
     std::vector<Copy> where(layout_.copies());
     IoPlan plan(members_.raid_disks());
     uint64_t end = offset + out.size();
@@ -207,25 +226,52 @@ class Raid10 final : public Personality {
       uint64_t in_sector = pos % kSectorSize;
       uint64_t run = layout_.map(pos / kSectorSize, where);
       uint64_t n = std::min(end - pos, run * kSectorSize - in_sector);
-      const Copy* c = choose(where, n);
+      const Copy* c = choose(where, n, prefer);
       if (!c) return EIO;
       plan.add(c->role, c->role, c->sector * kSectorSize + in_sector, pos - offset, n);
       pos += n;
     }
     for (const auto& run : plan.runs()) {
-      int e = 0;
       if (members_.working(run.role)) {
         Members::PendingRead pending(members_, run.role);
-        e = plan.read(run, *members_.disk(run.role), out);
-        if (!e) continue;
-        // Fail the member and read its pieces from other copies; the last
-        // copy of some chunk stays and the error goes to the caller.
-        if (!members_.io_error(run.role, e)) return e;
+        if (plan.read(run, *members_.disk(run.role), out) == 0) continue;
       }
       for (int s = run.first; s >= 0; s = plan.segment(s).next) {
         const auto& seg = plan.segment(s);
-        if (int e2 = read_range(offset + seg.buf_offset, out.subspan(seg.buf_offset, seg.length))) return e2;
+        if (int e = read_pieces(run.role, offset + seg.buf_offset, out.subspan(seg.buf_offset, seg.length)))
+          return e;
       }
+    }
+    return 0;
+  }
+
+  // [offset, offset + out.size()), planned on `role`, chunk piece by piece.
+  int read_pieces(int role, uint64_t offset, std::span<std::byte> out) {
+    std::vector<Copy> where(layout_.copies());
+    const uint64_t end = offset + out.size();
+    for (uint64_t pos = offset; pos < end;) {
+      const uint64_t in_sector = pos % kSectorSize;
+      const uint64_t n = std::min(end - pos, layout_.map(pos / kSectorSize, where) * kSectorSize - in_sector);
+      const auto piece = out.subspan(pos - offset, n);
+      size_t bad = where.size();
+      for (size_t i = 0; i < where.size(); ++i)
+        if (where[i].role == role) bad = i;
+      int e = EIO;
+      if (bad < where.size() && members_.working(role)) {
+        Members::PendingRead pending(members_, role);
+        e = members_.disk(role)->read(where[bad].sector * kSectorSize + in_sector, piece);
+      } else if (const Copy* c = choose(where, n, -1)) {
+        // The member was failed meanwhile: another copy, as a new read.
+        bad = static_cast<size_t>(c - where.data());
+        Members::PendingRead pending(members_, c->role);
+        e = members_.disk(c->role)->read(c->sector * kSectorSize + in_sector, piece);
+      } else {
+        return EIO;
+      }
+      if (e != 0) {
+        if (const int r = members_.read_error(where, bad, e, in_sector, piece)) return r;
+      }
+      pos += n;
     }
     return 0;
   }

@@ -5,282 +5,18 @@
 // reads less, as handle_stripe_dirtying chooses.
 #include "raid/raid5.h"
 
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-#include <memory>
-#include <mutex>
-#include <shared_mutex>
-#include <string>
-#include <type_traits>
-#include <vector>
-
 #include "raid/geometry.h"
 #include "raid/parity.h"
-#include "raid/raid5_layout.h"
+#include "raid/raid5_impl.h"
 
-namespace mdfs::raid {
+namespace mdfs::raid::r5 {
 
 namespace {
-
-constexpr size_t kAlign = 64;
-constexpr size_t round_up(size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-
-// Not an errno: the stripe met a newly failed member and must be planned
-// again without it.
-constexpr int kRetry = -1;
-
-// A write is handled in batches of whole stripes of about this many data
-// bytes (at most kMaxBatchStripes), which bounds the parity kept in memory
-// while the batch's member writes are gathered.
-constexpr uint64_t kBatchBytes = 8 << 20;
-constexpr uint64_t kMaxBatchStripes = 256;
 
 // The kernel's stripe heads work in pages: the bitmap is told of writes in
 // whole pages of each member.
 constexpr uint64_t kIntentPage = 4096;
 constexpr uint64_t kIntentPageSectors = kIntentPage / kSectorSize;
-
-// Memory for the data path. Each thread keeps one aligned block per use,
-// grown on demand, so requests do not allocate; buffers taken from a
-// Scratch live until the next Scratch of the same use on the same thread.
-// kParity holds a write batch's new parity until it is written; kWork holds
-// one stripe's reads at a time.
-class Scratch {
- public:
-  enum Use { kParity, kWork };
-  Scratch(Use use, size_t bytes) {
-    Block& b = blocks()[use];
-    if (b.size < bytes) {
-      b.mem.reset(static_cast<std::byte*>(std::aligned_alloc(kAlign, round_up(bytes))));
-      b.size = b.mem ? round_up(bytes) : 0;
-    }
-    base_ = b.mem.get();
-    cap_ = b.size;
-    ok_ = bytes == 0 || base_ != nullptr;
-  }
-  bool ok() const { return ok_; }
-  // `n` bytes, 64-byte aligned; the Scratch was sized with round_up(n).
-  std::byte* take(size_t n) {
-    std::byte* p = base_ + used_;
-    used_ += round_up(n);
-    return used_ <= cap_ ? p : nullptr;
-  }
-
- private:
-  struct Free {
-    void operator()(std::byte* p) const { std::free(p); }
-  };
-  struct Block {
-    std::unique_ptr<std::byte, Free> mem;
-    size_t size = 0;
-  };
-  static std::array<Block, 2>& blocks() {
-    thread_local std::array<Block, 2> b;
-    return b;
-  }
-  std::byte* base_ = nullptr;
-  size_t cap_ = 0;
-  size_t used_ = 0;
-  bool ok_ = false;
-};
-
-// The part of a request inside one data chunk of a stripe: bytes [lo, hi)
-// of the chunk (none when lo == hi), at buf_off in the caller's buffer.
-struct ChunkPart {
-  size_t lo = 0;
-  size_t hi = 0;
-  size_t buf_off = 0;
-  bool empty() const { return lo == hi; }
-  size_t size() const { return hi - lo; }
-};
-
-// Pieces bound for one member in ascending member order; those that
-// continue each other go out as one readv/writev.
-template <class Byte>
-class Gather {
- public:
-  void add(uint64_t offset, std::span<Byte> buf) {
-    if (buf.empty()) return;
-    if (runs_.empty() || runs_.back().end != offset) runs_.push_back({offset, offset, {}});
-    runs_.back().end += buf.size();
-    runs_.back().bufs.push_back(buf);
-  }
-  bool empty() const { return runs_.empty(); }
-  void clear() { runs_.clear(); }
-  // Issues every run; stops at the first error and returns it.
-  int issue(Disk& disk) const {
-    for (const Run& run : runs_) {
-      int e;
-      if constexpr (std::is_const_v<Byte>) {
-        e = run.bufs.size() == 1 ? disk.write(run.start, run.bufs[0]) : disk.writev(run.start, run.bufs);
-      } else {
-        e = run.bufs.size() == 1 ? disk.read(run.start, run.bufs[0]) : disk.readv(run.start, run.bufs);
-      }
-      if (e != 0) return e;
-    }
-    return 0;
-  }
-
- private:
-  struct Run {
-    uint64_t start;
-    uint64_t end;
-    std::vector<std::span<Byte>> bufs;
-  };
-  std::vector<Run> runs_;
-};
-
-// One stripe of a write batch: the request's parts in it, the columns
-// [lo, hi) of the stripe they touch, and the new parity over those columns.
-struct StripeJob {
-  uint64_t stripe;
-  size_t first_part;  // parts_[first_part .. + data disks)
-  size_t lo;
-  size_t hi;
-  std::byte* p = nullptr;
-  std::byte* q = nullptr;
-};
-
-class Raid5 final : public Personality {
- public:
-  Raid5(const Geometry& g, Raid5Layout layout, uint64_t array_sectors, std::vector<Disk*> roles,
-        ArrayEvents& events)
-      : layout_(layout),
-        layout_number_(g.layout),
-        chunk_bytes_(static_cast<size_t>(layout.chunk_sectors()) * kSectorSize),
-        data_disks_(layout.data_disks()),
-        max_degraded_(layout.parity_disks()),
-        array_sectors_(array_sectors),
-        disks_(std::move(roles)),
-        failed_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
-        recovering_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
-        events_(events),
-        intent_(events.write_intent()) {}
-
-  Raid5(const Raid5&) = delete;
-  Raid5& operator=(const Raid5&) = delete;
-
-  uint64_t array_sectors() const override { return array_sectors_; }
-  int read(uint64_t offset, std::span<std::byte> out) override;
-  int write(uint64_t offset, std::span<const std::byte> in) override;
-  bool map_read(uint64_t offset, size_t length, std::vector<Extent>& out) override;
-  int sync() override;
-  void fail(int role) override {
-    if (role >= 0 && static_cast<size_t>(role) < disks_.size()) failed_[role].store(true);
-  }
-  int degraded() const override;
-  std::string mdstat_status() const override;
-
-  // The sync space is the members' stripes (the kernel's dev_sectors, in
-  // whole chunks); a window is one stripe, held like a write holds it.
-  uint64_t sync_sectors() const override { return array_sectors_ / static_cast<uint64_t>(data_disks_); }
-  uint64_t sync_unit() const override { return layout_.chunk_sectors(); }
-  SyncResult sync_window(SyncKind kind, uint64_t start, uint64_t count) override;
-  int add_disk(int role, Disk* disk) override;
-  void disk_recovered(int role) override { recovering_[role].store(false); }
-
- private:
-  using Parts = std::vector<ChunkPart>;
-
-  bool in_array(uint64_t offset, uint64_t length) const {
-    const uint64_t size = array_sectors_ * kSectorSize;
-    return offset <= size && length <= size - offset;
-  }
-  // Calls fn(stripe, parts) for each stripe [offset, offset+length) touches,
-  // in order; parts[k] is the request's share of data chunk k. Stops at the
-  // first nonzero result and returns it.
-  template <class Fn>
-  int for_each_stripe(uint64_t offset, uint64_t length, Fn&& fn) const;
-
-  // Read and written: in sync and not failed.
-  bool working(int role) const { return writable(role) && !recovering_[role].load(); }
-  // Written by array writes: working, or being rebuilt.
-  bool writable(int role) const { return role >= 0 && disks_[role] != nullptr && !failed_[role].load(); }
-  bool all_writable() const {
-    for (size_t role = 0; role < disks_.size(); ++role)
-      if (!writable(static_cast<int>(role))) return false;
-    return true;
-  }
-  // md_error: the first error of a member marks it failed at once; the
-  // array is told by report_failures(), once this thread holds no stripe
-  // lock, so ArrayEvents may take the array's locks.
-  void member_error(int role, int error);
-  void report_failures();
-  int read_member(int role, uint64_t offset, std::span<std::byte> buf);
-
-  int do_read(uint64_t offset, std::span<std::byte> out);
-  int gathered_read(uint64_t offset, std::span<std::byte> out);
-  int rebuild_read(uint64_t stripe, int k, const ChunkPart& part, std::byte* dst);
-
-  int do_write(uint64_t offset, std::span<const std::byte> in);
-  int write_batch(uint64_t offset, std::span<const std::byte> in);
-  int prepare(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
-  int read_modify_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
-  int reconstruct_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
-  int degraded_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
-  SyncResult sync_stripe(SyncKind kind, uint64_t stripe);
-  SyncResult recover_stripe(uint64_t stripe);
-
-  std::shared_mutex& stripe_lock(uint64_t stripe) { return stripe_locks_[stripe % kStripeLocks]; }
-
-  const Raid5Layout layout_;
-  const int layout_number_;  // as given: raid4 prints its own, not parity-last's
-  const size_t chunk_bytes_;
-  const int data_disks_;
-  const int max_degraded_;
-  const uint64_t array_sectors_;
-  // By role; nullptr for a missing role. Changed only by add_disk, which
-  // runs with no request in flight.
-  std::vector<Disk*> disks_;
-  // failed_[role]: the member is Faulty, never used again. Set once, by
-  // fail() or by the first I/O error; read without locks.
-  const std::unique_ptr<std::atomic<bool>[]> failed_;
-  // recovering_[role]: a spare being rebuilt into the role: written, not read.
-  const std::unique_ptr<std::atomic<bool>[]> recovering_;
-  ArrayEvents& events_;
-  WriteIntent* const intent_;
-
-  // Each lock guards the parity relation of the stripes hashed to it
-  // (stripe number mod kStripeLocks, so a batch's stripes never share one).
-  // A write holds the locks of all stripes of its batch exclusively, from
-  // reading old data or parity until the new parity is written; it takes
-  // them in ascending lock index order, before any I/O, so writers cannot
-  // deadlock. A read that rebuilds a chunk holds that one stripe's lock
-  // shared, so it never sees a half-updated stripe. Reads that need no
-  // rebuild take no lock, as a disk orders nothing between overlapping reads
-  // and writes. Nothing else is locked under these: ArrayEvents is called
-  // after they are released (report_failures).
-  static constexpr size_t kStripeLocks = 1024;
-  static_assert(kMaxBatchStripes <= kStripeLocks);
-  std::array<std::shared_mutex, kStripeLocks> stripe_locks_;
-};
-
-template <class Fn>
-int Raid5::for_each_stripe(uint64_t offset, uint64_t length, Fn&& fn) const {
-  const uint64_t chunk = chunk_bytes_;
-  const uint64_t stripe_bytes = chunk * static_cast<uint64_t>(data_disks_);
-  Parts parts(data_disks_);
-  uint64_t pos = offset;
-  const uint64_t end = offset + length;
-  while (pos < end) {
-    const uint64_t stripe = pos / stripe_bytes;
-    const uint64_t row_start = stripe * stripe_bytes;
-    std::fill(parts.begin(), parts.end(), ChunkPart{});
-    while (pos < end && pos < row_start + stripe_bytes) {
-      const uint64_t k = (pos - row_start) / chunk;
-      const uint64_t in_chunk = (pos - row_start) % chunk;
-      const uint64_t n = std::min(chunk - in_chunk, end - pos);
-      parts[k] = ChunkPart{in_chunk, in_chunk + n, pos - offset};
-      pos += n;
-    }
-    if (int r = fn(stripe, parts); r != 0) return r;
-  }
-  return 0;
-}
 
 // Failures this thread found during the current request, not yet told.
 struct Failure {
@@ -288,6 +24,8 @@ struct Failure {
   int error;
 };
 thread_local std::vector<Failure> t_failures;
+
+}  // namespace
 
 void Raid5::member_error(int role, int error) {
   if (disks_[role] == nullptr) return;
@@ -301,12 +39,9 @@ void Raid5::report_failures() {
   for (const Failure& f : failures) events_.member_failed(f.role, f.error);
 }
 
-int Raid5::read_member(int role, uint64_t offset, std::span<std::byte> buf) {
-  if (buf.empty()) return 0;
-  if (!working(role)) return EIO;
-  const int r = disks_[role]->read(offset, buf);
-  if (r != 0) member_error(role, r);
-  return r;
+void Raid5::bad_block_or_fail(int role, uint64_t lo, uint64_t hi, int error) {
+  const uint64_t first = lo / kSectorSize;
+  if (!events_.record_bad_block(role, first, (hi + kSectorSize - 1) / kSectorSize - first)) member_error(role, error);
 }
 
 int Raid5::degraded() const {
@@ -348,7 +83,7 @@ bool Raid5::map_read(uint64_t offset, size_t length, std::vector<Extent>& out) {
       const int role = roles.data[k];
       if (!working(role) || disks_[role]->fd() < 0) return 1;
       const Extent e{disks_[role]->fd(), disks_[role]->data_start() + stripe * chunk_bytes_ + part.lo,
-                     part.size()};
+                     part.size(), role};
       if (out.size() > start && out.back().fd == e.fd &&
           out.back().file_offset + out.back().length == e.file_offset) {
         out.back().length += e.length;
@@ -373,7 +108,8 @@ int Raid5::do_read(uint64_t offset, std::span<std::byte> out) {
   // With every needed member working, one request per member: a member's
   // chunks of successive stripes continue each other on it.
   if (gathered_read(offset, out) == 0) return 0;
-  // Else chunk by chunk, rebuilding what a lost member held.
+  // Else chunk by chunk: a lost member's chunks rebuilt from the rest, a
+  // member's read error handled as md handles it.
   StripeRoles roles;
   return for_each_stripe(offset, out.size(), [&](uint64_t stripe, const Parts& parts) {
     layout_.roles(stripe, roles);
@@ -381,8 +117,14 @@ int Raid5::do_read(uint64_t offset, std::span<std::byte> out) {
       const ChunkPart& part = parts[k];
       if (part.empty()) continue;
       std::byte* dst = out.data() + part.buf_off;
-      if (read_member(roles.data[k], stripe * chunk_bytes_ + part.lo, {dst, part.size()}) == 0) continue;
-      if (const int r = rebuild_read(stripe, k, part, dst); r != 0) return r;
+      const int role = roles.data[k];
+      if (!working(role)) {
+        if (const int r = rebuild_read(stripe, k, part, dst); r != 0) return r;
+        continue;
+      }
+      if (disks_[role]->read(stripe * chunk_bytes_ + part.lo, {dst, part.size()}) == 0) continue;
+      std::unique_lock lock(stripe_lock(stripe));
+      if (const int r = read_column(stripe, roles, role, part.lo, part.size(), dst); r != 0) return r;
     }
     return 0;
   });
@@ -402,57 +144,52 @@ int Raid5::gathered_read(uint64_t offset, std::span<std::byte> out) {
     return 0;
   });
   if (r != 0) return r;
+  // An error is handled on the slow path, chunk by chunk.
   for (size_t role = 0; role < disks_.size(); ++role) {
     if (gathers[role].empty()) continue;
-    if (const int e = gathers[role].issue(*disks_[role]); e != 0) {
-      member_error(static_cast<int>(role), e);
-      return e;
-    }
+    if (const int e = gathers[role].issue(*disks_[role]); e != 0) return e;
   }
   return 0;
 }
 
 // A data chunk whose member is gone: computed from the rest of its stripe
-// (the kernel's degraded read: fetch the others, compute the block).
+// (the kernel's degraded read: fetch the others, compute the block), with
+// the stripe held shared. When another member fails to read, the chunk is
+// done again page by page with the stripe held exclusively, as read_column
+// handles a read error.
 int Raid5::rebuild_read(uint64_t stripe, int k, const ChunkPart& part, std::byte* dst) {
-  std::shared_lock lock(stripe_lock(stripe));
   StripeRoles roles;
   layout_.roles(stripe, roles);
   const size_t len = part.size();
   const uint64_t offset = stripe * chunk_bytes_ + part.lo;
-  std::vector<std::byte*> data(data_disks_, nullptr);
-  std::vector<int> missing;
-  // Each failed attempt loses a member for good; when too many are gone
-  // recover() answers EIO.
-  for (size_t attempt = 0; attempt <= disks_.size(); ++attempt) {
-    if (working(roles.data[k]) && read_member(roles.data[k], offset, {dst, len}) == 0) return 0;
+  {
+    std::shared_lock lock(stripe_lock(stripe));
     Scratch scratch(Scratch::kWork, static_cast<size_t>(data_disks_ + 2) * round_up(len));
     if (!scratch.ok()) return ENOMEM;
-    missing.clear();
-    bool retry = false;
-    for (int j = 0; j < data_disks_ && !retry; ++j) {
-      data[j] = nullptr;
+    std::vector<std::byte*> data(data_disks_, nullptr);
+    std::vector<int> missing;
+    bool failed = false;
+    for (int j = 0; j < data_disks_ && !failed; ++j) {
       if (j == k) {
         data[j] = dst;
         missing.push_back(j);
       } else if (working(roles.data[j])) {
         data[j] = scratch.take(len);
-        retry = read_member(roles.data[j], offset, {data[j], len}) != 0;
+        failed = disks_[roles.data[j]]->read(offset, {data[j], len}) != 0;
       } else {
         missing.push_back(j);
       }
     }
-    if (retry) continue;
     const bool use_p = working(roles.p);
     const bool use_q = working(roles.q) && (missing.size() > 1 || !use_p);
     std::byte* p = use_p ? scratch.take(len) : nullptr;
     std::byte* q = use_q ? scratch.take(len) : nullptr;
-    if ((p && read_member(roles.p, offset, {p, len}) != 0) || (q && read_member(roles.q, offset, {q, len}) != 0)) {
-      continue;
-    }
-    return parity::recover(data, roles.q_exp, missing, p, q, len);
+    if (!failed && (!p || disks_[roles.p]->read(offset, {p, len}) == 0) &&
+        (!q || disks_[roles.q]->read(offset, {q, len}) == 0))
+      return parity::recover(data, roles.q_exp, missing, p, q, len);
   }
-  return EIO;
+  std::unique_lock lock(stripe_lock(stripe));
+  return read_column(stripe, roles, roles.data[k], part.lo, len, dst);
 }
 
 int Raid5::write(uint64_t offset, std::span<const std::byte> in) {
@@ -540,15 +277,21 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
     gathers[roles.p].add(base + job.lo, {job.p, job.hi - job.lo});
     if (job.q) gathers[roles.q].add(base + job.lo, {job.q, job.hi - job.lo});
   }
+  bool write_failed = false;
   for (size_t role = 0; role < disks_.size(); ++role) {
     // A member failing here is dropped; its stripes stay consistent for the
     // others, since the parity already holds the new data.
     const int r = static_cast<int>(role);
     if (gathers[role].empty() || !writable(r)) continue;
-    if (const int e = gathers[role].issue(*disks_[role]); e != 0) member_error(r, e);
+    uint64_t lo = 0, hi = 0;
+    if (const int e = gathers[role].issue(*disks_[role], &lo, &hi); e != 0) {
+      bad_block_or_fail(r, lo, hi, e);
+      write_failed = true;
+    }
   }
-  // STRIPE_DEGRADED: a member missing or lost keeps the bits.
-  intent.complete(all_writable());
+  // STRIPE_DEGRADED: a member missing or lost, or a member write that
+  // failed (even one kept by its bad block log), keeps the bits.
+  intent.complete(!write_failed && all_writable());
   return degraded() > max_degraded_ ? EIO : 0;
 }
 
@@ -592,18 +335,17 @@ int Raid5::prepare(StripeJob& job, const StripeRoles& roles, const ChunkPart* pa
 int Raid5::read_modify_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts,
                              const std::byte* src) {
   const size_t width = job.hi - job.lo;
-  const uint64_t base = job.stripe * chunk_bytes_;
   size_t bytes = 0;
   for (int k = 0; k < data_disks_; ++k) bytes += round_up(parts[k].size());
   Scratch scratch(Scratch::kWork, bytes);
   if (!scratch.ok()) return ENOMEM;
-  if (read_member(roles.p, base + job.lo, {job.p, width}) != 0) return kRetry;
-  if (job.q && read_member(roles.q, base + job.lo, {job.q, width}) != 0) return kRetry;
+  if (read_column(job.stripe, roles, roles.p, job.lo, width, job.p) != 0) return kRetry;
+  if (job.q && read_column(job.stripe, roles, roles.q, job.lo, width, job.q) != 0) return kRetry;
   for (int k = 0; k < data_disks_; ++k) {
     const ChunkPart& part = parts[k];
     if (part.empty()) continue;
     std::byte* old = scratch.take(part.size());
-    if (read_member(roles.data[k], base + part.lo, {old, part.size()}) != 0) return kRetry;
+    if (read_column(job.stripe, roles, roles.data[k], part.lo, part.size(), old) != 0) return kRetry;
     parity::xor_into(old, src + part.buf_off, part.size());  // old ^ new
     const size_t at = part.lo - job.lo;
     parity::apply_delta(old, job.q ? roles.q_exp[k] : 0, job.p + at, job.q ? job.q + at : nullptr, part.size());
@@ -614,7 +356,6 @@ int Raid5::read_modify_write(StripeJob& job, const StripeRoles& roles, const Chu
 int Raid5::reconstruct_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts,
                              const std::byte* src) {
   const size_t width = job.hi - job.lo;
-  const uint64_t base = job.stripe * chunk_bytes_;
   size_t bytes = 0;
   for (int k = 0; k < data_disks_; ++k) bytes += parts[k].size() == width ? 0 : round_up(width);
   Scratch scratch(Scratch::kWork, bytes);
@@ -629,10 +370,11 @@ int Raid5::reconstruct_write(StripeJob& job, const StripeRoles& roles, const Chu
     std::byte* buf = scratch.take(width);
     const int role = roles.data[k];
     if (part.empty()) {
-      if (read_member(role, base + job.lo, {buf, width}) != 0) return kRetry;
+      if (read_column(job.stripe, roles, role, job.lo, width, buf) != 0) return kRetry;
     } else {
-      if (read_member(role, base + job.lo, {buf, part.lo - job.lo}) != 0) return kRetry;
-      if (read_member(role, base + part.hi, {buf + (part.hi - job.lo), job.hi - part.hi}) != 0) return kRetry;
+      if (read_column(job.stripe, roles, role, job.lo, part.lo - job.lo, buf) != 0) return kRetry;
+      if (read_column(job.stripe, roles, role, part.hi, job.hi - part.hi, buf + (part.hi - job.lo)) != 0)
+        return kRetry;
       std::memcpy(buf + (part.lo - job.lo), src + part.buf_off, part.size());
     }
     data[k] = buf;
@@ -651,7 +393,6 @@ int Raid5::reconstruct_write(StripeJob& job, const StripeRoles& roles, const Chu
 // member finds the new data.
 int Raid5::degraded_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src) {
   const size_t width = job.hi - job.lo;
-  const uint64_t base = job.stripe * chunk_bytes_;
   Scratch scratch(Scratch::kWork, static_cast<size_t>(data_disks_ + 2) * round_up(width));
   if (!scratch.ok()) return ENOMEM;
   std::vector<std::byte*> data(data_disks_, nullptr);
@@ -660,7 +401,7 @@ int Raid5::degraded_write(StripeJob& job, const StripeRoles& roles, const ChunkP
     data[k] = scratch.take(width);
     if (!working(roles.data[k])) {
       missing.push_back(k);
-    } else if (read_member(roles.data[k], base + job.lo, {data[k], width}) != 0) {
+    } else if (read_column(job.stripe, roles, roles.data[k], job.lo, width, data[k]) != 0) {
       return kRetry;
     }
   }
@@ -668,11 +409,11 @@ int Raid5::degraded_write(StripeJob& job, const StripeRoles& roles, const ChunkP
   std::byte* old_q = nullptr;
   if (working(roles.p)) {
     old_p = scratch.take(width);
-    if (read_member(roles.p, base + job.lo, {old_p, width}) != 0) return kRetry;
+    if (read_column(job.stripe, roles, roles.p, job.lo, width, old_p) != 0) return kRetry;
   }
   if (working(roles.q)) {
     old_q = scratch.take(width);
-    if (read_member(roles.q, base + job.lo, {old_q, width}) != 0) return kRetry;
+    if (read_column(job.stripe, roles, roles.q, job.lo, width, old_q) != 0) return kRetry;
   }
   if (parity::recover(data, roles.q_exp, missing, old_p, old_q, width) != 0) return EIO;
   std::vector<const std::byte*> view(data_disks_);
@@ -732,15 +473,15 @@ SyncResult Raid5::sync_stripe(SyncKind kind, uint64_t stripe) {
   std::vector<const std::byte*> data(data_disks_);
   for (int k = 0; k < data_disks_; ++k) {
     std::byte* buf = scratch.take(len);
-    if (read_member(roles.data[k], base, {buf, len}) != 0) return {};
+    if (read_column(stripe, roles, roles.data[k], 0, len, buf) != 0) return {};
     data[k] = buf;
   }
   std::byte* old_p = scratch.take(len);
   std::byte* old_q = q ? scratch.take(len) : nullptr;
   std::byte* new_p = scratch.take(len);
   std::byte* new_q = q ? scratch.take(len) : nullptr;
-  if (read_member(roles.p, base, {old_p, len}) != 0) return {};
-  if (q && read_member(roles.q, base, {old_q, len}) != 0) return {};
+  if (read_column(stripe, roles, roles.p, 0, len, old_p) != 0) return {};
+  if (q && read_column(stripe, roles, roles.q, 0, len, old_q) != 0) return {};
   if (q) parity::gen_pq(data, roles.q_exp, new_p, new_q, len);
   else parity::gen_p(data, new_p, len);
   uint64_t mismatches = 0;
@@ -750,9 +491,10 @@ SyncResult Raid5::sync_stripe(SyncKind kind, uint64_t stripe) {
     if (bad) mismatches += kPage / kSectorSize;
   }
   if (mismatches && kind != SyncKind::kCheck) {
-    if (const int e = disks_[roles.p]->write(base, {new_p, len}); e != 0) member_error(roles.p, e);
+    if (const int e = disks_[roles.p]->write(base, {new_p, len}); e != 0) bad_block_or_fail(roles.p, base, base + len, e);
     if (q) {
-      if (const int e = disks_[roles.q]->write(base, {new_q, len}); e != 0) member_error(roles.q, e);
+      if (const int e = disks_[roles.q]->write(base, {new_q, len}); e != 0)
+        bad_block_or_fail(roles.q, base, base + len, e);
     }
   }
   return {0, kind == SyncKind::kResync ? 0 : mismatches};
@@ -778,12 +520,12 @@ SyncResult Raid5::recover_stripe(uint64_t stripe) {
   for (int k = 0; k < data_disks_; ++k) {
     data[k] = scratch.take(len);
     if (!working(roles.data[k])) missing.push_back(k);
-    else if (read_member(roles.data[k], base, {data[k], len}) != 0) return {EIO, 0};
+    else if (read_column(stripe, roles, roles.data[k], 0, len, data[k]) != 0) return {EIO, 0};
   }
   std::byte* p = scratch.take(len);
   std::byte* qb = q ? scratch.take(len) : nullptr;
-  const bool have_p = working(roles.p) && read_member(roles.p, base, {p, len}) == 0;
-  const bool have_q = q && working(roles.q) && read_member(roles.q, base, {qb, len}) == 0;
+  const bool have_p = working(roles.p) && read_column(stripe, roles, roles.p, 0, len, p) == 0;
+  const bool have_q = q && working(roles.q) && read_column(stripe, roles, roles.q, 0, len, qb) == 0;
   if (!missing.empty() &&
       parity::recover(data, roles.q_exp, missing, have_p ? p : nullptr, have_q ? qb : nullptr, len) != 0)
     return {EIO, 0};
@@ -792,13 +534,21 @@ SyncResult Raid5::recover_stripe(uint64_t stripe) {
   else parity::gen_p(view, p, len);
   auto put = [&](int role, const std::byte* buf) {
     if (!rebuilding(role)) return;
-    if (const int e = disks_[role]->write(base, {buf, len}); e != 0) member_error(role, e);
+    if (const int e = disks_[role]->write(base, {buf, len}); e != 0) bad_block_or_fail(role, base, base + len, e);
   };
   for (int k = 0; k < data_disks_; ++k) put(roles.data[k], data[k]);
   put(roles.p, p);
   if (q) put(roles.q, qb);
   return {};
 }
+
+}  // namespace mdfs::raid::r5
+
+namespace mdfs::raid {
+
+namespace {
+
+using r5::Raid5;
 
 template <int Level>
 int max_degraded_of(const Geometry&) {

@@ -69,7 +69,17 @@ Result<void> member_store(const Target& t, std::string_view text) {
   return (t.array->*Store)(*t.member, text);
 }
 
-std::string show_member_errors(const Target& t) { return std::to_string(t.member->errors.load()) + "\n"; }
+// rdev->corrected_errors, an atomic_t the kernel prints signed.
+std::string show_member_errors(const Target& t) {
+  return std::to_string(static_cast<int32_t>(t.member->corrected_errors.load())) + "\n";
+}
+// As errors_store: any unsigned number sets the count.
+Result<void> store_member_errors(const Target& t, std::string_view text) {
+  auto n = core::parse_kstrto<uint32_t>(text);
+  if (!n) return err(n.error());
+  t.member->corrected_errors = *n;
+  return {};
+}
 
 std::string show_create_on_open(const Target& t) { return t.registry->create_on_open() ? "Y\n" : "N\n"; }
 
@@ -193,7 +203,7 @@ const Attribute kBitmapAttributes[] = {
 
 const Attribute kMemberAttributes[] = {
     {"bad_blocks", 0644, constant<kEmpty>, refuse},
-    {"errors", 0644, show_member_errors, refuse},
+    {"errors", 0644, show_member_errors, store_member_errors},
     {"new_offset", 0644, member_show<&Array::member_new_offset_text>, member_store<&Array::store_member_new_offset>},
     {"offset", 0644, member_show<&Array::member_offset_text>, member_store<&Array::store_member_offset>},
     {"ppl_sector", 0644, constant<kZero>, refuse},

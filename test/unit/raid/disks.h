@@ -1,5 +1,7 @@
 // Test members: a Disk in memory, one over a file, one that fails on
-// demand, and an ArrayEvents that records what it is told.
+// demand (wholly, on bad sectors, or past the end of its file), and an
+// ArrayEvents that records what it is told and answers read errors with a
+// chosen policy.
 #pragma once
 
 #include <fcntl.h>
@@ -10,6 +12,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -116,37 +120,79 @@ class FileDisk : public Disk {
 };
 
 // Passes through to another Disk; fails reads while fail_reads is set,
-// writes and syncs while fail_writes is, with EIO.
+// writes and syncs while fail_writes is, with EIO. Reads touching a bad
+// sector fail with EIO until a write covers that sector (a disk remaps a bad
+// sector on write); reads reaching `end` find the end of the file
+// (kMemberGone).
 class FaultyDisk : public Disk {
  public:
   explicit FaultyDisk(Disk& inner) : inner_(inner) {}
   int read(uint64_t offset, std::span<std::byte> buf) override {
     ++reads;
-    return fail_reads ? EIO : inner_.read(offset, buf);
+    if (int e = check_read(offset, buf.size())) return e;
+    return inner_.read(offset, buf);
   }
   int write(uint64_t offset, std::span<const std::byte> buf) override {
     ++writes;
-    return fail_writes ? EIO : inner_.write(offset, buf);
+    if (fail_writes) return EIO;
+    int e = inner_.write(offset, buf);
+    if (e == 0) heal(offset, buf.size());
+    return e;
   }
   int readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) override {
     ++reads;
-    return fail_reads ? EIO : inner_.readv(offset, bufs);
+    size_t len = 0;
+    for (auto b : bufs) len += b.size();
+    if (int e = check_read(offset, len)) return e;
+    return inner_.readv(offset, bufs);
   }
   int writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) override {
     ++writes;
-    return fail_writes ? EIO : inner_.writev(offset, bufs);
+    if (fail_writes) return EIO;
+    int e = inner_.writev(offset, bufs);
+    size_t len = 0;
+    for (auto b : bufs) len += b.size();
+    if (e == 0) heal(offset, len);
+    return e;
   }
   int sync() override { return fail_writes ? EIO : inner_.sync(); }
   int fd() const override { return inner_.fd(); }
   uint64_t data_start() const override { return inner_.data_start(); }
 
+  // Sectors [first, first + count) go bad.
+  void add_bad(uint64_t first, uint64_t count) {
+    std::lock_guard lock(mutex_);
+    for (uint64_t s = first; s < first + count; ++s) bad_[s] = true;
+  }
+  size_t bad_sectors() const {
+    std::lock_guard lock(mutex_);
+    return bad_.size();
+  }
+
   std::atomic<bool> fail_reads{false};
   std::atomic<bool> fail_writes{false};
+  std::atomic<uint64_t> end{std::numeric_limits<uint64_t>::max()};
   std::atomic<int> reads{0};
   std::atomic<int> writes{0};
 
  private:
+  int check_read(uint64_t offset, size_t len) const {
+    if (fail_reads) return EIO;
+    if (offset + len > end) return kMemberGone;
+    std::lock_guard lock(mutex_);
+    auto it = bad_.lower_bound(offset / kSectorSize);
+    if (it != bad_.end() && it->first * kSectorSize < offset + len) return EIO;
+    return 0;
+  }
+  void heal(uint64_t offset, size_t len) {
+    std::lock_guard lock(mutex_);
+    const uint64_t first = (offset + kSectorSize - 1) / kSectorSize, last = (offset + len) / kSectorSize;
+    bad_.erase(bad_.lower_bound(first), bad_.lower_bound(last));
+  }
+
   Disk& inner_;
+  mutable std::mutex mutex_;
+  std::map<uint64_t, bool> bad_;  // bad sectors; guarded by mutex_
 };
 
 class RecordingEvents : public ArrayEvents {
@@ -155,12 +201,30 @@ class RecordingEvents : public ArrayEvents {
     std::lock_guard lock(mutex);
     failed.emplace_back(role, error);
   }
+  void array_broken(int role, int) override {
+    std::lock_guard lock(mutex);
+    broken.push_back(role);
+  }
+  ReadErrorPolicy read_error(int role) override {
+    std::lock_guard lock(mutex);
+    ++read_errors[role];
+    return policy;
+  }
+  void read_error_corrected(int role, uint64_t, uint64_t sectors) override {
+    std::lock_guard lock(mutex);
+    corrected[role] += sectors;
+  }
   std::vector<std::pair<int, int>> taken() {
     std::lock_guard lock(mutex);
     return failed;
   }
   std::mutex mutex;
-  std::vector<std::pair<int, int>> failed;  // guarded by mutex
+  // All guarded by mutex.
+  std::vector<std::pair<int, int>> failed;
+  std::vector<int> broken;
+  std::map<int, int> read_errors;
+  std::map<int, uint64_t> corrected;
+  ReadErrorPolicy policy = ReadErrorPolicy::kFix;  // set before I/O starts
 };
 
 // The fixtures' data: array sector s holds "mdfs-oracle sector %012d\n"

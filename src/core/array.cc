@@ -299,6 +299,9 @@ Result<mdu_disk_info_t> Array::get_disk_info(int number) const {
     info.state = 0;
     if (m->faulty) info.state |= 1 << MD_DISK_FAULTY;
     else if (m->in_sync) info.state |= (1 << MD_DISK_ACTIVE) | (1 << MD_DISK_SYNC);
+    if (m->journal) info.state |= 1 << MD_DISK_JOURNAL;
+    if (m->write_mostly) info.state |= 1 << MD_DISK_WRITEMOSTLY;
+    if (m->failfast) info.state |= 1 << MD_DISK_FAILFAST;
   }
   return info;
 }

@@ -121,6 +121,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string member_size_text(const Member& m) const;
   Result<void> store_member_size(Member& m, std::string_view text);
   std::string member_recovery_start_text(const Member& m) const;
+  std::string member_bad_blocks_text(const Member& m, bool unacknowledged) const;
+  Result<void> store_member_bad_blocks(Member& m, std::string_view text, bool unacknowledged);
   // The sync thread (sync.cc): sync_action and its companions.
   std::string sync_action_text() const;
   Result<void> store_sync_action(std::string_view text);

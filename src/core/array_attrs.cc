@@ -330,12 +330,16 @@ std::string Array::mdstat_entry() const {
   uint64_t sectors = 0;
   for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
     const Member& m = **it;
+    // md_seq_show's marks, in its order.
     out += " " + m.name() + "[" + std::to_string(m.desc_nr) + "]";
+    if (m.write_mostly) out += "(W)";
+    if (m.journal) out += "(J)";
     if (m.faulty) {
       out += "(F)";
       continue;
     }
-    if (m.raid_disk < 0) out += "(S)";
+    if (m.raid_disk < 0 && !m.journal) out += "(S)";
+    if (m.replacement) out += "(R)";
     sectors += m.sectors;
   }
   if (!members_.empty()) out += "\n      " + std::to_string((pers_ ? array_sectors_ : sectors) / 2) + " blocks";

@@ -64,6 +64,7 @@ Result<void> Array::store_new_dev(std::string_view text) {
     member->desc_nr = n;
   }
   if (member->super) {
+    member->bad_blocks = member->super->bad_blocks;  // as super_1_load reads the log
     member->data_offset = member->super->data_offset;
     member->sectors = member->super->data_size;
     member->sb_offset = member->super->super_offset;
@@ -119,13 +120,22 @@ std::vector<std::pair<int, std::string>> Array::role_links() const {
 std::string Array::member_state_text(const Member& m) const {
   std::lock_guard lock(mutex_);
   std::lock_guard sb_lock(sb_mutex_);
-  // state_show's words, in its order.
+  // state_show's words, in its order. Unacknowledged bad blocks show as
+  // faulty and blocked, as the kernel shows them until they are written.
+  bool unacknowledged = false;
+  {
+    std::lock_guard bb_lock(m.bb_mutex);
+    unacknowledged = m.bad_blocks.unacknowledged();
+  }
   std::vector<std::string> flags;
-  if (m.faulty) flags.push_back("faulty");
-  else if (m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
+  if (m.faulty || unacknowledged) flags.push_back("faulty");
+  if (!m.faulty && m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
   if (m.journal) flags.push_back("journal");
   if (m.write_mostly) flags.push_back("write_mostly");
+  if (unacknowledged && !m.faulty) flags.push_back("blocked");
   if (!m.faulty && !m.journal && !m.in_sync && pers_) flags.push_back("spare");
+  if (m.write_error_seen) flags.push_back("write_error");
+  if (m.want_replacement) flags.push_back("want_replacement");
   if (m.replacement) flags.push_back("replacement");
   if (m.failfast) flags.push_back("failfast");
   std::string out;
@@ -177,7 +187,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
   // updates them at once.
   struct Flag {
     std::string_view word;
-    bool Member::*field;
+    std::atomic<bool> Member::*field;
   };
   for (const Flag& f : {Flag{"writemostly", &Member::write_mostly}, Flag{"failfast", &Member::failfast}}) {
     const bool set = cmd_match(text, f.word);
@@ -254,6 +264,23 @@ Result<void> Array::store_member_size(Member& m, std::string_view text) {
   if (m.data_offset + *kib * 2 > m.file_sectors()) return err(EINVAL);
   m.sectors = *kib * 2;
   m.size_set = true;
+  return {};
+}
+
+std::string Array::member_bad_blocks_text(const Member& m, bool unacknowledged) const {
+  std::lock_guard bb_lock(m.bb_mutex);
+  return m.bad_blocks.show(unacknowledged);
+}
+
+// bb_store and ubb_store: a range recorded bad, acknowledged or not; the
+// log reaches the member with the next superblock write (a write to the
+// array, a stop), as md_update_sb writes it. A member without a log, or
+// whose list is full: ENOSPC.
+Result<void> Array::store_member_bad_blocks(Member& m, std::string_view text, bool unacknowledged) {
+  auto range = format::parse_bad_block_write(text);
+  if (!range) return err(range.error());
+  std::lock_guard bb_lock(m.bb_mutex);
+  if (!m.bad_blocks.set(range->sector, range->length, !unacknowledged)) return err(ENOSPC);
   return {};
 }
 

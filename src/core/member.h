@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -42,6 +43,7 @@ class Member : public raid::Disk {
   int sync() override;
   int fd() const override { return fd_.get(); }
   uint64_t data_start() const override { return data_offset * 512; }
+  bool write_mostly_member() const override { return write_mostly.load(std::memory_order_relaxed); }
 
   // Raw I/O at a byte offset in the file (superblocks, bitmaps).
   int pread_exact(uint64_t offset, std::span<std::byte> buf) const;
@@ -52,10 +54,16 @@ class Member : public raid::Disk {
   int raid_disk = -1;        // role; -1 spare or not yet placed
   bool faulty = false;
   bool in_sync = false;
-  bool write_mostly = false;  // WriteMostly1 / MD_DISK_WRITEMOSTLY
-  bool failfast = false;      // FailFast1 / MD_DISK_FAILFAST
+  // WriteMostly1 / MD_DISK_WRITEMOSTLY and FailFast1 / MD_DISK_FAILFAST:
+  // changed under the Array's locks, read by the data path (raid1 reads
+  // avoid a write-mostly member, raid::Disk::write_mostly).
+  std::atomic<bool> write_mostly{false};
+  std::atomic<bool> failfast{false};
   bool journal = false;       // the array's write journal (role 0xfffd)
   bool replacement = false;   // replacing the member in its role
+  bool want_replacement = false;  // WantReplacement: a spare is to replace it
+  // WriteErrorSeen: a write failed and was recorded as bad blocks.
+  std::atomic<bool> write_error_seen{false};
   // The role a re-added member had (the kernel's saved_raid_disk): it
   // recovers through the bitmap instead of from scratch; -1 otherwise.
   int saved_raid_disk = -1;
@@ -72,6 +80,12 @@ class Member : public raid::Disk {
   // advances it under the Array's sb_mutex_.
   std::atomic<uint64_t> recovery_offset{~uint64_t{0}};
   std::optional<format::SuperInfo> super;  // what was on the member when added
+  // The bad block list (rdev->badblocks), in member sectors from the start
+  // of the file; disabled (shift < 0) without a log. bb_mutex guards it: the
+  // data path checks and records through it, so it has a lock of its own,
+  // taken after the Array's locks and never with another member's.
+  mutable std::mutex bb_mutex;
+  format::BadBlocks bad_blocks;
   std::atomic<int> errors{0};
   // Read errors corrected from another copy (cnt_corrected_read).
   std::atomic<uint32_t> corrected_errors{0};

@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "format/badblocks.h"
 #include "format/bitmap.h"
 #include "format/superblock0.h"
 #include "format/superblock1.h"
@@ -75,6 +76,10 @@ struct SuperInfo {
   // and it is valid and belongs to this array; else bitmap_problem says why.
   std::optional<BitmapSuper> bitmap;
   std::string bitmap_problem;
+  // The bad block list, read from the log as super_1_load reads it:
+  // enabled (shift >= 0) when the superblock has a log, loaded when
+  // MD_FEATURE_BAD_BLOCKS says it holds entries. Disabled for 0.90.
+  BadBlocks bad_blocks;
   // The decoded superblock itself, for rewriting it.
   std::variant<Superblock1, Superblock0> super;
 };

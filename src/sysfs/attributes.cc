@@ -58,6 +58,16 @@ Result<void> member_store(const Target& t, std::string_view text) {
   return (t.array->*Store)(*t.member, text);
 }
 
+template <bool Unacknowledged>
+std::string member_bad_blocks(const Target& t) {
+  return t.array->member_bad_blocks_text(*t.member, Unacknowledged);
+}
+
+template <bool Unacknowledged>
+Result<void> store_member_bad_blocks(const Target& t, std::string_view text) {
+  return t.array->store_member_bad_blocks(*t.member, text, Unacknowledged);
+}
+
 std::string show_member_errors(const Target& t) { return std::to_string(t.member->errors.load()) + "\n"; }
 
 std::string show_create_on_open(const Target& t) { return t.registry->create_on_open() ? "Y\n" : "N\n"; }
@@ -189,7 +199,7 @@ const Attribute kBitmapAttributes[] = {
 };
 
 const Attribute kMemberAttributes[] = {
-    {"bad_blocks", 0644, constant<kEmpty>, refuse},
+    {"bad_blocks", 0644, member_bad_blocks<false>, store_member_bad_blocks<false>},
     {"errors", 0644, show_member_errors, refuse},
     {"new_offset", 0644, member_show<&Array::member_offset_text>, refuse},
     {"offset", 0644, member_show<&Array::member_offset_text>, member_store<&Array::store_member_offset>},
@@ -199,7 +209,7 @@ const Attribute kMemberAttributes[] = {
     {"size", 0644, member_show<&Array::member_size_text>, member_store<&Array::store_member_size>},
     {"slot", 0644, member_show<&Array::member_slot_text>, member_store<&Array::store_member_slot>},
     {"state", 0644, member_show<&Array::member_state_text>, member_store<&Array::store_member_state>},
-    {"unacknowledged_bad_blocks", 0644, constant<kEmpty>, refuse},
+    {"unacknowledged_bad_blocks", 0644, member_bad_blocks<true>, store_member_bad_blocks<true>},
 };
 
 const Attribute kMdstat{"mdstat", 0444, show_mdstat, nullptr};

@@ -233,6 +233,17 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   };
   Rate sync_rate(uint64_t done) const;  // takes sync_wait_mutex_
   void update_configured();
+  // ---- replacements (array_replace.cc); mutex_ held unless said ----
+  Member* replacement_in(int role) const;
+  Member* original_in(int role) const;
+  std::function<void(int)> replacement_failure_handler(Member& replacement);
+  void promote_replacement_locked(int role);  // sb_mutex_ held
+  bool add_replacements(bool failed);
+  void drop_forwarding_of_faulty();
+  void plan_replacement_copies();
+  bool copy_replacements(raid::Personality& pers, uint64_t pos, uint64_t n);  // the sync thread
+  void replacements_done();
+  Result<void> store_running_slot(Member& m, int slot);
   template <class F>
   Result<void> locked_ioctl(F&& body);
 
@@ -360,6 +371,12 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
     uint64_t done;
   };
   std::vector<Mark> sync_marks_;          // the last ten, every 3 s (SYNC_MARKS)
+  // A recovery pass's replacements: set by md_check_recovery before the
+  // thread starts, read by it, left alone until it is reaped.
+  std::vector<std::pair<std::shared_ptr<Member>, std::shared_ptr<Member>>> replace_pairs_;
+  std::vector<std::byte> replace_buffer_;  // the sync thread's
+  bool sync_pers_recovers_ = false;        // the personality rebuilds some role
+  int replace_max_degraded_ = 0;
 };
 
 }  // namespace mdfs::core

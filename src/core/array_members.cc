@@ -111,8 +111,11 @@ std::vector<std::pair<int, std::string>> Array::role_links() const {
   std::lock_guard sb_lock(sb_mutex_);
   std::vector<std::pair<int, std::string>> out;
   if (!pers_) return out;
+  // A replacement shares its role's number and gets no link of its own,
+  // as sysfs_link_rdev's second rdN fails.
   for (const auto& m : members_)
-    if (m->raid_disk >= 0 && !m->faulty) out.emplace_back(m->raid_disk, "dev-" + m->name());
+    if (m->raid_disk >= 0 && !m->faulty && !m->replacement && !m->journal)
+      out.emplace_back(m->raid_disk, "dev-" + m->name());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -159,9 +162,12 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
       const int level = pers_type_->level;
       if (level != 4 && level != 5 && level != 6) return err(EBUSY);
     }
-    if (pers_ && m.raid_disk >= 0) pers_->fail(m.raid_disk);
+    // A replacement fails alone; the role's member takes its replacement
+    // with it into the role.
+    if (pers_ && m.raid_disk >= 0 && !m.replacement) pers_->fail(m.raid_disk);
     m.faulty = true;
     m.in_sync = false;
+    if (pers_ && m.raid_disk >= 0 && !m.replacement) promote_replacement_locked(m.raid_disk);
     if (pers_) {
       update_superblocks();
       sb_lock.unlock();
@@ -196,6 +202,28 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     if (pers_ && ro_ != ReadOnly::kReadOnly) update_superblocks();
     return {};
   }
+  // want_replacement: any member in a role that is not itself a
+  // replacement or the journal may ask for one (state_store answers 0 in
+  // every case); a spare is taken by the next recovery check.
+  if (cmd_match(text, "want_replacement")) {
+    if (m.raid_disk >= 0 && !m.journal && !m.replacement) m.want_replacement = true;
+    if (pers_) {
+      sb_lock.unlock();
+      wake_md_thread();
+    }
+    return {};
+  }
+  if (cmd_match(text, "-want_replacement")) {
+    m.want_replacement = false;
+    return {};
+  }
+  // A replacement is named before the array starts; once it runs, only
+  // spares become replacements.
+  if (cmd_match(text, "replacement") || cmd_match(text, "-replacement")) {
+    if (pers_) return err(EBUSY);
+    m.replacement = cmd_match(text, "replacement");
+    return {};
+  }
   if (cmd_match(text, "insync")) {
     if (pers_) return err(EINVAL);
     m.in_sync = true;
@@ -224,10 +252,11 @@ Result<void> Array::store_member_slot(Member& m, std::string_view text) {
     slot = static_cast<int>(*n);
   }
   std::lock_guard lock(mutex_);
-  if (pers_) return err(EBUSY);  // no hot add into a running array
+  if (pers_) return store_running_slot(m, slot);
   if (slot >= 0 && raid_disks_ > 0 && slot >= raid_disks_) return err(ENOSPC);
   for (const auto& other : members_)
-    if (other.get() != &m && slot >= 0 && other->raid_disk == slot) return err(EBUSY);
+    if (other.get() != &m && slot >= 0 && other->raid_disk == slot && other->replacement == m.replacement)
+      return err(EBUSY);
   m.raid_disk = slot;
   m.slot_set = slot >= 0;
   m.faulty = false;
@@ -306,12 +335,14 @@ void Array::member_failed(int role, int error) {
   (void)error;
   {
     std::lock_guard sb_lock(sb_mutex_);
+    // The role's member, not its replacement: that one takes its place.
     for (const auto& m : members_) {
-      if (m->raid_disk != role || m->faulty) continue;
+      if (m->raid_disk != role || m->faulty || m->replacement) continue;
       m->faulty = true;
       m->in_sync = false;
       ++m->errors;
     }
+    promote_replacement_locked(role);
     update_superblocks();
   }
   wake_md_thread();  // the member leaves its role; a spare may take it

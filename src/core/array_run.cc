@@ -123,11 +123,13 @@ Result<void> Array::do_md_run() {
     bool in_sync;
     uint64_t data_offset, sectors, sb_offset;
     bool kicked;
+    bool replacement = false;  // replacing the member in `role`
   };
   std::vector<Plan> plans;
-  std::set<int> taken;
+  std::set<int> taken, replaced;
   for (const auto& m : members_) {
     Plan p{m.get(), -1, false, m->data_offset, m->sectors, m->sb_offset, false};
+    p.replacement = m->super ? m->super->replacement : m->replacement;
     if (m->super) {
       const auto& sb = *m->super;
       if (sb.events < freshest->events || sb.role == format::kRoleFaulty) {
@@ -157,8 +159,16 @@ Result<void> Array::do_md_run() {
       p.in_sync = creating;
     }
     if (p.role >= raid_disks) return err(EINVAL);
-    if (p.role >= 0 && !taken.insert(p.role).second) return err(EINVAL);
+    p.replacement = p.replacement && p.role >= 0 && !p.kicked;
+    if (p.role >= 0 && !(p.replacement ? replaced : taken).insert(p.role).second) return err(EINVAL);
     plans.push_back(p);
+  }
+  // raid5_run: a replacement whose role has no member is all the role has
+  // yet, and stands in it; beside its member it is rebuilt, never read.
+  for (auto& p : plans) {
+    if (!p.replacement) continue;
+    if (taken.insert(p.role).second) p.replacement = false;
+    else p.in_sync = false;
   }
   if (creating) {  // members without a slot fill the free roles in the order they were added
     int next = 0;
@@ -184,8 +194,8 @@ Result<void> Array::do_md_run() {
   int working = 0, recovering = 0;
   bool all_writable = true;
   for (const auto& p : plans) {
-    if (!p.kicked && p.role >= 0 && !p.in_sync) ++recovering;
-    if (p.kicked || p.role < 0 || !p.in_sync) continue;
+    if (!p.kicked && p.role >= 0 && !p.in_sync && !p.replacement) ++recovering;
+    if (p.kicked || p.role < 0 || !p.in_sync || p.replacement) continue;
     g.member_sectors[static_cast<size_t>(p.role)] = p.sectors;
     disks[static_cast<size_t>(p.role)] = p.member;
     all_writable = all_writable && p.member->writable();
@@ -272,12 +282,13 @@ Result<void> Array::do_md_run() {
       const auto& sb = *p.member->super;
       p.member->write_mostly = sb.write_mostly;
       p.member->failfast = sb.failfast;
-      p.member->replacement = sb.replacement;
       p.member->corrected_errors = sb.corrected_reads;
     }
+    p.member->replacement = p.replacement;
     // A member whose recovery was interrupted resumes it from its offset.
     p.member->recovery_offset = kMaxSector;
     if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) p.member->recovery_offset = p.member->super->recovery_offset;
+    if (p.replacement && p.member->recovery_offset == kMaxSector) p.member->recovery_offset = 0;  // copied again
     if (p.kicked) {
       md_log("%s: kicking %s %s from array!", name_.c_str(), p.member->super->role == format::kRoleFaulty ? "faulty" : "non-fresh",
              p.member->name().c_str());
@@ -326,6 +337,12 @@ Result<void> Array::do_md_run() {
   safemode_delay_jiffies_ = kDefaultSafemodeJiffies;
   {
     std::unique_lock io_lock(pers_lock_);
+    // Writes to a member being replaced reach its replacement too.
+    for (const auto& r : plans) {
+      if (!r.replacement) continue;
+      for (const auto& o : plans)
+        if (!o.replacement && !o.kicked && o.role == r.role) o.member->start_forwarding(r.member, replacement_failure_handler(*r.member));
+    }
     pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
   }
   if (ro_ != ReadOnly::kReadOnly) update_superblocks();

@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 
@@ -45,6 +47,22 @@ class Member : public raid::Disk {
   uint64_t data_start() const override { return data_offset * 512; }
   bool write_mostly_member() const override { return write_mostly.load(std::memory_order_relaxed); }
 
+  // ---- a replacement (md's Replacement) ----
+  // While `by` replaces this member, every write to this member's data goes
+  // to `by` as well, as md writes a role's replacement with the role; the
+  // first write `by` fails is told to `failed` (it must take no lock a
+  // request may hold), and later writes go to this member alone. Both are
+  // called with no request in flight (the Array's pers_lock_ exclusive).
+  void start_forwarding(Member* by, std::function<void(int error)> failed);
+  void stop_forwarding();
+  Member* forwarding_to() const { return forward_failed_.load() ? nullptr : replaced_by_.load(); }
+  // The replacement's copy of [offset, offset + buf.size()) of the data
+  // area: read from this member into `buf` and written to the replacement,
+  // with writes to this member held off in between. 0; ENODEV when nothing
+  // is replacing this member (or the replacement failed); else the errno
+  // of reading this member.
+  int copy_to_replacement(uint64_t offset, std::span<std::byte> buf);
+
   // Raw I/O at a byte offset in the file (superblocks, bitmaps).
   int pread_exact(uint64_t offset, std::span<std::byte> buf) const;
   int pwrite_exact(uint64_t offset, std::span<const std::byte> buf);
@@ -62,6 +80,9 @@ class Member : public raid::Disk {
   bool journal = false;       // the array's write journal (role 0xfffd)
   bool replacement = false;   // replacing the member in its role
   bool want_replacement = false;  // WantReplacement: a spare is to replace it
+  // A replacement that took its failed member's role while a pass ran:
+  // that pass does not count its progress (sb_mutex_).
+  bool recovery_restarted = false;
   // WriteErrorSeen: a write failed and was recorded as bad blocks.
   std::atomic<bool> write_error_seen{false};
   // The role a re-added member had (the kernel's saved_raid_disk): it
@@ -98,6 +119,14 @@ class Member : public raid::Disk {
   bool writable_;
   Shelf::FileId id_;
   bool named_ = true;
+  // The replacement and what to tell when it fails a write (see
+  // start_forwarding). forward_mutex_: writes that forward hold it shared,
+  // copy_to_replacement exclusively; taken after every Array lock.
+  std::atomic<Member*> replaced_by_{nullptr};
+  std::atomic<bool> forward_failed_{false};
+  std::function<void(int)> replacement_failed_;
+  std::shared_mutex forward_mutex_;
+  void forward_error(int error);
 };
 
 }  // namespace mdfs::core

@@ -218,12 +218,13 @@ bool Array::remove_and_add_spares() {
       changed = true;
     }
   }
+  drop_forwarding_of_faulty();
   std::vector<bool> taken(static_cast<size_t>(raid_disks_), false);
   for (const auto& m : members_)
     if (!m->faulty && m->raid_disk >= 0 && m->raid_disk < raid_disks_) taken[static_cast<size_t>(m->raid_disk)] = true;
   for (const auto& m : members_) {
     if (failed || sync_blocked_) break;
-    if (m->faulty || m->in_sync || m->sectors < dev_sectors_) continue;
+    if (m->faulty || m->in_sync || m->replacement || m->sectors < dev_sectors_) continue;
     int role = m->raid_disk;
     if (role < 0) {
       auto free = std::find(taken.begin(), taken.end(), false);
@@ -241,14 +242,16 @@ bool Array::remove_and_add_spares() {
     taken[static_cast<size_t>(role)] = true;
     added.emplace_back(m.get(), role);
   }
-  std::lock_guard sb_lock(sb_mutex_);
-  for (auto [m, role] : added) {
-    if (m->raid_disk < 0 || m->recovery_offset == kMaxSector) m->recovery_offset = 0;
-    m->raid_disk = role;
-    changed = true;
+  {
+    std::lock_guard sb_lock(sb_mutex_);
+    for (auto [m, role] : added) {
+      if (m->raid_disk < 0 || m->recovery_offset == kMaxSector) m->recovery_offset = 0;
+      m->raid_disk = role;
+      changed = true;
+    }
+    if (changed) update_superblocks();
   }
-  if (changed) update_superblocks();
-  return !added.empty();
+  return add_replacements(failed) || !added.empty();
 }
 
 void Array::md_check_recovery() {
@@ -259,6 +262,11 @@ void Array::md_check_recovery() {
   uint64_t start = 0;
   if (remove_and_add_spares()) {
     kind = Sync::kRecover;
+    plan_replacement_copies();
+    {
+      std::lock_guard sb_lock(sb_mutex_);
+      for (const auto& m : members_) m->recovery_restarted = false;
+    }
     start = kMaxSector;
     for (const auto& m : members_)
       if (!m->faulty && !m->in_sync && m->raid_disk >= 0) start = std::min<uint64_t>(start, m->recovery_offset);
@@ -307,9 +315,10 @@ void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint6
     }
     const uint64_t max = std::max(resync_max_.load(), pos + 1);
     const uint64_t n = std::min({window - pos % window, total - pos, max - pos});
-    raid::SyncResult r = pers->sync_window(what, pos, n);
+    raid::SyncResult r;
+    if (kind != Sync::kRecover || sync_pers_recovers_) r = pers->sync_window(what, pos, n);
     resync_mismatches_ += r.mismatches;
-    if (r.error != 0) {
+    if (r.error != 0 || (kind == Sync::kRecover && !copy_replacements(*pers, pos, n))) {
       sync_failed_ = true;
       break;
     }
@@ -334,7 +343,8 @@ void Array::sync_checkpoint(Sync kind, uint64_t done) {
   if (kind == Sync::kResync && done > recovery_cp_) recovery_cp_ = done;
   if (kind == Sync::kRecover) {
     for (const auto& m : members_)
-      if (!m->faulty && !m->in_sync && m->raid_disk >= 0 && done > m->recovery_offset) m->recovery_offset = done;
+      if (!m->faulty && !m->in_sync && m->raid_disk >= 0 && !m->recovery_restarted && done > m->recovery_offset)
+        m->recovery_offset = done;
   }
   if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
 }
@@ -405,8 +415,8 @@ void Array::reap_sync_thread(bool wait) {
     }
     if (kind == Sync::kRecover) {
       for (const auto& m : members_) {
-        if (m->faulty || m->in_sync || m->raid_disk < 0) continue;
-        if (complete) {
+        if (m->faulty || m->in_sync || m->raid_disk < 0 || m->recovery_restarted) continue;
+        if (complete && !m->replacement) {
           pers_->disk_recovered(m->raid_disk);
           m->in_sync = true;
           m->recovery_offset = kMaxSector;
@@ -417,6 +427,8 @@ void Array::reap_sync_thread(bool wait) {
     }
     if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
   }
+  if (kind == Sync::kRecover && complete) replacements_done();
+  replace_pairs_.clear();
   sync_running_ = Sync::kNone;
 }
 

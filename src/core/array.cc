@@ -216,6 +216,7 @@ void Array::md_clean() {
   delta_disks_ = 0;
   reshape_backwards_ = false;
   read_only_reason_.clear();
+  has_journal_ = journal_log_ = journal_write_back_ = false;
 }
 
 Result<void> Array::md_set_readonly(bool caller_is_opener) {
@@ -295,7 +296,7 @@ Result<mdu_disk_info_t> Array::get_disk_info(int number) const {
     if (m->desc_nr != number) continue;
     info.major = kMemberMajor;
     info.minor = m->desc_nr;
-    info.raid_disk = m->raid_disk;
+    info.raid_disk = m->journal ? 0 : m->raid_disk;  // the kernel's journal rdev has raid_disk 0
     info.state = 0;
     if (m->faulty) info.state |= 1 << MD_DISK_FAULTY;
     else if (m->in_sync) info.state |= (1 << MD_DISK_ACTIVE) | (1 << MD_DISK_SYNC);

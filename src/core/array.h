@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/member.h"
+#include "format/r5log.h"
 #include "mdfs/personality.h"
 #include "mdfs/result.h"
 
@@ -100,6 +101,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> store_reshape_position(std::string_view text);
   std::string consistency_policy_text() const;
   std::string serialize_policy_text() const;
+  std::string journal_mode_text() const;
+  Result<void> store_journal_mode(std::string_view text);
   int degraded() const;
   bool running() const;
   bool read_only_disk() const;  // sys/block/<name>/ro
@@ -233,6 +236,13 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   };
   Rate sync_rate(uint64_t done) const;  // takes sync_wait_mutex_
   void update_configured();
+  // ---- the raid4/5/6 write journal (journal.cc); mutex_ held ----
+  // At start, with the journal member (nullptr: missing): the replay of its
+  // log, or ENOENT when it is missing (the array then runs read-only, as
+  // raid5_run's "journal disk is missing"), or EINVAL when the array cannot
+  // start with it. Either way the array runs read-only: read_only_reason.
+  Result<format::R5logReplay> start_journal(Member* journal, const raid::Geometry& g, bool degraded,
+                                            const format::SuperInfo& freshest, std::string& read_only_reason);
   // ---- replacements (array_replace.cc); mutex_ held unless said ----
   Member* replacement_in(int role) const;
   Member* original_in(int role) const;
@@ -296,6 +306,13 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // but does not keep up, format/features.h); empty when it may be
   // switched to read-write.
   std::string read_only_reason_;
+  // MD_HAS_JOURNAL (consistency_policy journal), and whether the journal
+  // member is there (the kernel's conf->log: journal_mode shows); the mode
+  // journal_mode was last set to, which mdfs shows but, writing no
+  // journal, does not act on.
+  bool has_journal_ = false;
+  bool journal_log_ = false;
+  bool journal_write_back_ = false;
   unsigned max_read_errors_ = 20;
   // A reshape in progress (reshape_position_ kMaxSector: none): the
   // geometry it goes to. mdfs does not reshape: an array must have none

@@ -295,8 +295,29 @@ std::string Array::uuid_text() const {
 std::string Array::consistency_policy_text() const {
   std::lock_guard lock(mutex_);
   if (!pers_type_) return "unknown\n";
+  if (has_journal_) return "journal\n";
   if (bitmap_) return "bitmap\n";
   return pers_type_->level == 0 || pers_type_->level == LEVEL_LINEAR ? "none\n" : "resync\n";
+}
+
+// r5c_journal_mode_show: the modes, the current one bracketed, while the
+// array runs with its journal member; nothing otherwise.
+std::string Array::journal_mode_text() const {
+  std::lock_guard lock(mutex_);
+  if (!pers_ || !journal_log_) return "";
+  return journal_write_back_ ? "write-through [write-back]\n" : "[write-through] write-back\n";
+}
+
+// r5c_journal_mode_store: one of the two words (one newline allowed);
+// ENODEV without a journal; write-back on a degraded array EINVAL.
+Result<void> Array::store_journal_mode(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  const bool back = cmd_match(text, "write-back");
+  if (!back && !cmd_match(text, "write-through")) return err(EINVAL);
+  if (!pers_ || !journal_log_) return err(ENODEV);
+  if (back && degraded_locked() > 0) return err(EINVAL);
+  journal_write_back_ = back;
+  return {};
 }
 
 std::string Array::serialize_policy_text() const {

@@ -179,7 +179,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     return {};
   }
   if (cmd_match(text, "remove")) {
-    if (pers_ && m.raid_disk >= 0 && !m.faulty) return err(EBUSY);
+    if (pers_ && ((m.raid_disk >= 0 && !m.faulty) || m.journal)) return err(EBUSY);
     auto it = std::find_if(members_.begin(), members_.end(), [&](const auto& p) { return p.get() == &m; });
     if (it == members_.end()) return err(ENOENT);
     (*it)->release_name();
@@ -240,6 +240,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
 std::string Array::member_slot_text(const Member& m) const {
   std::lock_guard lock(mutex_);
   std::lock_guard sb_lock(sb_mutex_);
+  if (m.journal) return "journal\n";
   return m.raid_disk < 0 ? "none\n" : std::to_string(m.raid_disk) + "\n";
 }
 

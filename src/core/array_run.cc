@@ -9,6 +9,7 @@
 
 #include "core/array.h"
 #include "core/jiffies.h"
+#include "core/journal.h"
 #include "core/log.h"
 #include "format/feature_rules.h"
 #include "core/registry.h"
@@ -75,10 +76,6 @@ Result<void> Array::do_md_run() {
     }
     if (v.support == format::Support::kReadOnly && read_only_reason.empty())
       read_only_reason = m->name() + ": " + v.reason;
-    if (m->super->role == format::kRoleJournal) {
-      log_line(name_ + ": cannot start: " + m->name() + " is the array's write journal, which mdfs does not keep");
-      return err(EINVAL);
-    }
     if (m->super->bitmap_offset != 0 && !m->super->bitmap && m->super->events == freshest->events) {
       log_line(name_ + ": cannot start: " + m->name() + ": " + m->super->bitmap_problem);
       return err(EINVAL);
@@ -124,6 +121,7 @@ Result<void> Array::do_md_run() {
     uint64_t data_offset, sectors, sb_offset;
     bool kicked;
     bool replacement = false;  // replacing the member in `role`
+    bool journal = false;      // the array's write journal
   };
   std::vector<Plan> plans;
   std::set<int> taken, replaced;
@@ -134,6 +132,16 @@ Result<void> Array::do_md_run() {
       const auto& sb = *m->super;
       if (sb.events < freshest->events || sb.role == format::kRoleFaulty) {
         p.kicked = true;  // "kicking non-fresh member from array"
+      } else if (sb.role == format::kRoleJournal) {
+        // super_1_validate: a journal needs the journal feature.
+        p.journal = (sb.feature_map & MD_FEATURE_JOURNAL) != 0;
+        if (!p.journal) {
+          md_log("md: journal device provided without journal feature, ignoring the device");
+          p.kicked = true;
+        }
+        p.sb_offset = sb.super_offset;
+        if (!m->offset_set) p.data_offset = sb.data_offset;
+        if (!m->size_set) p.sectors = sb.data_size;
       } else {
         int role = m->slot_set ? m->raid_disk : (sb.role < raid_disks ? static_cast<int>(sb.role) : -1);
         p.role = role;
@@ -216,6 +224,14 @@ Result<void> Array::do_md_run() {
   }
   auto sectors = type->array_sectors(g);
   if (!sectors) return err(EINVAL);
+  std::optional<format::R5logReplay> journal;
+  if (!creating && (freshest->feature_map & MD_FEATURE_JOURNAL)) {
+    Member* j = nullptr;
+    for (const auto& p : plans)
+      if (p.journal && !p.kicked) j = p.member;
+    if (auto r = start_journal(j, g, working < raid_disks, *freshest, read_only_reason); r) journal = std::move(*r);
+    else if (r.error() != ENOENT) return err(r.error());
+  }
   if (working == 0 || raid_disks - working > type->max_degraded(g)) {
     md_log("%s: cannot start: not enough operational devices (%d/%d failed)", name_.c_str(), raid_disks - working,
            raid_disks);
@@ -256,6 +272,8 @@ Result<void> Array::do_md_run() {
     restore();
     return err(EINVAL);
   }
+  // The journal's unreplayed pages are what the array holds (read-only).
+  if (journal && !journal->data.empty()) *pers = with_journal_pages(std::move(*pers), std::move(journal->data));
   // The internal bitmap, as md_bitmap_create: the freshest member's (valid,
   // as checked above) covers what the array resyncs (its on-disk sync_size
   // is not trusted), at each member's own position, where it must not run
@@ -285,10 +303,12 @@ Result<void> Array::do_md_run() {
       p.member->corrected_errors = sb.corrected_reads;
     }
     p.member->replacement = p.replacement;
+    p.member->journal = p.journal && !p.kicked;
     // A member whose recovery was interrupted resumes it from its offset.
     p.member->recovery_offset = kMaxSector;
     if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) p.member->recovery_offset = p.member->super->recovery_offset;
     if (p.replacement && p.member->recovery_offset == kMaxSector) p.member->recovery_offset = 0;  // copied again
+    if (p.journal && !p.kicked) p.member->recovery_offset = p.member->super->journal_tail;
     if (p.kicked) {
       md_log("%s: kicking %s %s from array!", name_.c_str(), p.member->super->role == format::kRoleFaulty ? "faulty" : "non-fresh",
              p.member->name().c_str());
@@ -328,6 +348,9 @@ Result<void> Array::do_md_run() {
     reshape_backwards_ = freshest->reshape_backwards;
   }
   bitmap_sync_sectors_ = sync_sectors;
+  has_journal_ = !creating && (freshest->feature_map & MD_FEATURE_JOURNAL) != 0;
+  journal_log_ = journal.has_value();
+  journal_write_back_ = false;
   if (!external_size_) array_sectors_ = *sectors;
   read_only_reason_ = read_only_reason;
   pers_type_ = type;

@@ -224,7 +224,7 @@ bool Array::remove_and_add_spares() {
     if (!m->faulty && m->raid_disk >= 0 && m->raid_disk < raid_disks_) taken[static_cast<size_t>(m->raid_disk)] = true;
   for (const auto& m : members_) {
     if (failed || sync_blocked_) break;
-    if (m->faulty || m->in_sync || m->replacement || m->sectors < dev_sectors_) continue;
+    if (m->faulty || m->in_sync || m->replacement || m->journal || m->sectors < dev_sectors_) continue;
     int role = m->raid_disk;
     if (role < 0) {
       auto free = std::find(taken.begin(), taken.end(), false);

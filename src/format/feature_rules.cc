@@ -32,8 +32,8 @@ constexpr FeatureRule kRules[] = {
      "a re-added member recovering through the bitmap: it resumes from recovery_offset"},
     {MD_FEATURE_CLUSTERED, kFeatureMap, "MD_FEATURE_CLUSTERED", Support::kRefused,
      "a clustered array (md-cluster): it needs a cluster's locking, which mdfs does not have"},
-    {MD_FEATURE_JOURNAL, kFeatureMap, "MD_FEATURE_JOURNAL", Support::kRefused,
-     "a raid4/5/6 write journal: mdfs does not replay or keep journals"},
+    {MD_FEATURE_JOURNAL, kFeatureMap, "MD_FEATURE_JOURNAL", Support::kReadOnly,
+     "a raid4/5/6 write journal: its unreplayed stripes are read, but mdfs does not write it, so the array is read-only"},
     {MD_FEATURE_PPL, kFeatureMap, "MD_FEATURE_PPL", Support::kReadOnly,
      "partial parity log: read, but mdfs does not write PPL, so the array is read-only"},
     {MD_FEATURE_MULTIPLE_PPLS, kFeatureMap, "MD_FEATURE_MULTIPLE_PPLS", Support::kReadOnly,
@@ -92,6 +92,14 @@ Verdict judge(const SuperInfo& info) {
   if (const auto* sb = std::get_if<Superblock1>(&info.super)) {
     judge_bits(v, kFeatureMap, sb->feature_map);
     judge_bits(v, kDevflags, sb->devflags);
+    // super_1_validate: PPL goes with neither a bitmap nor a journal, and
+    // the two PPL kinds exclude each other.
+    const uint32_t ppl = sb->feature_map & (MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS);
+    if (ppl && ((sb->feature_map & (MD_FEATURE_BITMAP_OFFSET | MD_FEATURE_JOURNAL)) ||
+                ppl == (MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS))) {
+      v.support = Support::kRefused;
+      v.reason = "feature_map: PPL together with a bitmap, a journal or the other PPL kind, which the kernel refuses";
+    }
   } else if (const auto* sb0 = std::get_if<Superblock0>(&info.super)) {
     judge_bits(v, kState0, sb0->state);
     for (const Disk0& d : sb0->disks) judge_bits(v, kDiskState0, d.state);
@@ -102,6 +110,16 @@ Verdict judge(const SuperInfo& info) {
     }
   }
   return v;
+}
+
+bool journal_missing(std::span<const SuperInfo* const> members) {
+  const SuperInfo* freshest = nullptr;
+  for (const SuperInfo* m : members)
+    if (m && (!freshest || m->events > freshest->events)) freshest = m;
+  if (!freshest || !(freshest->feature_map & MD_FEATURE_JOURNAL)) return false;
+  for (const SuperInfo* m : members)
+    if (m && m->role == kRoleJournal && m->events >= freshest->events) return false;
+  return true;
 }
 
 }  // namespace mdfs::format

@@ -125,6 +125,7 @@ SuperInfo super_info(const Superblock1& sb, int minor) {
   }
   if (sb.feature_map & MD_FEATURE_BITMAP_OFFSET) i.bitmap_offset = sb.bitmap_offset;
   if (sb.feature_map & MD_FEATURE_RECOVERY_OFFSET) i.recovery_offset = sb.recovery_offset;
+  if ((sb.feature_map & MD_FEATURE_JOURNAL) && i.role == kRoleJournal) i.journal_tail = sb.recovery_offset;
   i.sb_csum = sb.sb_csum;
   i.super = sb;
   return i;

@@ -70,6 +70,10 @@ struct SuperInfo {
   int64_t new_offset = 0;
   int64_t bitmap_offset = 0;  // sectors from the superblock; 0: no internal bitmap
   uint64_t recovery_offset = kMaxSector;  // kMaxSector: fully recovered
+  // A journal member's checkpoint in its log (v1 journal_tail, the same
+  // field as recovery_offset), as super_1_validate loads it for role
+  // 0xfffd with MD_FEATURE_JOURNAL; 0 otherwise.
+  uint64_t journal_tail = 0;
   int md_minor = -1;          // 0.90's preferred minor; -1 for v1
   uint32_t sb_csum = 0;       // the checksum as stored
   // The internal bitmap's superblock when bitmap_offset says there is one

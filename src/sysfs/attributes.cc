@@ -45,7 +45,6 @@ std::string constant(const Target&) {
   return Text;
 }
 constexpr char kZero[] = "0\n";
-constexpr char kEmpty[] = "";
 
 // Member attributes: one Array show/store taking the member.
 template <std::string (Array::*Show)(const core::Member&) const>
@@ -141,7 +140,7 @@ const Attribute kMdAttributes[] = {
     {"bitmap_set_bits", 0200, nullptr, refuse, if_running},
     {"degraded", 0444, show_degraded, nullptr, if_redundant},
     {"group_thread_cnt", 0644, constant<kZero>, refuse, if_parity},
-    {"journal_mode", 0644, constant<kEmpty>, refuse, if_parity},
+    {"journal_mode", 0644, show<&Array::journal_mode_text>, store<&Array::store_journal_mode>, if_parity},
     {"last_sync_action", 0444, show<&Array::last_sync_action_text>, nullptr, if_redundant},
     {"mismatch_cnt", 0444, show<&Array::mismatch_cnt_text>, nullptr, if_redundant},
     {"ppl_write_hint", 0644, constant<kZero>, refuse, if_parity},

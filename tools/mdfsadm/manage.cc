@@ -19,6 +19,7 @@
 #include "format/superblock1.h"
 #include "mdfs/unique_fd.h"
 #include "mdfsadm/examine.h"
+#include "mdfsadm/force.h"
 #include "mdfsadm/mdadm_text.h"
 
 namespace mdfsadm {
@@ -91,7 +92,8 @@ void start(const ArrayRef& arr, bool readonly) {
 
 std::string plural(int n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
 
-void report_started(const ArrayRef& arr) {
+// `journals`: the journal members mdadm counts when its journal is clean.
+void report_started(const ArrayRef& arr, int journals) {
   mdfs::UniqueFd fd(::open(arr.dev().c_str(), O_RDONLY | O_CLOEXEC));
   mdu_array_info_t a{};
   if (fd.get() < 0 || ::ioctl(fd.get(), GET_ARRAY_INFO, &a) != 0) {
@@ -101,6 +103,7 @@ void report_started(const ArrayRef& arr) {
   std::string msg = arr.dev() + " has been started with " + plural(a.active_disks, "drive");
   if (a.active_disks < a.raid_disks) msg += " (out of " + std::to_string(a.raid_disks) + ")";
   if (a.spare_disks) msg += " and " + plural(a.spare_disks, "spare");
+  if (journals) msg += " and " + std::to_string(journals) + " journal";
   say(msg + ".");
 }
 
@@ -138,6 +141,7 @@ struct StartView {
   bool clean = true;
   bool enough_dirty = true;  // enough members to start while not clean
   bool enough_clean = true;
+  int okcnt = 0;  // roles filled by members as fresh as the freshest
 };
 
 StartView start_view(const std::vector<FoundSuper>& supers) {
@@ -159,6 +163,7 @@ StartView start_view(const std::vector<FoundSuper>& supers) {
     if (s.sb0 && (s.sb0->this_disk.state & (1u << MD_DISK_SYNC))) role = static_cast<int>(s.sb0->this_disk.raid_disk);
     if (role >= 0 && role < raid_disks) avail[static_cast<size_t>(role)] = true;
   }
+  v.okcnt = static_cast<int>(std::count(avail.begin(), avail.end(), true));
   v.enough_dirty = enough(level, raid_disks, layout, false, avail);
   v.enough_clean = enough(level, raid_disks, layout, true, avail);
   return v;
@@ -167,34 +172,32 @@ StartView start_view(const std::vector<FoundSuper>& supers) {
 // mdadm's update_super "force-array": a raid4/5/6 superblock marked clean
 // (v1: resync_offset MaxSector; 0.90: the clean state bit), written back
 // with its checksum, before the member is handed to the array.
-void mark_clean(const Mount& mount, const std::string& name, const FoundSuper& f) {
-  const std::string path = mount.member_path(name);
-  mdfs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd) fail("Could not open " + path + " for write - cannot Assemble array.");
-  std::vector<std::byte> bytes;
-  uint64_t at = 0;
-  if (f.sb1) {
-    auto sb = *f.sb1;
-    sb.resync_offset = format::kMaxSector;
-    auto out = format::serialize_superblock1(sb);
-    if (!out) fail("Could not re-write superblock on " + path);
-    bytes = std::move(*out);
-    at = sb.super_offset * 512;
-  } else {
-    auto sb = *f.sb0;
-    sb.state |= 1u << MD_SB_CLEAN;
-    bytes = format::serialize_superblock0(sb);
-    auto where = format::superblock0_offset(f.device_sectors * 512);
-    if (!where) fail("Could not re-write superblock on " + path);
-    at = *where;
-  }
-  if (::pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(bytes.size()) ||
-      ::fsync(fd.get()) != 0)
-    fail("Could not re-write superblock on " + path);
+void mark_clean(const Mount& mount, const std::string& name, FoundSuper f) {
+  if (f.sb1) f.sb1->resync_offset = format::kMaxSector;
+  else f.sb0->state |= 1u << MD_SB_CLEAN;
+  store_super(mount, name, f);
 }
 
 void assemble_members(const ArrayRef& arr, const std::vector<std::string>& names,
-                      const std::vector<FoundSuper>& supers, bool readonly, bool force) {
+                      std::vector<FoundSuper> supers, bool readonly, bool force) {
+  // mdadm's journal_clean: an array with a write journal whose journal
+  // member is missing or stale starts only with --force, and then
+  // read-only.
+  std::vector<format::SuperInfo> infos;
+  std::vector<const format::SuperInfo*> info_ptrs;
+  for (const auto& s : supers)
+    infos.push_back(s.sb1 ? format::super_info(*s.sb1, s.minor) : format::super_info(*s.sb0, s.device_sectors * 512));
+  for (const auto& i : infos) info_ptrs.push_back(&i);
+  const bool journal_missing = format::journal_missing(info_ptrs);
+  const int journals = journal_missing ? 0 : static_cast<int>(std::count_if(infos.begin(), infos.end(), [](const auto& i) {
+    return i.role == format::kRoleJournal && (i.feature_map & MD_FEATURE_JOURNAL);
+  }));
+  if (journal_missing) {
+    if (!force) fail("Not safe to assemble with missing or stale journal device, consider --force.");
+    say("Journal is missing or stale, starting array read only.");
+    readonly = true;
+  }
+  if (force) force_members(arr.mount, names, supers, members_in_use(arr.mount));
   const StartView view = start_view(supers);
   const int level = supers[view.freshest].level();
   if (force && !view.clean && !view.enough_dirty && (level == 4 || level == 5 || level == 6)) {
@@ -214,11 +217,15 @@ void assemble_members(const ArrayRef& arr, const std::vector<std::string>& names
       start(arr, readonly);
     });
   } catch (const Failure& f) {
-    if (force || view.clean || view.enough_dirty || !view.enough_clean) throw;
+    if (!view.enough_clean) {
+      say(f.what());
+      fail(arr.dev() + " assembled from " + plural(view.okcnt, "drive") + " - not enough to start the array.");
+    }
+    if (force || view.clean || view.enough_dirty) throw;
     say(f.what());
     fail("Not enough devices to start the array while not clean - consider --force.");
   }
-  report_started(arr);
+  report_started(arr, journals);
 }
 
 // The array name mdfs gives a member's array at mount: the v1 name after the

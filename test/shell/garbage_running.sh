@@ -27,6 +27,9 @@ while read -r f; do
   done
   count=$((count + 1))
 done < <(find "$MNT/sys/block/md_g" "$MNT/sys/module" -type f | sort)
+# start_dirty_degraded is an int, as in the kernel: "-1" is a legal value.
+check "start_dirty_degraded took -1" "-1" "$(cat "$(param start_dirty_degraded)")"
+sysw "$(param start_dirty_degraded)" 0 >/dev/null
 [ "$count" -gt 30 ] && pass "garbage written to $count attributes" || fail "only $count attributes"
 check "nothing changed" "$before" "$(snapshot)"
 cmp <(head -c 1M "$MNT/dev/md_g") "$T/data" && pass "data intact" || fail "data changed"

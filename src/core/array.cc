@@ -274,6 +274,7 @@ Result<mdu_array_info_t> Array::get_array_info() const {
     ++info.nr_disks;
     if (m->faulty) ++info.failed_disks;
     else if (m->raid_disk >= 0 && m->in_sync) { ++info.active_disks; ++info.working_disks; }
+    else if (m->journal) ++info.working_disks;  // the kernel counts a journal as working, not a spare
     else { ++info.spare_disks; ++info.working_disks; }
   }
   info.state = in_sync_ ? (1 << MD_SB_CLEAN) : 0;

@@ -44,6 +44,12 @@ for c in raid5-journal raid5-journal-writeback-powercut; do
   check "$c: mdstat (J), three data members up" "m3.img[0](J) [3/3] [UUU]" \
     "$(grep -o 'm3.img\[0\](J)' "$MNT/proc/mdstat") $(grep -o '\[3/3\] \[UUU\]' "$MNT/proc/mdstat")"
   check "$c: the content the kernel read" "$(manifest $c "m['sha256']")" "$(sha256sum <"$MNT/dev/$A" | cut -d' ' -f1)"
+  adm --detail "$MNT/dev/$A"
+  for f in "Total Devices" "Active Devices" "Working Devices" "Spare Devices" "Consistency Policy"; do
+    check "$c: --detail $f as the kernel's" "$(grep "^ *$f :" "$STATES/$c/kernel-detail.txt")" "$(grep "^ *$f :" "$T/out")"
+  done
+  check "$c: --detail's journal line as the kernel's (number, role, state)" \
+    "$(awk '$5 == "journal" {print $1, $4, $5}' "$STATES/$c/kernel-detail.txt")" "$(awk '$5 == "journal" {print $1, $4, $5}' "$T/out")"
   check "$c: read-write refused" "Read-only file system" "$(sysw "$(sys $A array_state)" active)"
   check "$c: journal_mode garbage" "Invalid argument" "$(sysw "$(sys $A journal_mode)" write-around)"
   check "$c: no pass taking the journal" idle "$(md sync_action)"

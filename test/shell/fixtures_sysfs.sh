@@ -6,8 +6,10 @@
 requires xz python3
 ATTRS="array_state level raid_disks chunk_size layout metadata_version component_size array_size resync_start degraded uuid safe_mode_delay consistency_policy sync_action reshape_position max_read_errors bitmap/location bitmap/chunksize bitmap/time_base bitmap/can_clear bitmap/backlog bitmap/metadata"
 MEMBER_ATTRS="offset size slot state errors recovery_start"
-for dir in "$FIXTURES"/*/; do
-  dir=${dir%/}; case=$(basename "$dir")
+cases=$(fixture_cases) || exit 1
+n=0
+for case in $cases; do
+  dir=$FIXTURES/$case
   rm -f "$SRC"/*
   for f in "$dir"/member-*.img.xz; do xz -dc "$f" > "$SRC/$(basename "${f%.xz}")"; done
   mount_mdfs
@@ -33,6 +35,7 @@ for dir in "$FIXTURES"/*/; do
     "$(( (state >> 8) & 1 ))"
   want_status=$(sed -n 3p "$dir/kernel-mdstat.txt")
   check "$case: mdstat blocks and status" "$want_status" "$(sed -n 3p "$MNT/proc/mdstat")"
+  n=$((n + 1))
   unmount_mdfs
   if [ "$case" = raid5-4-bitmap ]; then
     # The bitmap (superblock at sector 8, bitmap 8 sectors further: sector
@@ -46,4 +49,5 @@ for dir in "$FIXTURES"/*/; do
     check "$case: no dirty chunk after unmount" 0 "$(od -An -tu1 -j $((8192 + 256)) -N 1 "$m0" | tr -d ' ')"
   fi
 done
+checked_cases "kernel-md fixtures" "$(echo "$cases" | wc -l)" "$n"
 finish

@@ -2,9 +2,13 @@
 # and always unmount and kill what was started, even when a test fails.
 set -u
 
-MDFS=${MDFS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build/mdfs}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+MDFS=${MDFS:-$ROOT/build/mdfs}
 MDFS_IOCTL=${MDFS_IOCTL:-$(dirname "$MDFS")/tools/mdfs-ioctl}
-FIXTURES=${FIXTURES:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/../shared/fixtures/kernel-md}
+# The project's kernel-made arrays (test/fixtures/README.md; made by
+# tools/kernel-oracle/oracle regenerate).
+FIXTURES=${FIXTURES:-$ROOT/test/fixtures/kernel-md}
+FIXTURES_STATES=${FIXTURES_STATES:-$ROOT/test/fixtures/kernel-md-states}
 
 T=$(mktemp -d /tmp/mdfs-test.XXXXXX)
 SRC=$T/src
@@ -21,11 +25,37 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Skip the test (exit 77) when a tool it needs is missing.
+# requires TOOL...: every tool a test uses comes with tools/install-deps,
+# so a missing one fails the test (it never passes or skips unseen).
 requires() {
   for tool in "$@"; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "SKIP: needs $tool"; exit 77; }
+    command -v "$tool" >/dev/null 2>&1 || { echo "FAIL: needs $tool (tools/install-deps installs it)"; exit 1; }
   done
+}
+
+# skip WHY: exit 77, for what cannot exist on some machines (not a tool
+# tools/install-deps would install); tools/run-tests names every skip.
+skip() { echo "SKIP: $*"; exit 77; }
+
+# fixture_cases [DIR]: the cases of a fixture set (DIR/cases.txt, written by
+# the oracle from its table), one a line; the test fails at once when the
+# index is missing or empty or a case's folder lacks its manifest.
+fixture_cases() {
+  local dir=${1:-$FIXTURES} c n=0
+  [ -s "$dir/cases.txt" ] || { echo "FAIL: no fixture index $dir/cases.txt" >&2; exit 1; }
+  while read -r c; do
+    [ -n "$c" ] || continue
+    [ -f "$dir/$c/manifest.json" ] || { echo "FAIL: fixture $dir/$c has no manifest.json" >&2; exit 1; }
+    echo "$c"
+    n=$((n + 1))
+  done < "$dir/cases.txt"
+  [ "$n" -gt 0 ] || { echo "FAIL: no fixture cases in $dir" >&2; exit 1; }
+}
+
+# checked_cases WHAT WANT GOT: a fixture loop checked as many cases as it
+# should have (and some): a loop that checks nothing fails.
+checked_cases() {
+  if [ "$3" -gt 0 ] && [ "$2" = "$3" ]; then pass "$1: $3 cases checked"; else fail "$1: $3 cases checked, want ${2}"; fi
 }
 
 # mount_mdfs [mdfs options...]: mounts $SRC on $MNT in the foreground
@@ -48,7 +78,16 @@ unmount_mdfs() {
   local rc=0
   wait "$MDFS_PID" || rc=$?
   MDFS_PID=
-  [ "$rc" -eq 0 ] || fail "mdfs exited with status $rc"
+  [ "$rc" -eq 0 ] || { fail "mdfs exited with status $rc"; daemon_log; }
+}
+
+# daemon_log: the mount's log, from a sanitizer's report when there is one.
+daemon_log() {
+  if grep -q "ERROR: .*Sanitizer\|runtime error" "$T/mdfs.log" 2>/dev/null; then
+    sed -n '/ERROR: .*Sanitizer\|runtime error/,$p' "$T/mdfs.log" | head -80
+  else
+    tail -30 "$T/mdfs.log" 2>/dev/null
+  fi
 }
 
 fail() { echo "FAIL: $*"; FAILED=1; }

@@ -12,8 +12,9 @@ adm() { "$ADM" "$@" >"$T/out" 2>"$T/err"; RC=$?; }
 first_difference() { diff <(echo "$1") <(echo "$2") | grep -m2 '^[<>]' | tr '\n' ' '; }
 field() { sed -n "s/^ *$1 : //p" "$T/out"; }
 
-for dir in "$FIXTURES"/*/; do
-  case=$(basename "$dir")
+cases=$(fixture_cases) || exit 1
+for case in $cases; do
+  dir=$FIXTURES/$case/
   for m in "$dir"member-*.img.xz; do xz -dc "$m" > "$SRC/$case-$(basename "$m" .img.xz).img"; done
 done
 mount_mdfs
@@ -29,8 +30,9 @@ array_of() {
 # What a start changes, and the guest's device numbers and names.
 mask() { sed -e 's/^\( *Update Time :\).*/\1 -/' -e 's/^\( *Events :\).*/\1 -/' \
              -e 's/^\( *[0-9-]* *\)[0-9]* *[0-9]*\( .*\)/\1 M m \2/' -e 's|   /[^ ]*$||'; }
-for dir in "$FIXTURES"/*/; do
-  case=$(basename "$dir")
+n=0
+for case in $cases; do
+  dir=$FIXTURES/$case/
   meta=$(sed -n 's/^ *Version : //p' "$dir/kernel-detail.txt")
   uuid=$(sed -n 's/^ *UUID : \([0-9a-f:]*\).*/\1/p' "$dir/kernel-detail.txt" | tr -d ':')
   a=$(array_of "$uuid" "$meta")
@@ -40,7 +42,9 @@ for dir in "$FIXTURES"/*/; do
   check "$case: every field as the kernel's mdadm --detail" "" \
         "$(first_difference "$(tail -n +2 "$dir/kernel-detail.txt" | mask)" "$(tail -n +2 "$T/out" | mask)")"
   check "$case: first line names the array file" "$MNT/dev/$a:" "$(head -1 "$T/out")"
+  n=$((n + 1))
 done
+checked_cases "kernel-md fixtures" "$(echo "$cases" | wc -l)" "$n"
 unmount_mdfs
 rm -f "$SRC"/*.img
 

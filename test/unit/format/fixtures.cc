@@ -66,16 +66,23 @@ Member decompress(const std::filesystem::path& xz) {
 
 std::string dir() {
   const char* env = std::getenv("MDFS_FIXTURES");
-  return env ? env : "../shared/fixtures/kernel-md";
+  return env ? env : MDFS_FIXTURES_DIR;
 }
 
 std::vector<std::string> cases() {
+  // The index the oracle writes from its table: a missing index, an empty
+  // one or a case without its folder fails the test instead of leaving a
+  // loop with nothing to check.
+  std::istringstream index(read_file(std::filesystem::path(dir()) / "cases.txt"));
   std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir())) {
-    if (e.is_directory() && std::filesystem::exists(e.path() / "manifest.json")) {
-      out.push_back(e.path().filename().string());
+  for (std::string name; std::getline(index, name);) {
+    if (name.empty()) continue;
+    if (!std::filesystem::exists(std::filesystem::path(dir()) / name / "manifest.json")) {
+      throw std::runtime_error("fixture " + name + " has no manifest.json in " + dir());
     }
+    out.push_back(name);
   }
+  if (out.empty()) throw std::runtime_error("no fixture cases in " + dir() + "/cases.txt");
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -115,6 +122,18 @@ const std::string& Section::at(const std::string& key) const {
   auto it = fields.find(key);
   if (it == fields.end()) throw std::runtime_error(device + ": no field '" + key + "'");
   return it->second;
+}
+
+std::string text(const std::string& name, const std::string& file) {
+  return read_file(std::filesystem::path(dir()) / name / file);
+}
+
+std::string sysfs_value(const std::string& name, const std::string& key) {
+  std::istringstream in(text(name, "kernel-sysfs.txt"));
+  for (std::string line; std::getline(in, line);) {
+    if (line == "== " + key && std::getline(in, line)) return line;
+  }
+  throw std::runtime_error(name + ": no " + key + " in kernel-sysfs.txt");
 }
 
 std::vector<Section> examine_text(const std::string& name, const std::string& file) {

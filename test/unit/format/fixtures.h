@@ -15,7 +15,8 @@
 namespace fixture {
 
 std::string dir();
-// The fixture folders (linear-2, raid0-3-64k, ...), sorted.
+// The fixture cases (linear-2, raid0-3-64k, ...) of dir()/cases.txt, sorted;
+// throws when the index is missing or empty or a case has no folder.
 std::vector<std::string> cases();
 
 // A member image as far as the codecs need it: its size and its first
@@ -41,6 +42,10 @@ struct Section {
   const std::string& at(const std::string& key) const;
 };
 std::vector<Section> examine_text(const std::string& name, const std::string& file = "kernel-examine.txt");
+// A text file of a case (kernel-sysfs.txt, ...), whole.
+std::string text(const std::string& name, const std::string& file);
+// The value of `== KEY` in a case's kernel-sysfs.txt (the line after it).
+std::string sysfs_value(const std::string& name, const std::string& key);
 // The same from text: sections start at lines "== NAME".
 std::vector<Section> parse_examine(const std::string& text);
 

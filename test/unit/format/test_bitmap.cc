@@ -33,6 +33,9 @@ std::string reject(const std::vector<std::byte>& b) {
 }  // namespace
 
 TEST_CASE("the fixture bitmap superblocks parse and serialize back exactly", "[bitmap][fixtures]") {
+  // The event counts are the kernel's, as its mdadm -X printed them.
+  const auto x = fixture::examine_text("raid5-4-bitmap", "kernel-examine-bitmap.txt");
+  REQUIRE(x.size() == 4);
   for (int m = 0; m < 4; ++m) {
     const auto b = raw(m);
     auto bm = parse_bitmap_super(b);
@@ -41,8 +44,8 @@ TEST_CASE("the fixture bitmap superblocks parse and serialize back exactly", "[b
     CHECK(bm->chunksize == 64u << 20);
     CHECK(bm->sync_size == 14336);
     CHECK(bm->daemon_sleep == 5);
-    CHECK(bm->events == 19);
-    CHECK(bm->events_cleared == 1);
+    CHECK(bm->events == fixture::leading_number(x[static_cast<size_t>(m)].at("Events")));
+    CHECK(bm->events_cleared == fixture::leading_number(x[static_cast<size_t>(m)].at("Events Cleared")));
     auto out = serialize_bitmap_super(*bm);
     REQUIRE(out.ok());
     CHECK(*out == b);

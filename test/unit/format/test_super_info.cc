@@ -2,6 +2,7 @@
 // real mdadm --examine printed for it and against manifest.json.
 #include <linux/raid/md_p.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <ctime>
@@ -202,6 +203,7 @@ void check_v0(const fixture::Section& s, const SuperInfo& i) {
 }  // namespace
 
 TEST_CASE("every fixture member's superblock reads as mdadm --examine printed it", "[fixtures]") {
+  size_t checked = 0;
   for (const auto& c : fixture::cases()) {
     const auto sections = fixture::examine_text(c);
     const auto man = fixture::manifest(c);
@@ -216,10 +218,13 @@ TEST_CASE("every fixture member's superblock reads as mdadm --examine printed it
         check_v0(sections[static_cast<size_t>(m)], i);
       }
     }
+    ++checked;
   }
+  CHECK(checked == fixture::cases().size());
 }
 
 TEST_CASE("every fixture member agrees with manifest.json on level, members, role and size", "[fixtures]") {
+  size_t checked = 0;
   for (const auto& c : fixture::cases()) {
     const auto man = fixture::manifest(c);
     INFO(c);
@@ -240,7 +245,9 @@ TEST_CASE("every fixture member agrees with manifest.json on level, members, rol
       if (i.level >= 1) CHECK(array_kib(i) * 1024 == man.array_size_bytes);
     }
     if (man.level == "linear" || man.level == "raid0") CHECK(data_sectors * 512 == man.array_size_bytes);
+    ++checked;
   }
+  CHECK(checked == fixture::cases().size());
 }
 
 TEST_CASE("the fixture with a bitmap has the bitmap superblock mdadm -X printed", "[fixtures][bitmap]") {
@@ -295,9 +302,13 @@ TEST_CASE("0.90 fields reach the summary as the kernel reads them", "[fixtures]"
   CHECK(i.data_offset == 0);
   CHECK(i.super_offset == ((4u << 20) - 65536) / 512);
   CHECK(i.data_size == i.super_offset);
-  // sysfs `uuid` of this array, as the fixture's kernel-sysfs.txt shows it.
-  const std::array<uint8_t, 16> sysfs_uuid = {0x74, 0x7d, 0x32, 0x15, 0x9f, 0x1c, 0xe9, 0xe1,
-                                              0x3c, 0x6b, 0x18, 0x3d, 0x34, 0x8f, 0x95, 0x53};
+  // sysfs `uuid` of this array, as the fixture's kernel-sysfs.txt shows it
+  // (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx).
+  std::string hex = fixture::sysfs_value("raid1-2-meta0.90", "uuid");
+  hex.erase(std::remove(hex.begin(), hex.end(), '-'), hex.end());
+  REQUIRE(hex.size() == 32);
+  std::array<uint8_t, 16> sysfs_uuid{};
+  for (size_t k = 0; k < 16; ++k) sysfs_uuid[k] = static_cast<uint8_t>(std::stoul(hex.substr(2 * k, 2), nullptr, 16));
   CHECK(i.uuid == sysfs_uuid);
 }
 

@@ -1,5 +1,5 @@
 // Test helpers for the parity personalities: the kernel-made raid4/5/6
-// arrays of ../shared/fixtures/kernel-md (members decompressed once per run
+// arrays of test/fixtures/kernel-md (members decompressed once per run
 // into a temporary folder), the fixtures' data pattern, and in-memory and
 // file-backed Disks.
 #pragma once

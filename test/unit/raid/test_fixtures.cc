@@ -1,4 +1,4 @@
-// The personalities against arrays the kernel made (shared/fixtures/kernel-md):
+// The personalities against arrays the kernel made (test/fixtures/kernel-md):
 // the size, every sector's content, every copy, the sha256, mdstat's words,
 // and the degraded assembly the kernel also read back.
 #include <catch2/catch.hpp>
@@ -35,7 +35,7 @@ std::string slurp(const fs::path& p) {
 
 fs::path fixtures_root() {
   const char* env = std::getenv("MDFS_FIXTURES");
-  return env ? fs::path(env) : fs::path("../shared/fixtures/kernel-md");
+  return env ? fs::path(env) : fs::path(MDFS_FIXTURES_DIR);
 }
 
 // One member's lines of kernel-examine.txt.

@@ -130,7 +130,7 @@ void check_copies(Rig& rig, const std::vector<std::byte>& model, bool skip_faile
 TEST_CASE("personalities are listed in the kernel's /proc/mdstat order", "[registry]") {
   // The kernel's line, from a fixture: ours must be a subsequence of it.
   const char* env = std::getenv("MDFS_FIXTURES");
-  fs::path mdstat = fs::path(env ? env : "../shared/fixtures/kernel-md") / "raid1-2" / "kernel-mdstat.txt";
+  fs::path mdstat = fs::path(env ? env : MDFS_FIXTURES_DIR) / "raid1-2" / "kernel-mdstat.txt";
   std::ifstream in(mdstat);
   std::string line;
   REQUIRE(std::getline(in, line));

@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
   mdfs::sysfs::Namespace ns(registry);
   mdfs::fuse::Server server(ns);
   registry.set_delete_listener([&server](const auto& array) { server.array_deleted(array); });
+  registry.set_notify_listener([&server](uint64_t id, std::string_view path) { server.notify(id, path); });
   if (opts.assemble) {
     // mdadm --assemble --scan --run, before the mount appears.
     registry.assemble_all();
@@ -237,6 +238,7 @@ int main(int argc, char** argv) {
 
   // Every array stopped with clean superblocks, every deletion finished.
   registry.shutdown();
+  registry.set_notify_listener(nullptr);
   server.detach();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);

@@ -1,173 +1,164 @@
 // mdfsadm: mdadm's command line over a mounted mdfs. Every change goes
 // through the mount's files (sys/, dev/, proc/mdstat) and md ioctls on
-// dev/<name>, as mdadm goes through the kernel; only --examine (and, as in
-// mdadm, the name/uuid/events of --detail and the superblocks --assemble
-// reads) looks at member image files directly, read-only.
+// dev/<name>, as mdadm goes through the kernel; member image files are read
+// directly for their superblocks (--examine, --query, the name/uuid/events
+// of --detail, what --assemble and --incremental put together), and written
+// only by --zero-superblock, as mdadm writes them.
+#include <strings.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <cstdio>
-#include <optional>
+#include <exception>
 #include <string>
 #include <vector>
 
+#include "mdfsadm/assemble.h"
+#include "mdfsadm/config.h"
 #include "mdfsadm/detail.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/manage.h"
+#include "mdfsadm/misc.h"
+#include "mdfsadm/monitor.h"
 #include "mdfsadm/mount.h"
+#include "mdfsadm/options.h"
 
 namespace {
 
 using namespace mdfsadm;
 
-std::string default_homehost() {
+std::string system_hostname() {
   char host[256] = {};
   if (::gethostname(host, sizeof host - 1) != 0) return "";
   return host;
 }
 
-int run(int argc, char** argv) {
-  CLI::App app{"mdfsadm - manage md arrays of a mounted mdfs, as mdadm manages the kernel's", "mdfsadm"};
-  app.set_version_flag("-V,--version", std::string("mdfsadm - mdfs ") + MDFS_VERSION);
-  app.footer(
-      "Arrays: MNT/dev/NAME, or NAME (md0, md_data) with the mount from --mount or /proc/mounts.\n"
-      "Members: image files in the mount's SOURCE, as paths or bare names.\n"
-      "Examples:\n"
-      "  mdfsadm --create MNT/dev/md0 --level=5 --raid-devices=3 a.img b.img c.img\n"
-      "  mdfsadm --detail md0      mdfsadm --examine SOURCE/a.img\n"
-      "  mdfsadm md0 --fail a.img --remove a.img\n"
-      "See mdfsadm(8).");
+// mdadm's order: --homehost, the config's HOMEHOST, the system's name;
+// <system> is the system's name, <none> (or empty) none.
+std::string resolve_homehost(const Command& cmd, const Config& config) {
+  std::optional<std::string> h = cmd.homehost;
+  if (!h && cmd.require_homehost) h = config.homehost;
+  if (!h || strcasecmp(h->c_str(), "<system>") == 0) return system_hostname();
+  if (h->empty() || strcasecmp(h->c_str(), "<none>") == 0) return "";
+  return *h;
+}
 
-  bool m_create = false, m_assemble = false, m_stop = false, m_detail = false, m_examine = false;
-  bool m_run = false, m_readonly = false, m_readwrite = false, m_wait = false, m_manage = false, m_misc = false;
-  std::optional<std::string> m_action;
-  bool add = false, fail_flag = false, remove = false;
-  CreateOptions copts;
-  MountOptions mopts;
-  bool scan = false, brief = false, test = false;
-  std::optional<std::string> homehost;
-  std::vector<std::string> devices;
+std::vector<std::string> names_of(const std::vector<Device>& devices, std::size_t from = 0) {
+  std::vector<std::string> out;
+  for (std::size_t i = from; i < devices.size(); ++i) out.push_back(devices[i].name);
+  return out;
+}
 
-  app.add_flag("-C,--create", m_create, "create a new array from blank member files");
-  app.add_flag("-A,--assemble", m_assemble, "assemble an array from its members' superblocks");
-  app.add_flag("-S,--stop", m_stop, "stop arrays (STOP_ARRAY)");
-  app.add_flag("-D,--detail", m_detail, "print the details of arrays");
-  app.add_flag("-E,--examine", m_examine, "print the md superblock of member files");
-  app.add_flag("-R,--run", m_run, "start an assembled array (RUN_ARRAY)");
-  app.add_flag("-o,--readonly", m_readonly, "make an array read-only (with --create/--assemble: start it so)");
-  app.add_flag("-w,--readwrite", m_readwrite, "make an array writable");
-  app.add_flag("-W,--wait", m_wait, "wait for resync, recovery or reshape to finish");
-  app.add_option("--action", m_action, "start or stop a sync action: check, repair, idle, frozen")
-      ->type_name("ACTION");
-  app.add_flag("--manage", m_manage, "manage mode (implied by --add, --fail, --remove)");
-  app.add_flag("--misc", m_misc, "misc mode (implied by its options)");
-  app.add_flag("-a,--add", add, "add the members that follow to the array");
-  app.add_flag("-f,--fail", fail_flag, "mark the members that follow faulty");
-  app.add_flag("-r,--remove", remove, "remove the members that follow ('failed': every faulty one)");
-
-  app.add_option("-l,--level", copts.level, "RAID level: linear, raid0, raid1, raid4, raid5, raid6, raid10");
-  app.add_option("-n,--raid-devices", copts.raid_devices, "number of active members")->type_name("N");
-  app.add_option("-x,--spare-devices", copts.spare_devices, "number of spare members")->type_name("N");
-  app.add_option("-c,--chunk", copts.chunk, "chunk size in KiB (or with K, M, G)")->type_name("SIZE");
-  app.add_option("-p,--layout,--parity", copts.layout, "layout: left-symmetric..., n2, f2, o2, or a number")
-      ->type_name("LAYOUT");
-  app.add_option("-e,--metadata", copts.metadata, "superblock format: 1.2 (default), 1.1, 1.0, 0.90")
-      ->type_name("VERSION");
-  app.add_option("-N,--name", copts.name, "array name (the array is md_NAME)");
-  app.add_flag("--assume-clean", copts.assume_clean, "do not resync the new array (mdfs never does)");
-  app.add_flag("--force", copts.force,
-               "--create: allow a one-member array; --assemble: start a dirty degraded array, marking it clean");
-
-  app.add_flag("-s,--scan", scan, "all arrays (--detail, --stop, --assemble, --examine)");
-  app.add_flag("-b,--brief", brief, "--detail as one ARRAY line");
-  app.add_flag("-t,--test", test, "--detail exit status: 1 degraded, 2 unusable");
-  app.add_option("--homehost", homehost, "host name for 'local to host' (default: this host's name)");
-  app.add_option("--mount", mopts.mount, "the mdfs mount point, when not found from the array or /proc/mounts")
-      ->type_name("MNT");
-  app.add_option("--source", mopts.source, "the mount's SOURCE, when /proc/mounts records it as a relative path")
-      ->type_name("DIR");
-  CLI::Option* positional = app.add_option("devices", devices, "arrays and members")->type_name("DEV");
-
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);
-    std::fprintf(stderr, "mdfsadm: %s (see mdfsadm --help)\n", e.what());
-    return 2;
+int manage_mode(const Command& cmd) {
+  if (cmd.devices.empty()) usage("an md device must be given in this mode");
+  const std::string& dev = cmd.devices.front().name;
+  int rv = 0;
+  if (cmd.readonly) rv = array_op(ArrayOp::kReadonly, {dev}, cmd.mount);
+  if (!rv && cmd.devices.size() > 1) {
+    std::vector<MemberAction> actions;
+    for (std::size_t i = 1; i < cmd.devices.size(); ++i) {
+      const Device& d = cmd.devices[i];
+      MemberOp op = MemberOp::kAdd;
+      switch (d.disposition) {
+        case 'a': op = MemberOp::kAdd; break;
+        case 'S': op = MemberOp::kAddSpare; break;
+        case 'r': op = MemberOp::kRemove; break;
+        case 'f': op = MemberOp::kFail; break;
+        default: usage("Must give one of -a/-r/-f for subsequent devices at " + d.name);
+      }
+      actions.push_back({op, d.name, d.write_mostly, d.failfast});
+    }
+    rv = manage(dev, actions, cmd.mount, cmd.verbose);
   }
+  if (!rv && cmd.runstop > 0) rv = array_op(ArrayOp::kRun, {dev}, cmd.mount);
+  if (!rv && cmd.runstop < 0) rv = stop({dev}, false, cmd.mount);
+  return rv;
+}
 
-  const bool manage_op = add || fail_flag || remove || m_manage;
-  struct Mode {
-    bool on;
-    const char* name;
-  };
-  const Mode modes[] = {{m_create, "--create"},   {m_assemble, "--assemble"}, {m_stop, "--stop"},
-                        {m_detail, "--detail"},   {m_examine, "--examine"},   {m_run, "--run"},
-                        {m_wait, "--wait"},       {m_action.has_value(), "--action"},
-                        {manage_op, "--add/--fail/--remove"},
-                        {m_readwrite, "--readwrite"},
-                        {m_readonly && !m_create && !m_assemble, "--readonly"}};
-  const char* mode = nullptr;
-  for (const auto& m : modes) {
-    if (!m.on) continue;
-    if (mode) usage(std::string(m.name) + " cannot be combined with " + mode);
-    mode = m.name;
+int misc_mode(const Command& cmd, const std::string& homehost) {
+  const int devmode = cmd.devmode;
+  if (devmode == 'E') {
+    ExamineOptions e{homehost, cmd.brief, cmd.scan, cmd.export_vars, cmd.verbose};
+    if (cmd.devices.empty() && !cmd.scan) usage("No devices to examine");
+    std::vector<std::string> files = names_of(cmd.devices);
+    if (files.empty()) {
+      files = scan_files(load_config(cmd.config), cmd.mount);
+      if (files.empty()) fail("No devices listed in " + (cmd.config.empty() ? std::string("SOURCE") : cmd.config));
+    }
+    return examine_mode(files, e);
   }
-  if (!mode) {
-    if (m_misc && !devices.empty()) usage("--misc needs one of --detail, --examine, --stop, --run, --readonly...");
-    usage("no mode given: --create, --assemble, --detail, --examine, --stop, --add... (see mdfsadm --help)");
+  DetailOptions d{homehost, cmd.brief, cmd.test};
+  d.export_vars = cmd.export_vars;
+  d.verbose = cmd.verbose;
+  d.no_devices = cmd.no_devices;
+  if (cmd.devices.empty()) {
+    if (devmode == 'S' && cmd.scan) return stop({}, true, cmd.mount);
+    if (devmode == 'D' && cmd.scan) return detail_scan(cmd.mount, d);
+    if (devmode == kOptWaitClean && cmd.scan) return wait_clean_scan(cmd.mount, cmd.verbose);
+    usage("No devices given.");
   }
-  const std::string host = homehost ? (*homehost == "<none>" ? "" : *homehost) : default_homehost();
-
-  if (m_examine) {
-    if (scan) return examine_scan(devices);
-    return examine_files(devices, host);
-  }
-  if (m_detail) {
-    DetailOptions d{host, brief || scan, test};
-    if (scan && devices.empty()) return detail_scan(mopts, d);
-    if (devices.empty()) usage("No devices given.");
-    int rc = 0;
-    for (const auto& dev : devices) rc = std::max(rc, detail(resolve_array(dev, mopts), d));
-    return rc;
-  }
-  if (m_create) {
-    if (devices.empty()) usage("an md device must be given in this mode");
-    return create(devices.front(), {devices.begin() + 1, devices.end()}, copts, mopts);
-  }
-  if (m_assemble) {
-    if (scan && devices.empty()) return assemble_scan(m_readonly, mopts, copts.force);
-    if (devices.empty()) usage("an md device must be given in this mode");
-    return assemble(devices.front(), {devices.begin() + 1, devices.end()}, m_readonly, mopts, copts.force);
-  }
-  if (m_stop) return stop(devices, scan, mopts);
-  if (m_run) return array_op(ArrayOp::kRun, devices, mopts);
-  if (m_readonly) return array_op(ArrayOp::kReadonly, devices, mopts);
-  if (m_readwrite) return array_op(ArrayOp::kReadwrite, devices, mopts);
-  if (m_wait) return wait(devices, mopts);
-  if (m_action) return action(*m_action, devices, mopts);
-
-  // Manage mode: the first device is the array; each --add, --fail or
-  // --remove applies to the members after it, in command-line order.
-  if (devices.empty()) usage("an md device must be given in this mode");
-  std::vector<MemberAction> actions;
-  std::optional<MemberOp> op;
-  std::size_t next = 0;
-  for (const CLI::Option* o : app.parse_order()) {
-    if (o == positional) {
-      const std::string& dev = devices[next++];
-      if (next == 1) continue;
-      if (!op) usage(dev + ": give --add, --fail or --remove before the members");
-      actions.push_back({*op, dev});
-    } else if (o->check_name("--add")) {
-      op = MemberOp::kAdd;
-    } else if (o->check_name("--fail")) {
-      op = MemberOp::kFail;
-    } else if (o->check_name("--remove")) {
-      op = MemberOp::kRemove;
+  int rv = 0;
+  for (const auto& dv : cmd.devices) {
+    switch (dv.disposition) {
+      case 'D': rv |= detail(resolve_array(dv.name, cmd.mount), d); break;
+      case kOptZero: rv |= zero_superblock(dv.name, cmd.force, cmd.verbose); break;
+      case 'Q': rv |= query(dv.name, cmd.mount); break;
+      case 'W': rv |= wait({dv.name}, cmd.mount); break;
+      case kOptWaitClean: rv |= wait_clean(dv.name, cmd.mount, cmd.verbose); break;
+      case kOptAction: rv |= action(cmd.action, {dv.name}, cmd.mount); break;
+      case 'R': rv |= array_op(ArrayOp::kRun, {dv.name}, cmd.mount); break;
+      case 'S':
+        if (cmd.scan) {
+          say("--stop not meaningful with both a --scan assembly and a device name.");
+          rv |= 1;
+          break;
+        }
+        rv |= stop({dv.name}, false, cmd.mount);
+        break;
+      case 'o': rv |= array_op(ArrayOp::kReadonly, {dv.name}, cmd.mount); break;
+      case 'w': rv |= array_op(ArrayOp::kReadwrite, {dv.name}, cmd.mount); break;
+      default: usage("No action given for " + dv.name + " in --misc mode");
     }
   }
-  return manage(devices.front(), actions, mopts);
+  return rv;
+}
+
+int run(int argc, char** argv) {
+  Command cmd = parse_command(argc, argv);
+  if (cmd.print_help == 3) {
+    // As mdadm: the version on standard error.
+    std::fprintf(stderr, "mdfsadm - mdfs %s - mdadm 4.2's command line\n", MDFS_VERSION);
+    return 0;
+  }
+  if (cmd.print_help) {
+    std::fputs(help_text(cmd).c_str(), stdout);
+    return 0;
+  }
+  const bool reads_config = cmd.mode == Mode::kAssemble || cmd.mode == Mode::kIncremental ||
+                            cmd.mode == Mode::kMonitor || (cmd.mode == Mode::kMisc && !cmd.config.empty());
+  const Config config = reads_config ? load_config(cmd.config) : Config{};
+  const std::string homehost = resolve_homehost(cmd, config);
+  switch (cmd.mode) {
+    case Mode::kManage: return manage_mode(cmd);
+    case Mode::kMisc: return misc_mode(cmd, homehost);
+    case Mode::kCreate:
+    case Mode::kBuild: {
+      if (cmd.devices.empty()) usage("an md device must be given in this mode");
+      CreateOptions copts = cmd.create;
+      copts.homehost = homehost;
+      copts.verbose = cmd.verbose;
+      for (std::size_t i = 1; i < cmd.devices.size(); ++i)
+        if (cmd.devices[i].write_mostly) copts.write_mostly.insert(cmd.devices[i].name);
+      for (std::size_t i = 1; i < cmd.devices.size(); ++i)
+        if (cmd.devices[i].failfast > 0) copts.failfast.insert(cmd.devices[i].name);
+      const auto members = names_of(cmd.devices, 1);
+      if (cmd.mode == Mode::kBuild) return build(cmd.devices.front().name, members, copts, cmd.mount);
+      return create(cmd.devices.front().name, members, copts, cmd.mount);
+    }
+    case Mode::kAssemble: return assemble_mode({cmd, config, homehost});
+    case Mode::kIncremental: return incremental_mode({cmd, config, homehost});
+    case Mode::kMonitor: return monitor_mode(cmd, config);
+    default: usage(std::string("mode ") + mode_name(cmd.mode) + " is not available");
+  }
 }
 
 }  // namespace
@@ -178,5 +169,8 @@ int main(int argc, char** argv) {
   } catch (const Failure& f) {
     say(f.what());
     return f.exit_code;
+  } catch (const std::exception& e) {
+    say(std::string("unexpected error: ") + e.what());
+    return 1;
   }
 }

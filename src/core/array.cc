@@ -58,6 +58,14 @@ void Array::update_configured() {
   configured_.store(raid_disks_ != 0 || !members_.empty() || ctime_ != 0);
 }
 
+void Array::sysfs_notify(std::string_view attr) const { registry_.sysfs_notify(id_, attr); }
+
+void Array::sysfs_notify(const Member& member, std::string_view attr) const {
+  registry_.sysfs_notify(id_, "dev-" + member.name() + "/" + std::string(attr));
+}
+
+void Array::md_new_event() const { registry_.md_new_event(); }
+
 bool Array::running() const {
   std::lock_guard lock(mutex_);
   return pers_ != nullptr;
@@ -87,6 +95,7 @@ Result<void> Array::store_array_state(std::string_view text) {
     // path, which answers without ending an UNTIL_IOCTL hold.
     (void)restart_array();
     if (st == ArrayState::kClean && !set_in_sync()) return err(EBUSY);
+    sysfs_notify("array_state");
     return {};
   }
   Result<void> r = err(EINVAL);
@@ -140,6 +149,7 @@ Result<void> Array::store_array_state(std::string_view text) {
   Hold expected = Hold::kUntilIoctl;
   hold_.compare_exchange_strong(expected, Hold::kNone);
   update_configured();
+  sysfs_notify("array_state");  // as array_state_store
   return {};
 }
 
@@ -165,6 +175,8 @@ Result<void> Array::do_md_stop(int mode, bool caller_is_opener) {
       }
       pers_type_ = nullptr;
       ro_ = ReadOnly::kReadWrite;
+      sysfs_notify("array_state");
+      md_new_event();
     }
   }
   if (mode == 0) {
@@ -230,6 +242,7 @@ Result<void> Array::md_set_readonly(bool caller_is_opener) {
       mark_clean_for_stop();
     }
     ro_ = ReadOnly::kReadOnly;
+    sysfs_notify("array_state");
   }
   return {};
 }
@@ -241,6 +254,7 @@ Result<void> Array::restart_array() {
   // As restart_array with a read-only member: such an array stays read-only.
   if (!read_only_reason_.empty()) return err(EROFS);
   ro_ = ReadOnly::kReadWrite;
+  sysfs_notify("array_state");
   md_check_recovery();  // a resync or recovery owed starts now
   return {};
 }
@@ -252,6 +266,7 @@ bool Array::set_in_sync() {
     in_sync_ = true;
     ++safemode_generation_;
     update_superblocks();
+    sysfs_notify("array_state");
   }
   return true;
 }
@@ -301,6 +316,7 @@ Result<mdu_disk_info_t> Array::get_disk_info(int number) const {
     info.state = 0;
     if (m->faulty) info.state |= 1 << MD_DISK_FAULTY;
     else if (m->in_sync) info.state |= (1 << MD_DISK_ACTIVE) | (1 << MD_DISK_SYNC);
+    // get_disk_info: the member flags too.
     if (m->journal) info.state |= 1 << MD_DISK_JOURNAL;
     if (m->write_mostly) info.state |= 1 << MD_DISK_WRITEMOSTLY;
     if (m->failfast) info.state |= 1 << MD_DISK_FAILFAST;
@@ -381,6 +397,7 @@ Result<void> Array::ioctl_unsupported() {
 }
 
 Array::Io Array::io() const {
+  io_requests_.fetch_add(1, std::memory_order_relaxed);
   Io io;
   io.lock_ = std::shared_lock(pers_lock_);
   io.pers_ = pers_;
@@ -421,6 +438,7 @@ void Array::md_write_start() {
       in_sync_ = false;
       update_superblocks();
     }
+    sysfs_notify("array_state");  // read-auto or clean became active
   }
 }
 
@@ -455,6 +473,7 @@ void Array::safemode_fired(uint64_t generation) {
   if (ro_ != ReadOnly::kReadWrite) return;
   in_sync_ = true;
   update_superblocks();
+  sysfs_notify("array_state");
 }
 
 // Before the personality goes (stop, read-only): superblocks marked clean.

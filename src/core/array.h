@@ -141,6 +141,13 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string sync_max_text() const;
   Result<void> store_sync_max(std::string_view text);
   std::string mismatch_cnt_text() const;
+  // raid4/5/6's stripe cache tunables (raid5.c's conf): stripe_cache_size
+  // and preread_bypass_threshold are kept with the kernel's ranges and
+  // errors for the stripe cache that will use them; a start resets them.
+  std::string stripe_cache_size_text() const;
+  Result<void> store_stripe_cache_size(std::string_view text);
+  std::string preread_bypass_threshold_text() const;
+  Result<void> store_preread_bypass_threshold(std::string_view text);
   // The internal write-intent bitmap, when the members have one.
   std::optional<format::BitmapSuper> bitmap() const;
   int64_t bitmap_offset() const;
@@ -185,6 +192,12 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
 
  private:
   friend class Registry;
+
+  // sysfs_notify on one of this array's attributes, or a member's, and
+  // md_new_event: wake the readers that poll them. Any lock may be held.
+  void sysfs_notify(std::string_view attr) const;
+  void sysfs_notify(const Member& member, std::string_view attr) const;
+  void md_new_event() const;
 
   // All below guarded by mutex_ unless said otherwise.
   Result<void> do_md_run();
@@ -379,6 +392,13 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::atomic<uint64_t> resync_max_{kMaxSector};
   std::atomic<unsigned> speed_min_{0};           // KiB/s; 0: the system's
   std::atomic<unsigned> speed_max_{0};
+  // Array requests (reads, writes, flushes) counted by io(): the sync
+  // throttle's measure of whether the array is busy (is_mddev_idle).
+  mutable std::atomic<uint64_t> io_requests_{0};
+  uint64_t io_requests_seen_ = 0;                // the sync thread's alone
+  // raid5.c's conf tunables; mutex_.
+  unsigned stripe_cache_size_ = 256;             // NR_STRIPES
+  unsigned long preread_bypass_threshold_ = 1;   // IO_THRESHOLD
   // sync_wait_mutex_: the speed marks; the throttle waits on sync_wake_,
   // which an interrupt or a speed change signals. Taken after the others.
   mutable std::mutex sync_wait_mutex_;

@@ -105,6 +105,39 @@ Result<void> Array::store_chunk_size(std::string_view text) {
   return {};
 }
 
+std::string Array::stripe_cache_size_text() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(stripe_cache_size_) + "\n";
+}
+
+// raid5_store_stripe_cache_size: 17 to 32768 stripes; ENODEV once the
+// array has no raid4/5/6 personality.
+Result<void> Array::store_stripe_cache_size(std::string_view text) {
+  auto n = parse_kstrto<unsigned long>(text);
+  if (!n) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (!pers_type_ || (pers_type_->level != 4 && pers_type_->level != 5 && pers_type_->level != 6)) return err(ENODEV);
+  if (*n <= 16 || *n > 32768) return err(EINVAL);
+  stripe_cache_size_ = static_cast<unsigned>(*n);
+  return {};
+}
+
+std::string Array::preread_bypass_threshold_text() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(preread_bypass_threshold_) + "\n";
+}
+
+// raid5_store_preread_threshold: at most the stripe cache's size.
+Result<void> Array::store_preread_bypass_threshold(std::string_view text) {
+  auto n = parse_kstrto<unsigned long>(text);
+  if (!n) return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (!pers_type_ || (pers_type_->level != 4 && pers_type_->level != 5 && pers_type_->level != 6)) return err(ENODEV);
+  if (*n > stripe_cache_size_) return err(EINVAL);
+  preread_bypass_threshold_ = *n;
+  return {};
+}
+
 std::string Array::layout_text() const {
   std::lock_guard lock(mutex_);
   return std::to_string(layout_) + "\n";

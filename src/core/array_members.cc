@@ -85,6 +85,7 @@ Result<void> Array::store_new_dev(std::string_view text) {
   }
   update_configured();
   sync_blocked_ = false;
+  md_new_event();  // as new_dev_store
   if (pers_) md_check_recovery();  // a degraded array recovers onto it
   return {};
 }
@@ -168,6 +169,11 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     m.faulty = true;
     m.in_sync = false;
     if (pers_ && m.raid_disk >= 0 && !m.replacement) promote_replacement_locked(m.raid_disk);
+    // md_error: the member's state, the sync action (a recovery onto it
+    // ends) and an md event.
+    sysfs_notify(m, "state");
+    sysfs_notify("sync_action");
+    md_new_event();
     if (pers_) {
       update_superblocks();
       sb_lock.unlock();
@@ -187,6 +193,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     members_.erase(it);
     update_configured();
     if (pers_) update_superblocks();
+    md_new_event();
     return {};
   }
   // The member flags: kept in every superblock from now on, as state_store
@@ -200,6 +207,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     if (!set && !cmd_match(text, "-" + std::string(f.word))) continue;
     m.*f.field = set;
     if (pers_ && ro_ != ReadOnly::kReadOnly) update_superblocks();
+    sysfs_notify(m, "state");
     return {};
   }
   // want_replacement: any member in a role that is not itself a
@@ -342,10 +350,13 @@ void Array::member_failed(int role, int error) {
       m->faulty = true;
       m->in_sync = false;
       ++m->errors;
+      sysfs_notify(*m, "state");  // md_error
     }
     promote_replacement_locked(role);
     update_superblocks();
   }
+  sysfs_notify("sync_action");
+  md_new_event();
   wake_md_thread();  // the member leaves its role; a spare may take it
 }
 

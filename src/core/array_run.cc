@@ -354,6 +354,9 @@ Result<void> Array::do_md_run() {
   if (!external_size_) array_sectors_ = *sectors;
   read_only_reason_ = read_only_reason;
   pers_type_ = type;
+  // raid5's setup_conf: a fresh stripe cache of NR_STRIPES.
+  stripe_cache_size_ = 256;
+  preread_bypass_threshold_ = 1;
   // As md_run: clean until the first write; a resync owed stays recorded
   // in resync_offset until the sync thread has done it.
   in_sync_ = true;
@@ -370,6 +373,12 @@ Result<void> Array::do_md_run() {
   }
   if (ro_ != ReadOnly::kReadOnly) update_superblocks();
   update_configured();
+  // As md_run: the array's start is an event, its state and sync_action
+  // changed, and so did degraded.
+  md_new_event();
+  sysfs_notify("array_state");
+  sysfs_notify("sync_action");
+  sysfs_notify("degraded");
   wake_md_thread();
   return {};
 }
@@ -429,6 +438,8 @@ int Array::update_superblocks() {
     if (m->faulty) continue;
     if (int e = superblock::write(*m, info); e && !first_error) first_error = e;
   }
+  // md_update_sb: a pass running has a new checkpoint to show.
+  if (sync_running_.load() != Sync::kNone) sysfs_notify("sync_completed");
   return first_error;
 }
 

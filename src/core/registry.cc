@@ -28,6 +28,16 @@ Registry::~Registry() { misc_wq_.flush(); }
 
 void Registry::set_delete_listener(DeleteListener listener) { listener_ = std::move(listener); }
 
+void Registry::set_notify_listener(NotifyListener listener) {
+  std::lock_guard lock(notify_mutex_);
+  notify_ = std::move(listener);
+}
+
+void Registry::sysfs_notify(uint64_t array_id, std::string_view path) {
+  std::lock_guard lock(notify_mutex_);
+  if (notify_) notify_(array_id, path);
+}
+
 Result<uint64_t> Registry::new_array(std::string_view text) {
   auto name = parse_new_array_name(text);
   if (!name) return err(name.error());

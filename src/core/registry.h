@@ -55,6 +55,17 @@ class Registry {
   Registry& operator=(const Registry&) = delete;
 
   void set_delete_listener(DeleteListener listener);
+
+  // Readers that poll() an attribute or proc/mdstat are told what changed:
+  // sysfs_notify names an array's attribute by its path below
+  // sys/block/<name>/md/ ("array_state", "dev-a.img/state"), md_new_event
+  // is proc/mdstat's (array id 0, "mdstat"). The kernel's points of
+  // sysfs_notify and md_new_event call these, with core locks held: the
+  // listener must not block. An empty listener stops the telling.
+  using NotifyListener = std::function<void(uint64_t array_id, std::string_view path)>;
+  void set_notify_listener(NotifyListener listener);
+  void sysfs_notify(uint64_t array_id, std::string_view path);
+  void md_new_event() { sysfs_notify(0, "mdstat"); }
   // Starts the deferred-work thread (after the daemon has forked).
   void start() {
     misc_wq_.start();
@@ -118,6 +129,9 @@ class Registry {
   std::atomic<bool> create_on_open_{true};
   std::atomic<int> start_dirty_degraded_{0};
   DeleteListener listener_;
+  // Guards notify_: a leaf, taken after any other core lock.
+  std::mutex notify_mutex_;
+  NotifyListener notify_;
   WorkQueue md_wq_{"md_thread"};
   WorkQueue misc_wq_{"md_misc_wq"};  // last: destroyed first, after draining
 };

@@ -29,6 +29,8 @@ constexpr uint64_t kWindowSectors = 1024;
 // Checkpoints: each sixteenth of the pass, as md_do_sync, and at least
 // this often.
 constexpr auto kCheckpointEvery = std::chrono::seconds(5);
+// How long the pass gives way to a busy array before it looks again.
+constexpr auto kBusyYield = std::chrono::milliseconds(50);
 
 std::string_view action_name(int sync) {
   constexpr std::string_view kNames[] = {"idle", "resync", "recover", "check", "repair"};
@@ -60,6 +62,7 @@ Result<void> Array::store_sync_action(std::string_view text) {
     stop_sync_thread();
     sync_requested_ = Sync::kNone;
     if (idle) md_check_recovery();
+    sysfs_notify("sync_action");
     return {};
   }
   if (sync_thread_.joinable()) return err(EBUSY);
@@ -75,6 +78,7 @@ Result<void> Array::store_sync_action(std::string_view text) {
   // A write to sync_action ends read-auto, as the kernel's.
   if (ro_ == ReadOnly::kAutoRead) ro_ = ReadOnly::kReadWrite;
   md_check_recovery();
+  sysfs_notify("sync_action");  // as action_store
   return {};
 }
 
@@ -219,6 +223,7 @@ bool Array::remove_and_add_spares() {
     }
   }
   drop_forwarding_of_faulty();
+  if (changed) sysfs_notify("degraded");  // a member left its role
   std::vector<bool> taken(static_cast<size_t>(raid_disks_), false);
   for (const auto& m : members_)
     if (!m->faulty && m->raid_disk >= 0 && m->raid_disk < raid_disks_) taken[static_cast<size_t>(m->raid_disk)] = true;
@@ -248,6 +253,7 @@ bool Array::remove_and_add_spares() {
       if (m->raid_disk < 0 || m->recovery_offset == kMaxSector) m->recovery_offset = 0;
       m->raid_disk = role;
       changed = true;
+      md_new_event();  // a spare taken into a role (hot_add_disk)
     }
     if (changed) update_superblocks();
   }
@@ -296,6 +302,10 @@ void Array::md_check_recovery() {
     sync_marks_.assign(1, Mark{Clock::now(), start});
   }
   sync_thread_ = std::thread([this, kind, pers = pers_, start, total] { md_do_sync(kind, pers, start, total); });
+  // md_start_sync and md_do_sync's start: a pass runs, from this checkpoint.
+  sysfs_notify("sync_action");
+  sysfs_notify("sync_completed");
+  md_new_event();
 }
 
 void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total) {
@@ -322,6 +332,8 @@ void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint6
       sync_failed_ = true;
       break;
     }
+    // The first window done: the earliest the pass shows in mdstat.
+    if (pos == start) md_new_event();
     pos += n;
     curr_resync_ = pos;
     if (pos - curr_resync_completed_.load() > (total >> 4) || Clock::now() - last_checkpoint >= kCheckpointEvery) {
@@ -332,6 +344,7 @@ void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint6
   }
   pers->set_syncing(false);
   curr_resync_completed_ = pos;
+  sysfs_notify("sync_completed");
   sync_finished_ = true;
   // md_reap_sync_thread runs on the md thread, which takes mutex_.
   wake_md_thread();
@@ -340,6 +353,7 @@ void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint6
 void Array::sync_checkpoint(Sync kind, uint64_t done) {
   std::lock_guard sb_lock(sb_mutex_);
   curr_resync_completed_ = done;
+  sysfs_notify("sync_completed");
   if (kind == Sync::kResync && done > recovery_cp_) recovery_cp_ = done;
   if (kind == Sync::kRecover) {
     for (const auto& m : members_)
@@ -349,9 +363,11 @@ void Array::sync_checkpoint(Sync kind, uint64_t done) {
   if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
 }
 
-// As md_do_sync's throttle: above sync_speed_max, wait until the speed
-// since the oldest mark falls back to it. sync_speed_min has nothing to
-// yield to here (mdfs does not see other I/O compete).
+// As md_do_sync's throttle: at or below sync_speed_min the pass never
+// waits; above sync_speed_max it waits until the speed since the oldest
+// mark falls back to the maximum; in between it gives way while the array
+// is busy (is_mddev_idle: requests came in since the last look), a short
+// while at a time, until it is idle again or has slowed to the minimum.
 void Array::sync_throttle(uint64_t done) {
   std::unique_lock lock(sync_wait_mutex_);
   const auto now = Clock::now();
@@ -362,11 +378,24 @@ void Array::sync_throttle(uint64_t done) {
   for (;;) {
     if (sync_interrupt_.load()) return;
     const unsigned max = speed_max_.load() ? speed_max_.load() : kSystemSpeedMax;
+    const unsigned min = speed_min_.load() ? speed_min_.load() : kSystemSpeedMin;
     const Mark& mark = sync_marks_.front();
+    // currspeed as the kernel counts it: KiB since the mark over whole
+    // seconds plus one.
+    const auto since = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count();
+    const uint64_t currspeed = (done - mark.done) / 2 / (static_cast<uint64_t>(since) + 1) + 1;
+    if (currspeed <= min) return;
     // When the KiB done since the mark, at `max` KiB/s, are due.
     const auto due = mark.when + std::chrono::microseconds((done - mark.done) / 2 * 1'000'000 / max);
-    if (Clock::now() >= due) return;
-    sync_wake_.wait_until(lock, due);
+    if (Clock::now() < due) {
+      sync_wake_.wait_until(lock, due);
+      continue;
+    }
+    const uint64_t requests = io_requests_.load(std::memory_order_relaxed);
+    const bool busy = requests != io_requests_seen_;
+    io_requests_seen_ = requests;
+    if (!busy) return;
+    sync_wake_.wait_for(lock, kBusyYield);
   }
 }
 
@@ -420,6 +449,9 @@ void Array::reap_sync_thread(bool wait) {
           pers_->disk_recovered(m->raid_disk);
           m->in_sync = true;
           m->recovery_offset = kMaxSector;
+          // spare_active: the member is in sync, the array less degraded.
+          sysfs_notify(*m, "state");
+          sysfs_notify("degraded");
         } else if (done > m->recovery_offset) {
           m->recovery_offset = done;
         }
@@ -430,6 +462,10 @@ void Array::reap_sync_thread(bool wait) {
   if (kind == Sync::kRecover && complete) replacements_done();
   replace_pairs_.clear();
   sync_running_ = Sync::kNone;
+  // md_reap_sync_thread: the pass is over.
+  sysfs_notify("sync_completed");
+  sysfs_notify("sync_action");
+  md_new_event();
 }
 
 // The progress line of /proc/mdstat (status_resync): a bar of twenty, the

@@ -3,6 +3,7 @@
 #include <linux/fs.h>
 #include <linux/major.h>
 #include <linux/raid/md_u.h>
+#include <poll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -42,11 +43,16 @@ Server* server_of(fuse_req_t req) { return static_cast<Server*>(fuse_req_userdat
 
 // One open file. Devices count as md openers until release; attribute files
 // keep the text shown at offset 0 so reads at later offsets are consistent,
-// and what their writes stored.
+// and what their writes stored, and what poll() compares: the event count
+// seen at the last read from offset 0, and the poller's handle to wake (both
+// under poll_mutex_).
 struct Server::Handle {
   Entry entry;
   std::string text;
   sysfs::StoreMemory stored;
+  std::optional<sysfs::Namespace::PollKey> poll_key;
+  uint64_t event_seen = 0;
+  fuse_pollhandle* ph = nullptr;
 };
 
 Server::Server(sysfs::Namespace& ns) : ns_(ns), uid_(getuid()), gid_(getgid()), next_ino_(kFirstDynamicIno) {
@@ -304,7 +310,7 @@ void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // md_open; a dying array answers ESTALE once its deletion is complete.
     if (auto r = ns_.registry().open(entry.array); !r) return (void)fuse_reply_err(req, r.error());
     fi->keep_cache = 0;
-    fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
+    fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}, {}, 0, nullptr}).release());
     if (fuse_reply_open(req, fi) != 0) release(nullptr, fi);
     return;
   }
@@ -314,8 +320,16 @@ void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if ((mode != O_WRONLY && !entry.attr->show) || (mode != O_RDONLY && !entry.attr->store))
     return (void)fuse_reply_err(req, EACCES);
   fi->direct_io = 1;
-  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
-  fuse_reply_open(req, fi);
+  auto handle = std::make_unique<Handle>(Handle{entry, {}, {}, {}, 0, nullptr});
+  handle->poll_key = ns_.poll_key(entry);
+  if (handle->poll_key && sysfs::Namespace::is_mdstat(entry)) {
+    // md_seq_open: a new reader of mdstat has seen every event so far. An
+    // attribute's reader has seen none until it reads (kernfs).
+    std::lock_guard lock(poll_mutex_);
+    handle->event_seen = event_count(*handle->poll_key);
+  }
+  fi->fh = reinterpret_cast<uint64_t>(handle.release());
+  if (fuse_reply_open(req, fi) != 0) release(nullptr, fi);
 }
 
 void Server::create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
@@ -331,7 +345,7 @@ void Server::create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t,
   auto node = remember(parent, name, entry);
   auto param = entry_param(*node);
   fi->keep_cache = 0;
-  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}}).release());
+  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}, {}, 0, nullptr}).release());
   if (fuse_reply_create(req, &param, fi) != 0) {
     forget(node->ino, 1);
     release(nullptr, fi);
@@ -370,6 +384,12 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     return;
   }
   if (off == 0 || h->text.empty()) {
+    if (h->poll_key) {
+      // kernfs_seq_show and md_seq_show: what poll() compares is the count
+      // when the text was made; an event while making it wakes the next.
+      std::lock_guard lock(poll_mutex_);
+      h->event_seen = event_count(*h->poll_key);
+    }
     auto text = ns_.read(h->entry);
     if (!text) return (void)fuse_reply_err(req, text.error());
     h->text = std::move(*text);
@@ -403,6 +423,7 @@ void Server::flush(fuse_req_t req, fuse_file_info*) { fuse_reply_err(req, 0); }
 
 void Server::release(fuse_req_t req, fuse_file_info* fi) {
   std::unique_ptr<Handle> h(reinterpret_cast<Handle*>(fi->fh));
+  if (h->poll_key) forget_poller(h.get());
   if (h->entry.type == NodeType::kDevice) ns_.registry().release(h->entry.array);  // md_release
   if (req) fuse_reply_err(req, 0);
 }
@@ -486,7 +507,79 @@ void Server::ioctl(fuse_req_t req, unsigned int cmd, void* arg, fuse_file_info* 
   }
 }
 
+uint64_t Server::event_count(const PollKey& key) const {
+  auto it = events_.find(key);
+  return it == events_.end() ? 1 : it->second;
+}
+
+void Server::forget_poller(Handle* h) {
+  std::lock_guard lock(poll_mutex_);
+  for (auto [it, end] = pollers_.equal_range(*h->poll_key); it != end; ++it) {
+    if (it->second != h) continue;
+    pollers_.erase(it);
+    break;
+  }
+  if (h->ph) fuse_pollhandle_destroy(h->ph);
+  h->ph = nullptr;
+}
+
+// As kernfs_fop_poll and mdstat_poll: always ready to read (an attribute
+// also to write), and POLLERR|POLLPRI once the attribute changed since the
+// handle last read it from offset 0. With a poll handle, the next change
+// wakes the waiting poll() (fuse_lowlevel_notify_poll), which asks again.
+void Server::poll(fuse_req_t req, fuse_file_info* fi, fuse_pollhandle* ph) {
+  auto* h = reinterpret_cast<Handle*>(fi->fh);
+  unsigned revents = POLLIN | POLLRDNORM;
+  if (!h->poll_key) {
+    // A device file: a block device's default mask.
+    if (ph) fuse_pollhandle_destroy(ph);
+    fuse_reply_poll(req, POLLIN | POLLRDNORM | POLLOUT | POLLWRNORM);
+    return;
+  }
+  if (!sysfs::Namespace::is_mdstat(h->entry)) revents |= POLLOUT | POLLWRNORM;
+  {
+    std::lock_guard lock(poll_mutex_);
+    if (h->event_seen != event_count(*h->poll_key)) revents |= POLLERR | POLLPRI;
+    if (ph) {
+      // One waiting poller a handle: the kernel asks again after each wake.
+      if (h->ph) fuse_pollhandle_destroy(h->ph);
+      else pollers_.emplace(*h->poll_key, h);
+      h->ph = ph;
+    }
+  }
+  fuse_reply_poll(req, revents);
+}
+
+void Server::notify(uint64_t array_id, std::string_view path) {
+  std::vector<fuse_pollhandle*> wake;
+  {
+    std::lock_guard lock(poll_mutex_);
+    PollKey key{array_id, std::string(path)};
+    auto [it, inserted] = events_.try_emplace(key, 1);
+    ++it->second;
+    auto [first, last] = pollers_.equal_range(key);
+    for (auto p = first; p != last; ++p) {
+      wake.push_back(p->second->ph);
+      p->second->ph = nullptr;
+    }
+    pollers_.erase(first, last);
+  }
+  if (wake.empty()) return;
+  notify_wq_.post([this, wake] {
+    fuse_session* se = session_.load();
+    for (fuse_pollhandle* ph : wake) {
+      if (se) fuse_lowlevel_notify_poll(ph);
+      fuse_pollhandle_destroy(ph);
+    }
+  });
+}
+
 void Server::array_deleted(const std::shared_ptr<core::Array>& array) {
+  {
+    // A new incarnation of the name is a new node: its counts start again.
+    std::lock_guard lock(poll_mutex_);
+    std::erase_if(events_, [&](const auto& e) { return e.first.array_id == array->id(); });
+  }
   {
     std::lock_guard lock(attr_mutex_);
     device_attrs_.erase(array->id());  // a new array of that name starts afresh
@@ -554,6 +647,9 @@ const fuse_lowlevel_ops& Server::operations() {
     o.ioctl = [](fuse_req_t req, fuse_ino_t, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
                  const void* in_buf, size_t in_bufsz, size_t out_bufsz) {
       server_of(req)->ioctl(req, cmd, arg, fi, flags, in_buf, in_bufsz, out_bufsz);
+    };
+    o.poll = [](fuse_req_t req, fuse_ino_t, fuse_file_info* fi, fuse_pollhandle* ph) {
+      server_of(req)->poll(req, fi, ph);
     };
     return o;
   }();

@@ -37,6 +37,10 @@ class Server {
   void array_deleted(const std::shared_ptr<core::Array>& array);
   // Stops sending notifications (before the session is destroyed).
   void detach();
+  // From the core (Registry's notify listener, any thread, core locks
+  // held): the attribute changed, as sysfs_notify or md_new_event. Wakes
+  // the poll()s waiting on it, through the notification thread.
+  void notify(uint64_t array_id, std::string_view path);
 
   // Request handlers (static trampolines in server.cc call these).
   void init(fuse_conn_info* conn);
@@ -57,6 +61,7 @@ class Server {
   void fsync(fuse_req_t req, fuse_file_info* fi);
   void ioctl(fuse_req_t req, unsigned int cmd, void* arg, fuse_file_info* fi, unsigned flags,
              const void* in_buf, size_t in_bufsz, size_t out_bufsz);
+  void poll(fuse_req_t req, fuse_file_info* fi, fuse_pollhandle* ph);
 
  private:
   struct Inode {
@@ -97,6 +102,17 @@ class Server {
   std::unordered_map<fuse_ino_t, std::shared_ptr<Inode>> inodes_;
   std::map<std::pair<fuse_ino_t, std::string>, fuse_ino_t> children_;
   fuse_ino_t next_ino_;
+
+  // poll(): each attribute's event count (as kernfs's open node counts
+  // sysfs_notify; absent means 1, the count a node starts with) and the
+  // handles whose pollers wait for the next. Guarded by poll_mutex_, a leaf:
+  // taken after Registry's notify lock, never while calling libfuse.
+  using PollKey = sysfs::Namespace::PollKey;
+  std::mutex poll_mutex_;
+  std::map<PollKey, uint64_t> events_;
+  std::multimap<PollKey, Handle*> pollers_;
+  uint64_t event_count(const PollKey& key) const;  // poll_mutex_ held
+  void forget_poller(Handle* h);                    // takes poll_mutex_
 
   // Guards device_attrs_; taken alone, never with mutex_.
   mutable std::mutex attr_mutex_;

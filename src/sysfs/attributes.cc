@@ -27,6 +27,18 @@ std::string constant_zero(const Target&) { return "0\n"; }
 // the bitmap's tunables): the kernel's answer for a value it cannot take.
 Result<void> refuse(const Target&, std::string_view) { return err(EINVAL); }
 
+// A raid5 tunable fixed at 0 in mdfs (group_thread_cnt: mdfs has no
+// worker thread groups; skip_copy: no stripe cache to copy into): writing
+// 0 (the kernel's reading of the value) is accepted and changes nothing,
+// anything else in the kernel's range is EINVAL, as for a value mdfs
+// cannot take, and text is EINVAL as the kernel's kstrto answers.
+template <unsigned long Max>
+Result<void> fixed_zero(const Target&, std::string_view text) {
+  auto n = core::parse_kstrto<unsigned long>(text);
+  if (!n || *n > Max) return err(EINVAL);
+  return *n == 0 ? Result<void>{} : err(EINVAL);
+}
+
 bool if_running(const Target& t) { return t.array->running(); }
 
 // md_redundancy_group: only personalities that can resync have these.
@@ -139,16 +151,18 @@ const Attribute kMdAttributes[] = {
     {"consistency_policy", 0644, show<&Array::consistency_policy_text>, refuse},
     {"bitmap_set_bits", 0200, nullptr, refuse, if_running},
     {"degraded", 0444, show_degraded, nullptr, if_redundant},
-    {"group_thread_cnt", 0644, constant<kZero>, refuse, if_parity},
+    {"group_thread_cnt", 0644, constant<kZero>, fixed_zero<8192>, if_parity},
     {"journal_mode", 0644, show<&Array::journal_mode_text>, store<&Array::store_journal_mode>, if_parity},
     {"last_sync_action", 0444, show<&Array::last_sync_action_text>, nullptr, if_redundant},
     {"mismatch_cnt", 0444, show<&Array::mismatch_cnt_text>, nullptr, if_redundant},
     {"ppl_write_hint", 0644, constant<kZero>, refuse, if_parity},
-    {"preread_bypass_threshold", 0644, [](const Target&) -> std::string { return "1\n"; }, refuse, if_parity},
+    {"preread_bypass_threshold", 0644, show<&Array::preread_bypass_threshold_text>,
+     store<&Array::store_preread_bypass_threshold>, if_parity},
     {"rmw_level", 0644, [](const Target&) -> std::string { return "1\n"; }, refuse, if_parity},
-    {"skip_copy", 0644, constant<kZero>, refuse, if_parity},
+    {"skip_copy", 0644, constant<kZero>, fixed_zero<~0UL>, if_parity},
     {"stripe_cache_active", 0444, constant<kZero>, nullptr, if_parity},
-    {"stripe_cache_size", 0644, [](const Target&) -> std::string { return "256\n"; }, refuse, if_parity},
+    {"stripe_cache_size", 0644, show<&Array::stripe_cache_size_text>, store<&Array::store_stripe_cache_size>,
+     if_parity},
     {"stripe_size", 0444, [](const Target&) -> std::string { return "4096\n"; }, nullptr, if_parity},
     {"suspend_hi", 0644, constant<kZero>, refuse, if_running},
     {"suspend_lo", 0644, constant<kZero>, refuse, if_running},

@@ -179,4 +179,21 @@ Result<void> Namespace::write(const Entry& file, std::string_view text, StoreMem
   return file.attr->store(target_of(file, memory), text);
 }
 
+std::optional<Namespace::PollKey> Namespace::poll_key(const Entry& file) const {
+  if (file.type != NodeType::kFile) return std::nullopt;
+  if (is_mdstat(file)) return PollKey{0, "mdstat"};
+  auto in = [&](std::span<const Attribute> table) {
+    return file.attr >= table.data() && file.attr < table.data() + table.size();
+  };
+  const std::string name(file.attr->name);
+  const uint64_t id = file.array ? file.array->id() : 0;
+  if (file.member) return PollKey{id, "dev-" + file.member->name() + "/" + name};
+  if (in(bitmap_attributes())) return PollKey{id, "bitmap/" + name};
+  if (in(md_attributes())) return PollKey{id, name};
+  if (in(block_attributes())) return PollKey{id, "../" + name};
+  return PollKey{0, "parameters/" + name};
+}
+
+bool Namespace::is_mdstat(const Entry& file) { return file.attr == &mdstat_attribute(); }
+
 }  // namespace mdfs::sysfs

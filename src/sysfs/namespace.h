@@ -5,7 +5,10 @@
 
 #include <sys/types.h>
 
+#include <compare>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -55,6 +58,18 @@ class Namespace {
   // `memory`: what earlier writes of the same open file stored, for the
   // attributes that take an open file's writes as one value.
   Result<void> write(const Entry& file, std::string_view text, StoreMemory* memory = nullptr) const;
+
+  // What a poll() on an attribute file waits for: the (array id, path) that
+  // Registry::sysfs_notify names it by ((0, "mdstat") for proc/mdstat);
+  // nullopt for what is not an attribute.
+  struct PollKey {
+    uint64_t array_id = 0;
+    std::string path;
+    auto operator<=>(const PollKey&) const = default;
+  };
+  std::optional<PollKey> poll_key(const Entry& file) const;
+  // proc/mdstat polls as mdstat_poll, other attributes as kernfs.
+  static bool is_mdstat(const Entry& file);
 
  private:
   Target target_of(const Entry& e, StoreMemory* memory = nullptr) const;

@@ -63,11 +63,17 @@ unmount_mdfs
 dirty_r5
 before=$(members_sha)
 mount_mdfs -o assemble=none
+# Without --run mdadm does not try (a member is missing): it says why.
 adm --assemble "$MNT/dev/md5" r5-0.img r5-1.img r5-3.img
 check "--assemble: exit 1" 1 "$RC"
-grep -q "^mdfsadm: Not enough devices to start the array while not clean - consider --force.$" "$T/err" &&
-  pass "--assemble says consider --force" || fail "--assemble said: $(cat "$T/err")"
+check "--assemble: mdadm's words" "mdfsadm: $MNT/dev/md5 assembled from 3 drives - not enough to start the array while not clean - consider --force." "$(cat "$T/err")"
 check "--assemble: no array left" no "$(exists md5)"
+# With --run it tries, and the start fails as the kernel's.
+adm --assemble --run "$MNT/dev/md5" r5-0.img r5-1.img r5-3.img
+check "--assemble --run: exit 1" 1 "$RC"
+grep -q "^mdfsadm: Not enough devices to start the array while not clean - consider --force.$" "$T/err" &&
+  pass "--assemble --run says consider --force" || fail "--assemble --run said: $(cat "$T/err")"
+check "--assemble --run: no array left" no "$(exists md5)"
 check "--assemble: members untouched" "$before" "$(members_sha)"
 adm --assemble --force "$MNT/dev/md5" r5-0.img r5-1.img r5-3.img
 check "--assemble --force: exit 0" 0 "$RC"

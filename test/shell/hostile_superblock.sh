@@ -103,6 +103,15 @@ out=$(timeout 20 "$ADM" --examine "$SRC/m0.img" 2>&1)
 check "--examine raid_disks 0xffffffff: refused at once, with the reason" \
   "mdfsadm: the md superblock on $SRC/m0.img is refused: 1.2: raid_disks 4294967295 exceeds the 1920 devices a v1 superblock can describe" \
   "$out"
+# --assemble of such a member says the same and aborts, with nothing made.
+mount_mdfs -o assemble=none
+out=$(timeout 20 "$ADM" --assemble --run "$MNT/dev/md9" m0.img m1.img 2>&1)
+check "--assemble raid_disks 0xffffffff: exit 1, the reason" \
+  "1 mdfsadm: the superblock on $SRC/m0.img is refused: 1.2: raid_disks 4294967295 exceeds the 1920 devices a v1 superblock can describe - assembly aborted" \
+  "$? $out"
+check "--assemble raid_disks 0xffffffff: nothing made" "" "$(ls "$MNT/dev")"
+unmount_mdfs
+unchanged "raid_disks 0xffffffff after --assemble"
 unpack "$R0"
 edit --minor 90 "$SRC/m0.img" raid_disks=28
 edit --minor 90 "$SRC/m1.img" raid_disks=28

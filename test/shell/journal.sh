@@ -88,7 +88,7 @@ check "missing journal: members untouched after" "$before" "$(members_sha)"
 unpack raid5-journal-writeback-powercut 0 1 3
 before=$(members_sha)
 mount_mdfs -o assemble=none
-adm --assemble "$MNT/dev/$A" m0.img m1.img m3.img
+adm --assemble --run "$MNT/dev/$A" m0.img m1.img m3.img
 check "degraded with a pending journal: refused" 1 "$RC"
 grep -q "md_oracle: cannot start: degraded, and the journal m3.img holds $data_only data-only and $data_parity data-parity stripes" "$T/mdfs.log" &&
   pass "degraded with a pending journal: the log says why" || fail "log: $(cat "$T/mdfs.log")"

@@ -112,7 +112,8 @@ cmp -s "$D" "$T/ref" && pass "--assemble: same data" || fail "--assemble: data d
 "$ADM" --stop "$D" 2>/dev/null
 adm --assemble "$D" s0.img
 check "--assemble of a blank file: exit 1, no array" "1 no" "$RC $(exists md1)"
-check "--assemble of a blank file: one line" "mdfsadm: $SRC/s0.img has no superblock - assembly aborted" "$(cat "$T/err")"
+check "--assemble of a blank file: mdadm's two lines" "mdfsadm: no recogniseable superblock on $SRC/s0.img
+mdfsadm: $SRC/s0.img has no superblock - assembly aborted" "$(cat "$T/err")"
 
 # --assemble --scan: every array in SOURCE not yet running, named as mdfs
 # names them at mount (host:1 is md1).
@@ -143,7 +144,10 @@ check "bare name with --mount" 0 "$RC"
 adm --detail "$MNT/dev/md_pair" --fail s0.img
 check "two modes: exit 2" 2 "$RC"
 adm md_pair --mount "$MNT"
-check "no mode: exit 2" 2 "$RC"
+check "a device and no mode: --query, as mdadm" "0 md_pair: raid1 2 devices, 0 spares. Use mdadm --detail for more detail." \
+  "$RC $(head -1 "$T/out" | sed 's/ [0-9.]*MiB//')"
+adm md_pair s0.img --mount "$MNT"
+check "two devices and no mode: exit 2" 2 "$RC"
 unmount_mdfs
 
 # A SOURCE given to mdfs as a relative path: mdfsadm finds the folder.

@@ -55,7 +55,7 @@ done
 mdfs "$QS/shelf" "$QS/mnt"
 healthy=$(sha256sum <"$QS/mnt/dev/md0")
 mdfs -o assemble=none "$QS/rescue" "$QS/rescue-mnt"
-mdfsadm --assemble --readonly "$QS/rescue-mnt/dev/md0" disk1.img disk3.img 2>/dev/null
+mdfsadm --assemble --run --readonly "$QS/rescue-mnt/dev/md0" disk1.img disk3.img 2>/dev/null
 check "the degraded copy assembles again" 0 $?
 check "healthy and degraded arrays: same sha256" "$healthy" "$(sha256sum <"$QS/rescue-mnt/dev/md0")"
 mdfsadm --stop "$QS/rescue-mnt/dev/md0" 2>/dev/null
@@ -73,7 +73,7 @@ check "mdadm --examine disk4.img: active device 1" "Active device 1" \
   "$(mdadm --examine "$QS/rescue/disk4.img" 2>/dev/null | sed -n 's/^ *Device Role : //p')"
 for survivor in disk1 disk3; do
   mdfs -o assemble=none "$QS/rescue" "$QS/rescue-mnt"
-  mdfsadm --assemble --readonly "$QS/rescue-mnt/dev/md0" "$survivor.img" disk4.img 2>/dev/null
+  mdfsadm --assemble --run --readonly "$QS/rescue-mnt/dev/md0" "$survivor.img" disk4.img 2>/dev/null
   check "disk4 with $survivor assembles" 0 $?
   check "disk4 with $survivor: the healthy array's sha256" "$healthy" "$(sha256sum <"$QS/rescue-mnt/dev/md0")"
   mdfsadm --stop "$QS/rescue-mnt/dev/md0" 2>/dev/null

@@ -38,7 +38,7 @@ check "spare: no dirty chunk after a clean stop" 0 "$(od -An -tu1 -j $((sb + 409
 
 # The rebuilt member carries the data: assemble it without member-0.
 mount_mdfs -o assemble=none
-"$ADM" --assemble --readonly "$MNT/dev/md0" member-2.img member-3.img spare.img 2>/dev/null
+"$ADM" --assemble --run --readonly "$MNT/dev/md0" member-2.img member-3.img spare.img 2>/dev/null
 check "assembled with the spare, without member-0" 0 $?
 check "degraded 1" 1 "$(cat "$(sys md0 degraded)")"
 check "the fixture's contents, from the rebuilt member" "$want_sha" "$(sha256sum <"$MNT/dev/md0" | cut -d' ' -f1)"

@@ -57,7 +57,7 @@ dd if=/dev/urandom of="$SRC/m5-2.img" bs=512 seek=$((2048 + 700)) count=20 conv=
 dd if=/dev/urandom of="$SRC/m6-3.img" bs=512 seek=$((2048 + 300)) count=20 conv=notrunc status=none
 dd if=/dev/urandom of="$SRC/m10-1.img" bs=512 seek=$((2048 + 5000)) count=4 conv=notrunc status=none
 for a in $ARRAYS; do
-  "$ADM" --assemble "$MNT/dev/$a" $(members $a) 2>/dev/null
+  "$ADM" --assemble --run "$MNT/dev/$a" $(members $a) 2>/dev/null
   (cd "$SRC" && sha256sum $(members $a)) > "$T/$a.before"
   run $a check
   # raid1/10 count whole 64 KiB resync blocks, raid5/6 4 KiB pages.
@@ -86,13 +86,13 @@ for a in md5 md6; do
   "$ADM" --stop "$MNT/dev/$a" 2>/dev/null
   for m in $(members $a); do cp --sparse=always "$SRC/$m" "$T/keep/"; done
   for m in $(members $a); do
-    "$ADM" --assemble "$MNT/dev/$a" $(members $a | grep -v "^$m$") 2>/dev/null
+    "$ADM" --assemble --run "$MNT/dev/$a" $(members $a | grep -v "^$m$") 2>/dev/null
     sha256sum < "$MNT/dev/$a" | cmp -s - "$T/$a.full" && pass "$a without $m: same data" || fail "$a without $m: differs"
     "$ADM" --stop "$MNT/dev/$a" 2>/dev/null
     cp --sparse=always "$T/keep/"* "$SRC/"
   done
   rm -f "$T/keep/"*
-  "$ADM" --assemble "$MNT/dev/$a" $(members $a) 2>/dev/null
+  "$ADM" --assemble --run "$MNT/dev/$a" $(members $a) 2>/dev/null
 done
 
 # A slow pass shows its progress, refuses a second one, and keeps writes

@@ -30,7 +30,7 @@ done
 # internal bitmap, rebuilt onto a blank member, which must get the bitmap too.
 for f in "$FIXTURES"/raid5-4-bitmap/member-*.img.xz; do xz -dc "$f" >"$SRC/kb-$(basename "${f%.xz}")"; done
 truncate -s "$(stat -c %s "$SRC/kb-member-0.img")" "$SRC/kb-spare.img"
-"$ADM" --assemble "$MNT/dev/md_oracle" kb-member-{0,1,2,3}.img 2>/dev/null
+"$ADM" --assemble --run "$MNT/dev/md_oracle" kb-member-{0,1,2,3}.img 2>/dev/null
 "$ADM" "$MNT/dev/md_oracle" --fail kb-member-1.img --remove kb-member-1.img --add kb-spare.img 2>/dev/null
 ARRAYS="$ARRAYS md_oracle"
 "$ADM" "$MNT/dev/md_k1" --fail k1-1.img --remove k1-1.img --add k1-s.img 2>/dev/null
@@ -44,7 +44,7 @@ done
 # md_kr: damaged parity, repaired.
 "$ADM" --stop "$MNT/dev/md_kr" 2>/dev/null
 dd if=/dev/urandom of="$SRC/kr-1.img" bs=512 seek=$((2048 + 300)) count=64 conv=notrunc status=none
-"$ADM" --assemble "$MNT/dev/md_kr" kr-{0,1,2}.img 2>/dev/null
+"$ADM" --assemble --run "$MNT/dev/md_kr" kr-{0,1,2}.img 2>/dev/null
 sysw "$(sys md_kr sync_action)" repair >/dev/null
 "$ADM" --wait "$MNT/dev/md_kr" 2>/dev/null
 [ "$(cat "$(sys md_kr mismatch_cnt)")" -gt 0 ] && pass "md_kr: repair found the damage" || fail "md_kr: repair found nothing"

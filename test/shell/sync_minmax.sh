@@ -31,7 +31,7 @@ check "sync_min back to 0" ok "$(sysw "$(sys md5 sync_min)" 0)"
 data=$(mdadm --examine "$SRC/s2.img" | sed -n 's/^ *Data Offset : \([0-9]*\) sectors/\1/p')
 dd if=/dev/urandom of="$SRC/s2.img" bs=512 seek=$((data + 96)) count=8 conv=notrunc status=none
 dd if=/dev/urandom of="$SRC/s2.img" bs=512 seek=$((data + 10000)) count=8 conv=notrunc status=none
-"$ADM" --assemble "$D" s0.img s1.img s2.img s3.img 2>/dev/null
+"$ADM" --assemble --run "$D" s0.img s1.img s2.img s3.img 2>/dev/null
 check "assembled again: sync_min and sync_max forgotten at stop" "0 max" "$(md sync_min) $(md sync_max)"
 total=$(($(mdadm --examine "$SRC/s2.img" | sed -n 's/^ *Avail Dev Size : \([0-9]*\) sectors.*/\1/p')))
 

@@ -95,7 +95,7 @@ check "md6: the spares took roles 1 and 3" "1 3" "$(md md6 dev-spare6a.img/slot)
 assemble_check() {  # array members...
   local a=$1
   shift
-  "$ADM" --assemble "$MNT/dev/$a" "$@" 2>/dev/null
+  "$ADM" --assemble --run "$MNT/dev/$a" "$@" 2>/dev/null
   cmp -s "$MNT/dev/$a" "$T/$a.ref" && pass "$a from $*: same data" || fail "$a from $*: differs"
   "$ADM" --stop "$MNT/dev/$a" 2>/dev/null
 }
@@ -105,7 +105,7 @@ assemble_check md6 spare6a.img spare6b.img m6-4.img
 assemble_check md10 spare10.img m10-2.img
 
 # Frozen: a spare waits; idle lets the recovery start.
-"$ADM" --assemble "$MNT/dev/md1" spare1.img 2>/dev/null
+"$ADM" --assemble --run "$MNT/dev/md1" spare1.img 2>/dev/null
 check "md1 on one mirror" "1 [2/1] [U_]" "$(md md1 degraded) $(grep -A1 '^md1 :' "$MNT/proc/mdstat" | grep -o '\[2/1\] \[U_\]')"
 check "frozen" ok "$(sysw "$(sys md1 sync_action)" frozen)"
 "$ADM" "$MNT/dev/md1" --add sparex.img 2>/dev/null
@@ -125,7 +125,7 @@ cmp -s "$MNT/dev/md1" "$T/md1.ref" && pass "md1: data intact after the hot spare
 "$ADM" --stop "$MNT/dev/md1" 2>/dev/null
 
 # A recovery stopped half way resumes at the next assembly.
-"$ADM" --assemble "$MNT/dev/md5" spare5.img m5-0.img m5-2.img m5-3.img 2>/dev/null
+"$ADM" --assemble --run "$MNT/dev/md5" spare5.img m5-0.img m5-2.img m5-3.img 2>/dev/null
 "$ADM" "$MNT/dev/md5" --fail m5-2.img --remove m5-2.img 2>/dev/null
 truncate -s 0 "$SRC/m5-2.img"
 truncate -s 8M "$SRC/m5-2.img"
@@ -137,7 +137,7 @@ check "stopped mid-recovery" no "$(exists md5)"
 offset=$(examine m5-2.img 'Recovery Offset')
 [[ "$offset" =~ ^[0-9]+\ sectors$ ]] && [ "${offset% sectors}" -gt 0 ] && [ "${offset% sectors}" -lt 14336 ] &&
   pass "its superblock keeps the offset ($offset)" || fail "recovery offset [$offset]"
-"$ADM" --assemble "$MNT/dev/md5" spare5.img m5-0.img m5-2.img m5-3.img 2>/dev/null
+"$ADM" --assemble --run "$MNT/dev/md5" spare5.img m5-0.img m5-2.img m5-3.img 2>/dev/null
 "$ADM" --wait "$MNT/dev/md5" 2>/dev/null
 check "resumed and finished" "0 in_sync 2" "$(md md5 degraded) $(md md5 dev-m5-2.img/state) $(md md5 dev-m5-2.img/slot)"
 "$ADM" --stop "$MNT/dev/md5" 2>/dev/null

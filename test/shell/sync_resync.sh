@@ -34,7 +34,7 @@ dd if=/dev/urandom of="$SRC/r1-1.img" bs=512 seek=$((2048 + 4000)) count=8 conv=
 
 mount_mdfs -o assemble=none
 # Read-only: the resync stays owed.
-"$ADM" --assemble --readonly "$MNT/dev/md5" r5-{0,1,2}.img 2>/dev/null
+"$ADM" --assemble --run --readonly "$MNT/dev/md5" r5-{0,1,2}.img 2>/dev/null
 check "read-only: resync owed from 0" "readonly 0 idle" "$(cat "$(sys md5 array_state)") $(cat "$(sys md5 resync_start)") $(cat "$(sys md5 sync_action)")"
 grep -A2 '^md5 :' "$MNT/proc/mdstat" | grep -q $'^      \tresync=PENDING$' && pass "mdstat: resync=PENDING" || fail "mdstat: $(cat "$MNT/proc/mdstat")"
 cmp -s "$MNT/dev/md5" "$T/md5.ref" && pass "md5: data readable before the resync" || fail "md5: data differs"
@@ -70,7 +70,7 @@ sysw "$(sys md5 sync_action)" check >/dev/null
 check "md5: parity agrees after the resync" 0 "$(cat "$(sys md5 mismatch_cnt)")"
 # The member whose parity was damaged is rebuilt from the others exactly.
 "$ADM" --stop "$MNT/dev/md5" 2>/dev/null
-"$ADM" --assemble "$MNT/dev/md5" r5-0.img r5-2.img 2>/dev/null
+"$ADM" --assemble --run "$MNT/dev/md5" r5-0.img r5-2.img 2>/dev/null
 cmp -s "$MNT/dev/md5" "$T/md5.ref" && pass "md5 without r5-1: same data" || fail "md5 without r5-1: differs"
 "$ADM" --stop "$MNT/dev/md5" 2>/dev/null
 

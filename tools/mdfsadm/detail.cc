@@ -8,6 +8,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -17,6 +19,7 @@
 #include "mdfs/unique_fd.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/mdadm_text.h"
+#include "mdfsadm/super_facts.h"
 
 namespace mdfsadm {
 namespace {
@@ -73,7 +76,7 @@ std::string detail_super_text(const FoundSuper& sb, const std::string& homehost)
 std::string brief_super_text(const FoundSuper& sb) {
   if (sb.sb1) {
     std::string o;
-    if (!sb.name().empty()) o += " name=" + sb.name();
+    if (!sb.name().empty()) o += " name=" + quoted(sb.name());
     return o + " UUID=" + uuid_text(sb.uuid());
   }
   const auto& s = *sb.sb0;
@@ -88,6 +91,52 @@ std::map<int, std::string> member_names(const Mount& mount, const std::string& a
   if (auto e = mdstat_entry(mount, array))
     for (const auto& m : e->members) names[m.desc_nr] = m.name;
   return names;
+}
+
+// The members in the order mdadm's sysfs_read gathers them: it puts each
+// dev-<member> it reads before the ones read earlier, so the last added
+// (mdfs lists them in the order they were added) comes first, as mdstat
+// lists them.
+std::vector<std::string> sysfs_members(const ArrayRef& array) {
+  std::vector<std::string> out;
+  for (const auto& e : read_mdstat(array.mount))
+    if (e.name == array.name)
+      for (const auto& m : e.members) out.push_back(m.name);
+  return out;
+}
+
+// --detail --export: Detail()'s KEY=value lines.
+std::string export_text(const ArrayRef& array, const std::string& level, int devices, const std::string& metadata,
+                        const std::optional<FoundSuper>& sb, const DetailOptions& opts) {
+  std::string o;
+  if (!level.empty()) o += "MD_LEVEL=" + level + "\n";
+  o += "MD_DEVICES=" + std::to_string(devices) + "\n";
+  o += "MD_METADATA=" + metadata + "\n";
+  if (sb) {
+    if (sb->sb1) {
+      o += "MD_UUID=" + uuid_text(sb->uuid()) + "\n";
+    } else {
+      appendf(o, "MD_UUID=%08x:%08x:%08x:%08x\n", sb->sb0->set_uuid[0], sb->sb0->set_uuid[1], sb->sb0->set_uuid[2],
+              sb->sb0->set_uuid[3]);
+    }
+    // mdadm's map names an array it made /dev/md/NAME: mdfs's md_NAME.
+    if (array.name.starts_with("md_")) o += "MD_DEVNAME=" + escaped(array.name.substr(3)) + "\n";
+    if (sb->sb1) {
+      const std::string name = sb->name().substr(0, std::min<std::size_t>(32, sb->name().find('\n')));
+      if (!name.empty()) o += "MD_NAME=" + name + "\n";
+    }
+  }
+  if (!opts.no_devices) {
+    for (const auto& m : sysfs_members(array)) {
+      std::string sysdev = "dev-" + m;
+      for (auto& ch : sysdev)
+        if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+      const std::string slot = read_attr(array.md("dev-" + m + "/slot")).value_or("none");
+      o += "MD_DEVICE_" + sysdev + "_ROLE=" + (slot == "none" ? "spare" : slot) + "\n";
+      o += "MD_DEVICE_" + sysdev + "_DEV=" + array.mount.member_path(m) + "\n";
+    }
+  }
+  return o;
 }
 
 int detail_inactive(const ArrayRef& array, const DetailOptions& opts) {
@@ -110,6 +159,12 @@ int detail_inactive(const ArrayRef& array, const DetailOptions& opts) {
   auto sb = member_super(array.mount, disks, names, nullptr);
   const std::string version = read_attr(array.md("metadata_version")).value_or("none");
   std::string o;
+  if (opts.export_vars) {
+    o = export_text(array, sb ? level_name(sb->level()).value_or("") : "", sb ? sb_raid_disks(*sb) : 0, version, sb,
+                    opts);
+    std::fwrite(o.data(), 1, o.size(), stdout);
+    return 0;
+  }
   if (opts.brief) {
     o = "INACTIVE-ARRAY " + array.dev() + " metadata=" + version;
     if (sb) o += brief_super_text(*sb);
@@ -199,9 +254,20 @@ int detail(const ArrayRef& array, const DetailOptions& opts) {
   auto sb = member_super(array.mount, found, names, &a);
 
   std::string o;
+  if (opts.export_vars) {
+    std::string metadata;
+    appendf(metadata, "%d.%d", a.major_version, a.minor_version);
+    if (a.not_persistent) metadata = "none";
+    o = export_text(array, level_name(a.level).value_or(""), a.raid_disks, metadata, sb, opts);
+    std::fwrite(o.data(), 1, o.size(), stdout);
+    std::fflush(stdout);
+    return 0;
+  }
   if (opts.brief) {
     o = "ARRAY " + dev;
-    appendf(o, " metadata=%d.%d", a.major_version, a.minor_version);
+    if (opts.verbose > 0) o += " level=" + level_name(a.level).value_or("-unknown-") + " num-devices=" + std::to_string(a.raid_disks);
+    if (a.not_persistent) o += " metadata=none";
+    else appendf(o, " metadata=%d.%d", a.major_version, a.minor_version);
   } else {
     uint64_t size_bytes = 0;
     if (::ioctl(fd.get(), BLKGETSIZE64, &size_bytes) != 0) size_bytes = 0;
@@ -296,11 +362,13 @@ int detail(const ArrayRef& array, const DetailOptions& opts) {
       o += "\n";
     }
     if (sb) o += detail_super_text(*sb, opts.homehost);
-    o += a.raid_disks ? "    Number   Major   Minor   RaidDevice State\n" : "    Number   Major   Minor   RaidDevice\n";
+    if (!opts.no_devices)
+      o += a.raid_disks ? "    Number   Major   Minor   RaidDevice State\n" : "    Number   Major   Minor   RaidDevice\n";
   }
 
   int spares = 0;
-  for (std::size_t d = 0; d < disks.size(); ++d) {
+  std::vector<std::string> brief_devices;
+  for (std::size_t d = 0; d < disks.size() && !opts.no_devices; ++d) {
     const mdu_disk_info_t& disk = disks[d];
     if (d >= static_cast<std::size_t>(a.raid_disks) * 2 && disk.major == 0 && disk.minor == 0) continue;
     if ((d & 1) && disk.major == 0 && disk.minor == 0) continue;
@@ -337,6 +405,8 @@ int detail(const ArrayRef& array, const DetailOptions& opts) {
       }
     }
     if (disk.state == 0) ++spares;
+    if (auto it = names.find(disk.minor); opts.brief && disk.major == kMemberMajor && it != names.end())
+      brief_devices.push_back(array.mount.member_path(it->second));
     if (!opts.brief) {
       // The member's image file stands where mdadm prints /dev/sdX.
       auto it = names.find(disk.minor);
@@ -350,6 +420,11 @@ int detail(const ArrayRef& array, const DetailOptions& opts) {
   if (opts.brief) {
     if (spares && a.raid_disks) appendf(o, " spares=%d", spares);
     if (sb) o += brief_super_text(*sb);
+    if (opts.verbose > 0 && !brief_devices.empty()) {
+      std::sort(brief_devices.begin(), brief_devices.end());
+      o += "\n   devices=";
+      for (std::size_t i = 0; i < brief_devices.size(); ++i) o += (i ? "," : "") + brief_devices[i];
+    }
     o += "\n";
   }
   std::fwrite(o.data(), 1, o.size(), stdout);

@@ -15,6 +15,9 @@ struct DetailOptions {
   std::string homehost;
   bool brief = false;  // --brief / --scan: one ARRAY line
   bool test = false;   // --test: exit status tells degraded (1) or failed (2)
+  bool export_vars = false;  // --export: MD_LEVEL=... lines
+  int verbose = 0;           // with --brief: level=, num-devices= and devices=
+  bool no_devices = false;   // --no-devices: no member list
 };
 
 int detail(const ArrayRef& array, const DetailOptions& opts);

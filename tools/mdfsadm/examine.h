@@ -49,13 +49,6 @@ std::optional<FoundSuper> find_super(const std::string& path, int* error, std::s
 // mdadm's examine_super for the superblock, without the "FILE:" line.
 std::string examine_text(const FoundSuper& found, const std::string& homehost);
 
-// --examine FILE...: each file's superblock on stdout; errors on stderr.
-// Exit status as mdadm's: 0, or 1 if any file failed.
-int examine_files(const std::vector<std::string>& files, const std::string& homehost);
-
-// --examine --scan: one ARRAY line per array found among the files.
-int examine_scan(const std::vector<std::string>& files);
-
 // The block device name mdadm's map_dev finds under /dev for major:minor
 // ("" when none), for the 0.90 disk table.
 std::string map_dev(unsigned major, unsigned minor);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,19 @@ struct CreateOptions {
   std::optional<std::string> spare_devices;
   std::optional<std::string> chunk;   // KiB, or with a K/M/G suffix
   std::optional<std::string> layout;
+  std::optional<std::string> size;         // --size: KiB of each member (or "max")
+  std::optional<std::string> data_offset;  // --data-offset
   std::string metadata = "1.2";
+  bool metadata_set = false;
   std::string name;
+  std::string homehost;                    // the resolved homehost ("" for none)
   bool assume_clean = false;
   bool readonly = false;
   bool force = false;
+  bool run = false;                        // --run: mdadm asks nothing then; nor does mdfsadm
+  int verbose = 0;
+  std::set<std::string> write_mostly;      // members given after --write-mostly
+  std::set<std::string> failfast;          // members given after --failfast
 };
 
 // --create DEV MEMBERS...: new_array, metadata_version, level, raid_disks,
@@ -28,16 +37,17 @@ struct CreateOptions {
 int create(const std::string& dev, const std::vector<std::string>& members, const CreateOptions& opts,
            const MountOptions& mopts);
 
-// --assemble DEV MEMBERS...: the members' superblocks decide; new_array,
-// metadata_version, new_dev each, array_state active (readonly with -o).
-// A raid4/5/6 both dirty and short of members does not start (mdfs answers
-// EIO, as the kernel); with `force` its freshest superblock is first
-// marked clean, as mdadm --assemble --force does.
-int assemble(const std::string& dev, const std::vector<std::string>& members, bool readonly,
-             const MountOptions& mopts, bool force = false);
-// --assemble --scan: every array whose members lie in SOURCE and are not in
-// use, named as mdfs names arrays at mount.
-int assemble_scan(bool readonly, const MountOptions& mopts, bool force = false);
+// --build DEV MEMBERS...: as --create with metadata_version "none": no
+// superblocks, every member in its slot in the order given.
+int build(const std::string& dev, const std::vector<std::string>& members, const CreateOptions& opts,
+          const MountOptions& mopts);
+
+// Shared by the modes that make arrays: new_array (or taking over an empty
+// array of that name, as an open of /dev/mdN would), clearing one whose
+// making failed, and mdadm's "DEV has been started with N drives" line.
+void new_array(const ArrayRef& arr);
+void clear_array(const ArrayRef& arr);
+void report_started(const ArrayRef& arr);
 
 // --stop DEV... (STOP_ARRAY), or every array with --scan.
 int stop(const std::vector<std::string>& devs, bool scan, const MountOptions& mopts);
@@ -49,12 +59,17 @@ int array_op(ArrayOp op, const std::vector<std::string>& devs, const MountOption
 
 // Manage mode: DEV then --add/--fail/--remove applied to the members that
 // follow each, in order (mdadm /dev/md0 --fail sdb --remove sdb).
-enum class MemberOp { kAdd, kFail, kRemove };
+// --add-spare adds as --add does (mdfs never re-adds); --write-mostly marks
+// the member write-mostly as it joins.
+enum class MemberOp { kAdd, kAddSpare, kFail, kRemove };
 struct MemberAction {
   MemberOp op;
   std::string member;
+  bool write_mostly = false;
+  int failfast = 0;  // 1: set the flag, -1: clear it
 };
-int manage(const std::string& dev, const std::vector<MemberAction>& actions, const MountOptions& mopts);
+int manage(const std::string& dev, const std::vector<MemberAction>& actions, const MountOptions& mopts,
+           int verbose = 0);
 
 // --action=check|repair|idle|frozen|resync|recover on each DEV.
 int action(const std::string& what, const std::vector<std::string>& devs, const MountOptions& mopts);

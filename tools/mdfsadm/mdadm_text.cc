@@ -1,6 +1,9 @@
 #include "mdfsadm/mdadm_text.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdarg>
+#include <limits>
 #include <cstdio>
 #include <cstring>
 
@@ -167,6 +170,61 @@ std::string uuid_text(const std::array<uint8_t, 16>& uuid) {
     out += hex;
   }
   return out;
+}
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 15) return std::nullopt;
+  uint64_t n = std::stoull(std::string(text.substr(0, i)));
+  if (n == 0) return std::nullopt;
+  const std::string_view suffix = text.substr(i);
+  if (suffix.empty() || suffix == "K") return n * 2;
+  if (suffix == "M") return n * 2 * 1024;
+  if (suffix == "G") return n * 2 * 1024 * 1024;
+  if (suffix == "T") return n * 2 * 1024 * 1024 * 1024;
+  if (suffix == "s") return n;
+  return std::nullopt;
+}
+
+std::optional<int> parse_num(std::string_view text) {
+  if (text.empty() || text.size() > 10 || !std::all_of(text.begin(), text.end(), ::isdigit)) return std::nullopt;
+  const unsigned long long n = std::stoull(std::string(text));
+  if (n > static_cast<unsigned long long>(std::numeric_limits<int>::max())) return std::nullopt;
+  return static_cast<int>(n);
+}
+
+std::optional<std::string> native_metadata(std::string_view text) {
+  std::string_view t = text;
+  while (t.size() > 1 && t[0] == '0' && t[1] == '0') t.remove_prefix(1);
+  // 0.91 (a reshape) and 0.9 (mdadm's byte-swapped 0.90) are 0.90 to mdfs.
+  if (t == "0" || t == "0.90" || t.empty() || t == "0.91" || t == "0.9" || t == "0.swap") return "0.90";
+  while (!t.empty() && t[0] == '0') t.remove_prefix(1);
+  if (t == "1.0" || t == "1.00") return "1.0";
+  if (t == "1.1" || t == "1.01") return "1.1";
+  if (t == "1.2" || t == "1.02" || t == "1" || text == "default") return "1.2";
+  return std::nullopt;
+}
+
+std::string human_size_brief(long long bytes, bool iec) {
+  if (bytes < 5000 * 1024) return "";
+  // Hundredths of the unit, rounded half up; mega below 2 GiB, giga below
+  // 2 TiB, then tera.
+  const long long two_gib = 2LL << 30, two_tib = 2LL << 40;
+  long long centi = 0;
+  const char* unit = "";
+  if (iec) {
+    const int shift = bytes < two_gib ? 20 : bytes < two_tib ? 30 : 40;
+    centi = (bytes * 200LL / (1LL << shift) + 1) / 2;
+    unit = shift == 20 ? "MiB" : shift == 30 ? "GiB" : "TiB";
+  } else {
+    const long long base = bytes < two_gib ? 1000000LL : bytes < two_tib ? 1000000000LL : 1000000000000LL;
+    centi = (bytes / (base / 200LL) + 1) / 2;
+    unit = bytes < two_gib ? "MB" : bytes < two_tib ? "GB" : "TB";
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%02lld%s", centi / 100, centi % 100, unit);
+  return buf;
 }
 
 bool enough(int level, int raid_disks, int layout, bool clean, const std::vector<bool>& avail) {

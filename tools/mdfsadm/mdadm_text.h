@@ -45,6 +45,21 @@ std::string r10_layout_text(int layout);
 // human_size: "" below 5000 KiB, else " (21.00 MiB 22.02 MB)".
 std::string human_size(long long bytes);
 
+// parse_size: a number of KiB, or with K, M, G, T (or s: sectors); in
+// sectors. nullopt for anything else (a lower-case k included, as mdadm).
+std::optional<uint64_t> parse_size(std::string_view text);
+// parse_num: a whole number 0..INT_MAX, nothing after it.
+std::optional<int> parse_num(std::string_view text);
+// match_metadata_desc of 0.90 and 1.x: the metadata_version mdfs writes
+// ("0.90", "1.0", "1.1", "1.2") for --metadata's text (0.91, 0.9 and
+// 0.swap, mdadm's names for a 0.90 superblock mid-reshape or in the other
+// byte order, are 0.90 here); nullopt when mdadm
+// knows no such native format.
+std::optional<std::string> native_metadata(std::string_view text);
+
+// human_size_brief: "" below 5000 KiB, else "21.00MiB" (iec) or "22.02MB".
+std::string human_size_brief(long long bytes, bool iec);
+
 // ctime(3) without its newline, as mdadm's "%.24s".
 std::string ctime24(int64_t seconds);
 

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -56,8 +57,14 @@ std::string read_link(const std::string& path) {
 }
 
 std::vector<std::string> read_cmdline(const std::string& pid) {
-  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The process may exit while it is read (ESRCH): as no arguments.
+  std::string all;
+  int fd = ::open(("/proc/" + pid + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+  }
   std::vector<std::string> args;
   std::string cur;
   for (char c : all) {
@@ -311,10 +318,13 @@ void write_attr_or_fail(const std::string& path, const std::string& value) {
 }
 
 std::vector<MdstatEntry> read_mdstat(const Mount& mount) {
-  std::vector<MdstatEntry> out;
   auto text = read_attr(mount.mdstat());
-  if (!text) return out;
-  std::istringstream lines(*text);
+  return text ? parse_mdstat(*text) : std::vector<MdstatEntry>{};
+}
+
+std::vector<MdstatEntry> parse_mdstat(const std::string& text) {
+  std::vector<MdstatEntry> out;
+  std::istringstream lines(text);
   std::string line;
   MdstatEntry* cur = nullptr;
   while (std::getline(lines, line)) {
@@ -367,6 +377,40 @@ std::vector<MdstatEntry> read_mdstat(const Mount& mount) {
     }
   }
   return out;
+}
+
+MdstatWatch::MdstatWatch(const Mount& mount) : fd_(::open(mount.mdstat().c_str(), O_RDONLY | O_CLOEXEC)) {}
+
+MdstatWatch::~MdstatWatch() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::vector<MdstatEntry> MdstatWatch::read() {
+  std::string text;
+  char buf[4096];
+  if (fd_ < 0 || ::lseek(fd_, 0, SEEK_SET) != 0) return {};
+  for (;;) {
+    ssize_t n = ::read(fd_, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  return parse_mdstat(text);
+}
+
+bool MdstatWatch::wait(const std::vector<MdstatWatch*>& watches, int timeout_ms) {
+  std::vector<pollfd> fds;
+  for (auto* w : watches)
+    if (w->fd_ >= 0) fds.push_back({w->fd_, POLLPRI, 0});
+  if (fds.empty()) {
+    if (timeout_ms > 0) ::poll(nullptr, 0, timeout_ms);
+    return false;
+  }
+  int n;
+  do {
+    n = ::poll(fds.data(), fds.size(), timeout_ms);
+  } while (n < 0 && errno == EINTR);
+  return n > 0;
 }
 
 std::optional<MdstatEntry> mdstat_entry(const Mount& mount, const std::string& name) {

@@ -100,6 +100,26 @@ struct MdstatEntry {
   bool pending = false;    // resync=PENDING
 };
 std::vector<MdstatEntry> read_mdstat(const Mount& mount);
+std::vector<MdstatEntry> parse_mdstat(const std::string& text);
+
+// proc/mdstat held open, as mdadm's mdstat_read(hold) keeps it, to wait in
+// poll() for the next md event (mdadm's mdstat_wait): mdfs wakes a reader
+// that has read it whenever the kernel would call md_new_event.
+class MdstatWatch {
+ public:
+  explicit MdstatWatch(const Mount& mount);
+  ~MdstatWatch();
+  MdstatWatch(const MdstatWatch&) = delete;
+  MdstatWatch& operator=(const MdstatWatch&) = delete;
+  // Reads it again from the start (which also clears the event seen).
+  std::vector<MdstatEntry> read();
+  // Waits until one of them has an event, or timeout_ms (-1: forever).
+  // True when woken by an event.
+  static bool wait(const std::vector<MdstatWatch*>& watches, int timeout_ms);
+
+ private:
+  int fd_;
+};
 std::optional<MdstatEntry> mdstat_entry(const Mount& mount, const std::string& name);
 
 // The arrays under dev/, sorted.

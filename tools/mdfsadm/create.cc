@@ -1,0 +1,256 @@
+// --create and --build: the sysfs writes mdadm makes to set up a new array,
+// made against the mount.
+#include <fcntl.h>
+#include <linux/major.h>
+#include <linux/raid/md_u.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <set>
+
+#include "mdfs/unique_fd.h"
+#include "mdfsadm/examine.h"
+#include "mdfsadm/manage.h"
+#include "mdfsadm/mdadm_text.h"
+
+namespace mdfsadm {
+namespace {
+
+std::optional<int> parse_count(const std::string& text) { return parse_num(text); }
+std::optional<uint64_t> parse_size_sectors(const std::string& text) { return parse_size(text); }
+
+bool has_chunk(int level) { return level == 0 || level == 4 || level == 5 || level == 6 || level == 10; }
+
+std::optional<std::string> parse_metadata(const std::string& text) { return native_metadata(text); }
+
+template <class F>
+void building(const ArrayRef& arr, F&& steps) {
+  try {
+    steps();
+  } catch (const Failure&) {
+    clear_array(arr);
+    throw;
+  }
+}
+
+void start(const ArrayRef& arr, bool readonly) {
+  const std::string state = readonly ? "readonly" : "active";
+  if (int e = write_attr(arr.md("array_state"), state))
+    fail("failed to start " + arr.dev() + ": " + errno_text(e) + " (array_state '" + state + "')");
+}
+
+std::string plural(int n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
+
+// The member files, resolved in SOURCE; "missing" stays empty.
+std::vector<std::string> member_names(const ArrayRef& arr, const std::vector<std::string>& members, bool blank) {
+  std::vector<std::string> names;
+  std::set<std::string> seen;
+  for (const auto& m : members) {
+    if (m == "missing") {
+      names.emplace_back();
+      continue;
+    }
+    std::string name = resolve_member(arr.mount, m);
+    if (!seen.insert(name).second) fail(arr.mount.member_path(name) + " is listed twice");
+    int error = 0;
+    if (auto found = find_super(arr.mount.member_path(name), &error); found && blank)
+      fail(arr.mount.member_path(name) + " appears to be part of a raid array (UUID " + uuid_text(found->uuid()) +
+           ", metadata " + found->version() + "): mdfs would assemble it, not create a new one; give a blank file" +
+           " (mdfsadm --zero-superblock)");
+    names.push_back(name);
+  }
+  return names;
+}
+
+void add_members(const ArrayRef& arr, const std::vector<std::string>& given, const std::vector<std::string>& names,
+                 int raid_disks, const CreateOptions& opts, std::optional<uint64_t> data_offset) {
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i].empty()) continue;
+    if (int e = write_attr(arr.md("new_dev"), names[i]))
+      fail("cannot add " + arr.mount.member_path(names[i]) + " to " + arr.dev() + ": " + errno_text(e));
+    const std::string dir = "dev-" + names[i] + "/";
+    if (data_offset) write_attr_or_fail(arr.md(dir + "offset"), std::to_string(*data_offset));
+    if (static_cast<int>(i) < raid_disks) write_attr_or_fail(arr.md(dir + "slot"), std::to_string(i));
+    if (opts.write_mostly.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "writemostly");
+    if (opts.failfast.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "failfast");
+  }
+}
+
+// --size: KiB of each member ("max": all of it), as component_size takes it.
+std::optional<uint64_t> component_kib(const CreateOptions& opts) {
+  if (!opts.size || *opts.size == "max") return std::nullopt;
+  auto sectors = parse_size_sectors(*opts.size);
+  if (!sectors || *sectors < 8) usage("invalid size: " + *opts.size);
+  return *sectors / 2;
+}
+
+}  // namespace
+
+void new_array(const ArrayRef& arr) {
+  int e = write_attr(arr.mount.param("new_array"), arr.name);
+  if (e == 0) return;
+  if (e == EEXIST) {
+    auto state = read_attr(arr.md("array_state"));
+    auto entry = mdstat_entry(arr.mount, arr.name);
+    if (state && *state == "clear" && (!entry || entry->members.empty())) return;
+    fail(arr.dev() + " is already in use (array_state " + state.value_or("?") + ")");
+  }
+  fail(arr.mount.param("new_array") + ": " + errno_text(e) + " (writing '" + arr.name + "')");
+}
+
+void clear_array(const ArrayRef& arr) { (void)write_attr(arr.md("array_state"), "clear"); }
+
+void report_started(const ArrayRef& arr) {
+  mdfs::UniqueFd fd(::open(arr.dev().c_str(), O_RDONLY | O_CLOEXEC));
+  mdu_array_info_t a{};
+  if (fd.get() < 0 || ::ioctl(fd.get(), GET_ARRAY_INFO, &a) != 0) {
+    say(arr.dev() + " has been started.");
+    return;
+  }
+  std::string msg = arr.dev() + " has been started with " + plural(a.active_disks, "drive");
+  if (a.active_disks < a.raid_disks) msg += " (out of " + std::to_string(a.raid_disks) + ")";
+  if (a.spare_disks) msg += " and " + plural(a.spare_disks, "spare");
+  say(msg + ".");
+}
+
+int create(const std::string& dev, const std::vector<std::string>& members, const CreateOptions& opts,
+           const MountOptions& mopts) {
+  if (opts.level.empty()) fail("a RAID level is needed to create an array.");
+  auto level = parse_level(opts.level);
+  if (!level) usage("invalid raid level: " + opts.level);
+  if (!opts.raid_devices) fail("no raid-devices specified.");
+  auto n = parse_count(*opts.raid_devices);
+  if (!n || *n < 1) usage("invalid number of raid devices: " + *opts.raid_devices);
+  int spares = 0;
+  if (opts.spare_devices) {
+    auto x = parse_count(*opts.spare_devices);
+    if (!x) usage("invalid number of spare-devices: " + *opts.spare_devices);
+    spares = *x;
+  }
+  uint64_t chunk_sectors = 0;
+  if (opts.chunk) {
+    auto c = parse_size_sectors(*opts.chunk);
+    if (!c || *c < 8 || (*c & 1)) usage("invalid chunk/rounding value: " + *opts.chunk);
+    if (!has_chunk(*level) && *level != kLevelLinear) fail("specifying chunk size is forbidden for this level");
+    chunk_sectors = *c;
+  } else if (has_chunk(*level)) {
+    chunk_sectors = 512 * 2;  // mdadm 4.2's default chunk
+  }
+  std::optional<int> layout = default_layout(*level);
+  if (opts.layout) {
+    if (*level != 0 && *level != 4 && *level != 5 && *level != 6 && *level != 10)
+      usage("layout not meaningful for " + level_name(*level).value_or("this") + " arrays.");
+    layout = parse_layout(*level, *opts.layout);
+    if (!layout) {
+      if (*level == 10)
+        usage("layout for raid10 must be 'nNN', 'oNN' or 'fNN' where NN is a number, not " + *opts.layout);
+      usage("layout " + *opts.layout + " not understood for " + level_name(*level).value_or("this") + ".");
+    }
+  }
+  auto metadata = parse_metadata(opts.metadata);
+  if (!metadata) usage("unrecognised metadata identifier: " + opts.metadata);
+  if (*metadata == "0.90" && *level == 0 && opts.layout) fail("0.90 metadata does not support layouts for RAID0");
+  if (*level == 10 && layout && (*layout & 255) * ((*layout >> 8) & 255) > *n)
+    fail("that layout requires at least " + std::to_string((*layout & 255) * ((*layout >> 8) & 255)) + " devices");
+  if (*n == 1 && *level != kLevelFaulty && !opts.force)
+    usage("'1' is an unusual number of drives for an array, so it is probably a mistake: give --force");
+  const auto size_kib = component_kib(opts);
+  std::optional<uint64_t> data_offset;
+  if (opts.data_offset) {
+    data_offset = parse_size_sectors(*opts.data_offset);
+    if (!data_offset) usage("invalid data-offset: " + *opts.data_offset);
+    if (*metadata == "0.90") fail("data-offset not support for 0.90");
+  }
+  if (static_cast<int>(members.size()) > *n + spares)
+    fail("You have listed more devices (" + std::to_string(members.size()) + ") than are in the array(" +
+         std::to_string(*n + spares) + ")!");
+  if (static_cast<int>(members.size()) < *n + spares)
+    fail("You haven't given enough devices (real or missing) to create this array");
+
+  ArrayRef arr = resolve_array(dev, mopts);
+  if (!opts.name.empty()) {
+    // mdfs writes the superblocks and names them after the array (md_NAME
+    // gives "host:NAME"), so --name must agree with DEV.
+    const std::string want = arr.name.starts_with("md_") ? arr.name.substr(3) : arr.name.substr(2);
+    if (opts.name != want)
+      fail("--name " + opts.name + " does not match " + arr.dev() + ": mdfs names an array's superblock after the array; create " +
+           arr.mount.dev("md_" + opts.name) + " instead");
+  }
+  if (*metadata != "0.90") {
+    // The superblock's name is "HOST:NAME" with the mount's host name.
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    if (opts.homehost != host)
+      fail("--homehost " + (opts.homehost.empty() ? std::string("<none>") : opts.homehost) +
+           ": mdfs writes the superblocks and names them after its own host (" + host +
+           "); create the array without --homehost");
+  }
+  const auto names = member_names(arr, members, true);
+
+  new_array(arr);
+  building(arr, [&] {
+    write_attr_or_fail(arr.md("metadata_version"), *metadata);
+    write_attr_or_fail(arr.md("level"), level_name(*level).value_or(opts.level));
+    write_attr_or_fail(arr.md("raid_disks"), std::to_string(*n));
+    if (chunk_sectors) write_attr_or_fail(arr.md("chunk_size"), std::to_string(chunk_sectors * 512));
+    if (layout) write_attr_or_fail(arr.md("layout"), std::to_string(*layout));
+    if (size_kib) write_attr_or_fail(arr.md("component_size"), std::to_string(*size_kib));
+    add_members(arr, members, names, *n, opts, data_offset);
+    // Without --assume-clean mdadm has the kernel resync the new array;
+    // mdfs writes every new array clean (its members are taken as they
+    // are), so both cases end the same.
+    start(arr, opts.readonly);
+  });
+  if (opts.verbose >= 0) say("array " + arr.dev() + " started.");
+  return 0;
+}
+
+int build(const std::string& dev, const std::vector<std::string>& members, const CreateOptions& opts,
+          const MountOptions& mopts) {
+  if (opts.level.empty()) fail("a RAID level is needed to Build an array.");
+  auto level = parse_level(opts.level);
+  if (!level) usage("invalid raid level: " + opts.level);
+  if (*level != 0 && *level != kLevelLinear && *level != 1 && *level != 10)
+    usage("Raid level " + opts.level + " not permitted with --build.");
+  if (!opts.raid_devices) fail("no raid-devices specified.");
+  auto n = parse_count(*opts.raid_devices);
+  if (!n || *n < 1) usage("invalid number of raid devices: " + *opts.raid_devices);
+  if (*n == 1 && !opts.force)
+    usage("'1' is an unusual number of drives for an array, so it is probably a mistake: give --force");
+  if (static_cast<int>(members.size()) != *n)
+    fail("requested " + std::to_string(*n) + " devices in array but listed " + std::to_string(members.size()));
+  // Build.c: linear and raid0 default to a 64 KiB chunk; raid10 to n2.
+  uint64_t chunk_sectors = *level == 0 || *level == kLevelLinear || *level == 10 ? 128 : 0;
+  if (opts.chunk) {
+    auto c = parse_size_sectors(*opts.chunk);
+    if (!c || *c < 8 || (*c & 1)) usage("invalid chunk/rounding value: " + *opts.chunk);
+    chunk_sectors = *c;
+  }
+  int layout = *level == 10 ? 0x102 : 0;
+  if (opts.layout) {
+    if (*level != 10) usage("layout not meaningful for " + level_name(*level).value_or("this") + " arrays.");
+    auto l = parse_layout(*level, *opts.layout);
+    if (!l) usage("layout for raid10 must be 'nNN', 'oNN' or 'fNN' where NN is a number, not " + *opts.layout);
+    layout = *l;
+  }
+  const auto size_kib = component_kib(opts);
+  ArrayRef arr = resolve_array(dev, mopts);
+  const auto names = member_names(arr, members, false);
+  new_array(arr);
+  building(arr, [&] {
+    write_attr_or_fail(arr.md("metadata_version"), "none");
+    write_attr_or_fail(arr.md("level"), level_name(*level).value_or(opts.level));
+    write_attr_or_fail(arr.md("raid_disks"), std::to_string(*n));
+    if (chunk_sectors) write_attr_or_fail(arr.md("chunk_size"), std::to_string(chunk_sectors * 512));
+    write_attr_or_fail(arr.md("layout"), std::to_string(layout));
+    if (size_kib) write_attr_or_fail(arr.md("component_size"), std::to_string(*size_kib));
+    add_members(arr, members, names, *n, opts, std::nullopt);
+    start(arr, opts.readonly);
+  });
+  if (opts.verbose >= 0) say("array " + arr.dev() + " built and started.");
+  return 0;
+}
+
+}  // namespace mdfsadm

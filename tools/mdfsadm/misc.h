@@ -1,0 +1,46 @@
+// Misc mode's smaller actions: --examine's report forms (full, --brief and
+// --scan's ARRAY lines, --export's KEY=value lines), --query,
+// --zero-superblock and --wait-clean, each with mdadm's output and status.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mdfsadm/config.h"
+#include "mdfsadm/mount.h"
+
+namespace mdfsadm {
+
+struct ExamineOptions {
+  std::string homehost;
+  bool brief = false;   // --brief, or --scan
+  bool scan = false;
+  bool export_vars = false;
+  int verbose = 0;
+};
+
+// --examine FILE...: as mdadm's Examine(); 0, or 1 when a file could not be
+// read (--scan and --brief stay quiet about files without superblocks).
+int examine_mode(const std::vector<std::string>& files, const ExamineOptions& opts);
+
+// The files --examine --scan looks at without a list: the config's DEVICE
+// paths, else every file of each mount's SOURCE (or --mount's).
+std::vector<std::string> scan_files(const Config& config, const MountOptions& mopts);
+
+// --query FILE-or-ARRAY: one line on what it is, and one on the superblock
+// it holds; 0 unless it cannot be opened.
+int query(const std::string& name, const MountOptions& mopts);
+
+// --zero-superblock FILE: every md superblock on it zeroed (as mdadm's Kill,
+// repeated until none is left). Refused for a member of a running array.
+// mdadm's status: 0 done, 1 write failed, 2 cannot open, and 2 when there
+// was no superblock to zero.
+int zero_superblock(const std::string& file, bool force, int verbose);
+
+// --wait-clean: for native metadata the kernel marks the superblocks clean
+// itself; mdadm returns at once with 0, and so does mdfsadm (after checking
+// the array exists: 2 when it does not).
+int wait_clean(const std::string& dev, const MountOptions& mopts, int verbose);
+int wait_clean_scan(const MountOptions& mopts, int verbose);
+
+}  // namespace mdfsadm

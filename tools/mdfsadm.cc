@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mdfsadm/assemble.h"
+#include "mdfsadm/bitmap.h"
 #include "mdfsadm/config.h"
 #include "mdfsadm/detail.h"
 #include "mdfsadm/examine.h"
@@ -61,6 +62,7 @@ int manage_mode(const Command& cmd) {
       switch (d.disposition) {
         case 'a': op = MemberOp::kAdd; break;
         case 'S': op = MemberOp::kAddSpare; break;
+        case 'A': op = MemberOp::kReAdd; break;
         case 'r': op = MemberOp::kRemove; break;
         case 'f': op = MemberOp::kFail; break;
         default: usage("Must give one of -a/-r/-f for subsequent devices at " + d.name);
@@ -100,6 +102,7 @@ int misc_mode(const Command& cmd, const std::string& homehost) {
   for (const auto& dv : cmd.devices) {
     switch (dv.disposition) {
       case 'D': rv |= detail(resolve_array(dv.name, cmd.mount), d); break;
+      case 'X': rv |= examine_bitmap({dv.name}, cmd.brief); break;
       case kOptZero: rv |= zero_superblock(dv.name, cmd.force, cmd.verbose); break;
       case 'Q': rv |= query(dv.name, cmd.mount); break;
       case 'W': rv |= wait({dv.name}, cmd.mount); break;
@@ -157,6 +160,9 @@ int run(int argc, char** argv) {
     case Mode::kAssemble: return assemble_mode({cmd, config, homehost});
     case Mode::kIncremental: return incremental_mode({cmd, config, homehost});
     case Mode::kMonitor: return monitor_mode(cmd, config);
+    case Mode::kGrow:
+      if (cmd.devices.size() != 1) usage("--grow needs exactly one array");
+      return grow_bitmap(cmd.devices.front().name, {cmd.create.bitmap, cmd.create.bitmap_chunk}, cmd.mount);
     default: usage(std::string("mode ") + mode_name(cmd.mode) + " is not available");
   }
 }

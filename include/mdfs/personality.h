@@ -92,12 +92,60 @@ struct SyncResult {
   uint64_t mismatches = 0;  // sectors found inconsistent (mismatch_cnt's units)
 };
 
+// The array's write-intent bitmap as a personality sees it (md_bitmap_
+// startwrite and md_bitmap_endwrite). Ranges are in the sync space
+// (sync_sectors(): raid1 and raid10 array sectors, raid4/5/6 member stripe
+// sectors), [lo, hi).
+class WriteIntent {
+ public:
+  virtual ~WriteIntent() = default;
+  // Before any member write of the range: its chunks are marked dirty and
+  // the marks have reached every member's storage. 0, or an errno when no
+  // member could record them (the write must not go on).
+  virtual int start_write(uint64_t lo, uint64_t hi) = 0;
+  // After it: `complete` when every role of the array got the write (no
+  // role missing, failed or failing on the way); otherwise the chunks stay
+  // dirty until a resync or recovery covers them.
+  virtual void end_write(uint64_t lo, uint64_t hi, bool complete) = 0;
+  // For a recovery that walks member sectors (raid10): whether the range
+  // of the sync space must be rebuilt, or the bitmap says it is clean.
+  virtual bool recovery_needed(uint64_t lo, uint64_t hi) = 0;
+};
+
+// One write's intent, from start_write to end_write (which runs when it
+// goes out of scope, incomplete unless complete() was called).
+class IntentScope {
+ public:
+  IntentScope(WriteIntent* intent, uint64_t lo, uint64_t hi) : intent_(intent), lo_(lo), hi_(hi) {}
+  ~IntentScope() {
+    if (intent_ && started_) intent_->end_write(lo_, hi_, complete_);
+  }
+  IntentScope(const IntentScope&) = delete;
+  IntentScope& operator=(const IntentScope&) = delete;
+  int start() {
+    if (!intent_) return 0;
+    const int e = intent_->start_write(lo_, hi_);
+    started_ = e == 0;
+    return e;
+  }
+  void complete(bool complete) { complete_ = complete; }
+
+ private:
+  WriteIntent* intent_;
+  uint64_t lo_, hi_;
+  bool started_ = false;
+  bool complete_ = false;
+};
+
 // What a personality tells the array running it (the kernel's md_error).
 class ArrayEvents {
  public:
   virtual ~ArrayEvents() = default;
   // The member in `role` failed I/O with `error`; the core marks it Faulty.
   virtual void member_failed(int role, int error) = 0;
+  // The array's write-intent bitmap, or nullptr for none. The same object
+  // for the personality's whole life (it may have no bitmap behind it).
+  virtual WriteIntent* write_intent() { return nullptr; }
 };
 
 class Personality {

@@ -171,6 +171,7 @@ Result<void> Array::do_md_stop(int mode, bool caller_is_opener) {
         std::unique_lock io_lock(pers_lock_);  // waits for requests in flight
         mark_clean_for_stop();
         pers_.reset();
+        set_live_bitmap(nullptr);
         retired_.clear();
       }
       pers_type_ = nullptr;
@@ -218,9 +219,7 @@ void Array::md_clean() {
   resync_mismatches_ = 0;
   in_sync_ = false;
   uuid_ = {};
-  bitmap_.reset();
-  bitmap_offset_ = 0;
-  bitmap_sync_sectors_ = 0;
+  bitmap_info_ = {};
   reshape_position_ = kMaxSector;
   new_level_ = LEVEL_NONE;
   new_layout_ = 0;
@@ -243,6 +242,7 @@ Result<void> Array::md_set_readonly(bool caller_is_opener) {
     }
     ro_ = ReadOnly::kReadOnly;
     sysfs_notify("array_state");
+    if (bitmap_) bitmap_->set_writable(false);
   }
   return {};
 }
@@ -255,6 +255,7 @@ Result<void> Array::restart_array() {
   if (!read_only_reason_.empty()) return err(EROFS);
   ro_ = ReadOnly::kReadWrite;
   sysfs_notify("array_state");
+  if (bitmap_) bitmap_->set_writable(true);
   md_check_recovery();  // a resync or recovery owed starts now
   return {};
 }
@@ -432,6 +433,7 @@ void Array::md_write_start() {
     std::lock_guard sb_lock(sb_mutex_);
     if (ro_ == ReadOnly::kAutoRead) {
       ro_ = ReadOnly::kReadWrite;
+      if (Bitmap* bm = live_bitmap_.load()) bm->set_writable(true);
       wake_md_thread();  // as the kernel: a resync owed starts on the first write
     }
     if (in_sync_) {
@@ -490,6 +492,7 @@ void Array::mark_clean_for_stop() {
   if (pers_) pers_->sync();
   if (ro_ != ReadOnly::kReadWrite) return;  // nothing was written
   if (!in_sync_ && recovery_cp_ == kMaxSector) in_sync_ = true;
+  bitmap_flush_for_stop();
   update_superblocks();
 }
 
@@ -505,6 +508,7 @@ void Array::shutdown() {
   if (!pers_) return;
   mark_clean_for_stop();
   pers_.reset();
+  set_live_bitmap(nullptr);
   pers_type_ = nullptr;
 }
 

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/bitmap.h"
 #include "core/member.h"
 #include "format/r5log.h"
 #include "mdfs/personality.h"
@@ -151,6 +152,26 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // The internal write-intent bitmap, when the members have one.
   std::optional<format::BitmapSuper> bitmap() const;
   int64_t bitmap_offset() const;
+  // The write-intent bitmap (array_bitmap.cc): bitmap/ and its array
+  // attributes, as md-bitmap.c and md.c show and store them.
+  std::string bitmap_location_text() const;
+  Result<void> store_bitmap_location(std::string_view text);
+  std::string bitmap_chunksize_text() const;
+  Result<void> store_bitmap_chunksize(std::string_view text);
+  std::string bitmap_time_base_text() const;
+  Result<void> store_bitmap_time_base(std::string_view text);
+  std::string bitmap_backlog_text() const;
+  Result<void> store_bitmap_backlog(std::string_view text);
+  std::string bitmap_space_text() const;
+  Result<void> store_bitmap_space(std::string_view text);
+  std::string bitmap_metadata_text() const;
+  Result<void> store_bitmap_metadata(std::string_view text);
+  std::string bitmap_can_clear_text() const;
+  Result<void> store_bitmap_can_clear(std::string_view text);
+  std::string bitmap_max_backlog_used_text() const;
+  Result<void> store_bitmap_max_backlog_used(std::string_view text);
+  Result<void> store_bitmap_set_bits(std::string_view text);
+  Result<void> store_consistency_policy(std::string_view text);
   std::string level_name() const;  // "raid5"; empty when unknown
   int running_level() const;        // the personality's level, LEVEL_NONE when stopped
 
@@ -189,6 +210,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
 
   // raid::ArrayEvents
   void member_failed(int role, int error) override;
+  raid::WriteIntent* write_intent() override { return &intent_; }
 
  private:
   friend class Registry;
@@ -201,6 +223,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
 
   // All below guarded by mutex_ unless said otherwise.
   Result<void> do_md_run();
+  Result<void> store_running_slot(Member& m, int slot);
   Result<void> check_member_name_free(const std::string& name) const;
   void export_members();
   // md_update_sb: writes every working member's superblock from the
@@ -224,6 +247,18 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // ---- the sync thread (sync.cc); mutex_ held unless said ----
   // What md_do_sync does (MD_RECOVERY_SYNC/RECOVER/CHECK/REQUESTED).
   enum class Sync : int { kNone, kResync, kRecover, kCheck, kRepair };
+  // How a pass uses the bitmap (array_bitmap.cc): a resync or recovery
+  // walking the sync space keeps its counters (NEEDED to RESYNC to clean)
+  // and, unless it is a full sync, skips clean chunks; raid10's recovery
+  // walks member sectors and asks the bitmap through the WriteIntent.
+  struct SyncBitmap {
+    std::shared_ptr<Bitmap> bitmap;  // nullptr: the pass leaves it alone
+    bool skip = false;               // clean chunks are not synced
+    bool still_degraded = false;     // a role stays missing after the pass
+    bool member_space = false;       // raid10 recovery
+  };
+  SyncBitmap sync_bitmap_locked(Sync kind);
+  void sync_bitmap_done(bool complete);  // at reap; mutex_ held
   // md_check_recovery: reaps a finished pass, gives spares missing roles,
   // and starts the pass the array needs (recover, a requested check or
   // repair, resync), unless frozen, read-only or stopped.
@@ -238,16 +273,17 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // missing ones. Returns whether a role is being recovered.
   bool remove_and_add_spares();
   // The thread body (md_do_sync), without mutex_.
-  void md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total);
+  void md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total,
+                  SyncBitmap bitmap);
   void sync_checkpoint(Sync kind, uint64_t done);  // takes sb_mutex_
-  void sync_throttle(uint64_t done);                // waits on sync_wait_mutex_
+  void sync_throttle(uint64_t io);                  // waits on sync_wait_mutex_
   bool sync_wait_below_max(uint64_t pos);          // waits on sync_wait_mutex_
   std::string mdstat_progress() const;
   struct Rate {
     uint64_t seconds = 1;
     uint64_t sectors = 0;
   };
-  Rate sync_rate(uint64_t done) const;  // takes sync_wait_mutex_
+  Rate sync_rate(uint64_t io) const;  // takes sync_wait_mutex_
   void update_configured();
   // ---- the raid4/5/6 write journal (journal.cc); mutex_ held ----
   // At start, with the journal member (nullptr: missing): the replay of its
@@ -266,9 +302,59 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   void plan_replacement_copies();
   bool copy_replacements(raid::Personality& pers, uint64_t pos, uint64_t n);  // the sync thread
   void replacements_done();
-  Result<void> store_running_slot(Member& m, int slot);
   template <class F>
   Result<void> locked_ioctl(F&& body);
+
+  // ---- the write-intent bitmap (array_bitmap.cc) ----
+  // The personality's WriteIntent: the running bitmap, if any.
+  class Intent final : public raid::WriteIntent {
+   public:
+    explicit Intent(Array& array) : array_(array) {}
+    int start_write(uint64_t lo, uint64_t hi) override;
+    void end_write(uint64_t lo, uint64_t hi, bool complete) override;
+    bool recovery_needed(uint64_t lo, uint64_t hi) override;
+
+   private:
+    Array& array_;
+  };
+  // md_bitmap_create and md_bitmap_load at do_md_run: from the members'
+  // bitmap, or a new one when bitmap/location was set on a new array.
+  // Nothing is changed: do_md_run applies the result. EINVAL (logged)
+  // when the bitmap cannot be read or would not fit.
+  struct BitmapInfo;
+  struct BitmapOpen {
+    const format::SuperInfo* freshest = nullptr;  // nullptr when creating
+    bool creating = false;
+    std::array<uint8_t, 16> uuid{};
+    BitmapStart start;
+    std::vector<const Member*> readers;   // in sync, in the order added
+    std::vector<const Member*> carriers;  // every member taking a role
+  };
+  struct OpenedBitmap;
+  Result<OpenedBitmap> open_bitmap(const BitmapOpen& open);
+  // Makes `bitmap` the running one (nullptr: none); pers_lock_ exclusive
+  // or no personality yet.
+  void set_live_bitmap(std::shared_ptr<Bitmap> bitmap);
+  // Inside md_update_sb, before the superblocks: the members that carry
+  // the bitmap, its superblock and waiting pages written. sb_mutex_ held.
+  void bitmap_update_sb();
+  // Members whose bitmap writes failed are failed (unless the array cannot
+  // lose them). No lock held; `pers` is alive for the call.
+  void bitmap_areas_failed(const std::vector<BitmapArea*>& failed, raid::Personality* pers);
+  // The bitmap daemon's timer on the md thread, one per bitmap.
+  struct BitmapDaemon;
+  void arm_bitmap_daemon(const std::shared_ptr<BitmapDaemon>& daemon, bool restart);
+  void bitmap_daemon_fired(const std::shared_ptr<BitmapDaemon>& daemon);
+  // md_bitmap_flush before a stop or read-only switch: three daemon passes;
+  // the superblock write that follows writes the rest. sb_mutex_ held.
+  void bitmap_flush_for_stop();
+  // The rule by which a member coming back recovers only the bitmap's
+  // dirty chunks (super_1_validate for a running array): its role, or -1.
+  int bitmap_readd_role(const format::SuperInfo& super) const;
+  // The room a new 1.0 member keeps below its superblock for a bitmap at
+  // a negative offset (sectors; its bad block log comes after); 0 else.
+  uint32_t bitmap_room() const;
+  std::string mdstat_bitmap_line() const;  // mutex_ held
 
   Registry& registry_;
   const std::string name_;
@@ -340,9 +426,35 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // Members removed while the personality may still hold them: kept until it stops.
   std::vector<std::shared_ptr<Member>> retired_;
   uint64_t events_ = 0;
-  std::optional<format::BitmapSuper> bitmap_;
-  int64_t bitmap_offset_ = 0;
-  uint64_t bitmap_sync_sectors_ = 0;      // what the bitmap covers (resync_max_sectors)
+  // mddev->bitmap_info: where the bitmap is (sectors from the superblock;
+  // 0: none) and its tunables, kept without a bitmap too (set before one
+  // is added, shown as the kernel shows them).
+  struct BitmapInfo {
+    int64_t offset = 0;
+    uint32_t chunksize = 0;         // bytes
+    uint64_t daemon_sleep_ms = 0;   // time_base
+    uint32_t max_write_behind = 0;  // backlog
+    uint64_t space = 0;             // sectors
+  };
+  BitmapInfo bitmap_info_;
+  struct OpenedBitmap {
+    std::shared_ptr<Bitmap> bitmap;  // nullptr: the array runs without one
+    BitmapInfo info;
+  };
+  // The running bitmap. Replaced only with mutex_, sb_mutex_ and pers_lock_
+  // (exclusive) held, so the data path (pers_lock_ shared) reads
+  // live_bitmap_ without locks and the md thread's daemon holds its own
+  // reference.
+  std::shared_ptr<Bitmap> bitmap_;
+  std::atomic<Bitmap*> live_bitmap_{nullptr};
+  std::shared_ptr<BitmapDaemon> bitmap_daemon_;  // its timer; with bitmap_
+  // The area object each bitmap-carrying member keeps (sb_mutex_).
+  std::vector<std::pair<const Member*, std::shared_ptr<BitmapArea>>> bitmap_areas_;
+  Intent intent_{*this};
+  // raid10's recovery asks whether a range is needed: every range during a
+  // full recovery (a fresh spare), the bitmap's dirty ones otherwise.
+  std::atomic<bool> recovery_full_{true};
+  SyncBitmap sync_bitmap_;                // the running pass's; mutex_
   bool can_decrease_events_ = false;
   std::string set_name_;                  // v1 set_name, "homehost:name"
   int64_t utime_ = 0;
@@ -385,6 +497,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::atomic<uint64_t> sync_total_{0};          // the pass's last sector (max_sectors)
   std::atomic<uint64_t> curr_resync_{0};         // sectors done
   std::atomic<uint64_t> curr_resync_completed_{0};  // checkpointed (sync_completed)
+  std::atomic<uint64_t> sync_io_{0};             // sectors synced, not skipped (the speed)
   std::atomic<uint64_t> resync_mismatches_{0};   // mismatch_cnt
   // sync_min, sync_max: where a check or repair starts, and where any pass
   // waits until sync_max is raised (sectors of the sync space).
@@ -405,7 +518,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::condition_variable sync_wake_;
   struct Mark {
     std::chrono::steady_clock::time_point when;
-    uint64_t done;
+    uint64_t io;  // sync_io_ then
   };
   std::vector<Mark> sync_marks_;          // the last ten, every 3 s (SYNC_MARKS)
   // A recovery pass's replacements: set by md_check_recovery before the

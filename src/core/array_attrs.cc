@@ -12,30 +12,6 @@ namespace mdfs::core {
 
 namespace {
 
-// strict_strtoul_scaled(buf, 3): "S[.mmm]" in thousandths; extra decimals ignored.
-Result<unsigned long> parse_scaled_thousandths(std::string_view text) {
-  unsigned long value = 0;
-  int decimals = -1;
-  size_t i = 0;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.' && decimals < 0) {
-      decimals = 0;
-    } else if (c >= '0' && c <= '9') {
-      if (decimals < 3) {
-        value = value * 10 + static_cast<unsigned long>(c - '0');
-        if (decimals >= 0) ++decimals;
-      }
-    } else {
-      break;
-    }
-  }
-  if (i < text.size() && text[i] == '\n') ++i;
-  if (i != text.size()) return err(EINVAL);
-  for (int d = std::max(decimals, 0); d < 3; ++d) value *= 10;
-  return value;
-}
-
 // A size in KiB, as strict_blocks_to_sectors: returns sectors.
 Result<uint64_t> parse_blocks_to_sectors(std::string_view text) {
   auto kib = parse_kstrto<uint64_t>(text);
@@ -243,7 +219,7 @@ std::string Array::safe_mode_delay_text() const {
 }
 
 Result<void> Array::store_safe_mode_delay(std::string_view text) {
-  auto msec = parse_scaled_thousandths(text);
+  auto msec = parse_scaled(text, 3);
   if (!msec || *msec > std::numeric_limits<unsigned>::max() / kHz) return err(EINVAL);
   std::lock_guard lock(mutex_);
   if (*msec == 0) {
@@ -408,6 +384,7 @@ std::string Array::mdstat_entry() const {
   } else {
     out += "\n       ";
   }
+  out += mdstat_bitmap_line();
   out += "\n";
   return out;
 }

@@ -51,7 +51,13 @@ Result<void> Array::store_new_dev(std::string_view text) {
              other->name().c_str());
       return err(EBUSY);
     }
+    if (pers_ && member->super && member->super->uuid != uuid_) return err(EINVAL);
   }
+  // A member of this running array coming back: as ADD_NEW_DISK's
+  // validate_super (mdfs does not carry that ioctl, so new_dev does it),
+  // one the bitmap still covers keeps its role and recovers only the dirty
+  // chunks; any other is a spare rebuilt in full.
+  if (pers_ && member->super) member->saved_raid_disk = bitmap_readd_role(*member->super);
   std::set<int> used;
   for (const auto& m : members_) used.insert(m->desc_nr);
   if (member->super && !used.count(static_cast<int>(member->super->dev_number))) {
@@ -70,7 +76,8 @@ Result<void> Array::store_new_dev(std::string_view text) {
     member->sb_offset = member->super->super_offset;
   } else if (persistent_) {
     // A blank member: where mdadm would put its data (mdstat counts it).
-    if (auto where = superblock::place(major_version_, minor_version_, member->file_sectors(), std::nullopt)) {
+    if (auto where = superblock::place(major_version_, minor_version_, member->file_sectors(), std::nullopt,
+                                       bitmap_room())) {
       member->data_offset = where->data_offset;
       member->sectors = where->data_size;
       member->sb_offset = where->sb_offset;
@@ -233,7 +240,9 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     return {};
   }
   if (cmd_match(text, "insync")) {
-    if (pers_) return err(EINVAL);
+    // state_store: only a member without a role; on a running array it
+    // asks that a following slot write re-add it.
+    if (pers_ && m.raid_disk >= 0) return err(EINVAL);
     m.in_sync = true;
     return {};
   }
@@ -329,16 +338,6 @@ std::string Array::member_recovery_start_text(const Member& m) const {
   return std::to_string(m.recovery_offset) + "\n";
 }
 
-
-std::optional<format::BitmapSuper> Array::bitmap() const {
-  std::lock_guard lock(mutex_);
-  return pers_ ? bitmap_ : std::nullopt;
-}
-
-int64_t Array::bitmap_offset() const {
-  std::lock_guard lock(mutex_);
-  return bitmap_offset_;
-}
 
 void Array::member_failed(int role, int error) {
   (void)error;

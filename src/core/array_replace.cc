@@ -99,6 +99,7 @@ bool Array::add_replacements(bool failed) {
       s->raid_disk = o->raid_disk;
       s->replacement = true;
       s->in_sync = false;
+      s->saved_raid_disk = -1;  // copied whole, never through the bitmap
       s->recovery_offset = 0;
       log_line(name_ + ": " + s->name() + " replaces " + o->name() + " in role " + std::to_string(o->raid_disk));
     }
@@ -195,23 +196,38 @@ void Array::replacements_done() {
   update_superblocks();
 }
 
-// slot_store on a running array (mutex_ held): "none" takes a faulty
-// member out of its role; a number puts a spare into that role (hot_add):
-// a missing role is rebuilt onto it, a working member that wants replacing
-// gets it as its replacement (mdadm --replace ... --with), else EEXIST.
+// slot_store on a running array (mutex_ held), never while a pass runs
+// (MD_RECOVERY_RUNNING). "none" takes a faulty or recovering member out of
+// its role (a replacement stops receiving its role's writes). A number
+// puts a spare into that role (hot_add_disk): a missing role is rebuilt
+// onto it, through the bitmap when it was marked insync and the bitmap
+// covers it, else in full (mdfs holds it to the events rule the kernel
+// leaves to user space); a working member that wants replacing gets it as
+// its replacement (mdadm --replace ... --with), copied in full; else
+// EEXIST. The pass starts at once.
 Result<void> Array::store_running_slot(Member& m, int slot) {
   const bool redundant = pers_type_->level != 0 && pers_type_->level != LEVEL_LINEAR;
+  if (sync_thread_.joinable()) return err(EBUSY);
   if (slot < 0) {
     if (m.raid_disk < 0) return err(EEXIST);
     if (!redundant) return err(EINVAL);
-    if (!m.faulty) return err(EBUSY);
+    if (m.journal || (!m.faulty && m.in_sync)) return err(EBUSY);
+    if (m.replacement && !m.faulty) {
+      std::unique_lock io_lock(pers_lock_);  // no request in flight while forwarding stops
+      for (const auto& o : members_)
+        if (o->forwarding_to() == &m) o->stop_forwarding();
+    } else if (!m.faulty) {
+      pers_->fail(m.raid_disk);
+    }
     std::lock_guard sb_lock(sb_mutex_);
     m.raid_disk = -1;
+    m.in_sync = false;
+    m.replacement = false;
+    m.saved_raid_disk = -1;
     update_superblocks();
     return {};
   }
   if (m.raid_disk != -1 || m.journal || m.faulty) return err(EBUSY);
-  if (sync_thread_.joinable()) return err(EBUSY);
   if (!redundant) return err(EINVAL);
   if (slot >= raid_disks_) return err(ENOSPC);
   if (m.sectors < dev_sectors_) return err(ENOSPC);
@@ -220,13 +236,15 @@ Result<void> Array::store_running_slot(Member& m, int slot) {
   for (const auto& other : members_)
     if (other.get() != &m && other->raid_disk == slot && !other->faulty) in_role = true;
   if (!in_role) {
+    const bool readd = m.in_sync && m.super && bitmap_readd_role(*m.super) == slot;
     {
-      std::unique_lock io_lock(pers_lock_);
+      std::unique_lock io_lock(pers_lock_);  // hot_add_disk with no request in flight
       if (int e = pers_->add_disk(slot, &m)) return err(e == EBUSY ? EEXIST : e);
     }
     std::lock_guard sb_lock(sb_mutex_);
     m.raid_disk = slot;
     m.in_sync = false;
+    m.saved_raid_disk = readd ? slot : -1;
     m.recovery_offset = 0;
     update_superblocks();
   } else {
@@ -240,11 +258,13 @@ Result<void> Array::store_running_slot(Member& m, int slot) {
     m.raid_disk = slot;
     m.replacement = true;
     m.in_sync = false;
+    m.saved_raid_disk = -1;  // copied whole, never through the bitmap
     m.recovery_offset = 0;
     update_superblocks();
     log_line(name_ + ": " + m.name() + " replaces " + o->name() + " in role " + std::to_string(slot));
   }
-  wake_md_thread();
+  sync_blocked_ = false;
+  md_check_recovery();
   return {};
 }
 

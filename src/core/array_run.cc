@@ -155,7 +155,7 @@ Result<void> Array::do_md_run() {
       if (m->offset_set) offset = m->data_offset;
       superblock::Placement where{0, offset.value_or(0), m->file_sectors() - offset.value_or(0)};
       if (persistent_) {
-        auto placed = superblock::place(major_version_, minor_version_, m->file_sectors(), offset);
+        auto placed = superblock::place(major_version_, minor_version_, m->file_sectors(), offset, bitmap_room());
         if (!placed) return err(EINVAL);
         where = *placed;
       }
@@ -290,6 +290,24 @@ Result<void> Array::do_md_run() {
       }
     }
   }
+  // The write-intent bitmap, read (or made) before anything is changed.
+  const auto uuid = creating ? superblock::random_uuid() : freshest->uuid;
+  BitmapOpen o;
+  o.freshest = freshest;
+  o.creating = creating;
+  o.uuid = uuid;
+  o.start = BitmapStart{sync_sectors, creating ? 0 : freshest->events, creating ? kMaxSector : freshest->resync_offset,
+                        working < raid_disks};
+  for (const auto& p : plans) {
+    if (p.kicked || p.role < 0) continue;
+    o.carriers.push_back(p.member);
+    if (p.in_sync) o.readers.push_back(p.member);
+  }
+  auto opened = open_bitmap(o);
+  if (!opened) {
+    restore();
+    return err(EINVAL);
+  }
   std::lock_guard sb_lock(sb_mutex_);
   for (const auto& p : plans) {
     p.member->raid_disk = p.kicked ? -1 : p.role;
@@ -304,9 +322,16 @@ Result<void> Array::do_md_run() {
     }
     p.member->replacement = p.replacement;
     p.member->journal = p.journal && !p.kicked;
-    // A member whose recovery was interrupted resumes it from its offset.
+    // A member whose recovery was interrupted resumes it from its offset,
+    // through the bitmap if it was recovering that way (super_1_validate).
+    // A replacement is always copied whole (the kernel's conf->fullsync):
+    // it never recovers through the bitmap.
     p.member->recovery_offset = kMaxSector;
-    if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) p.member->recovery_offset = p.member->super->recovery_offset;
+    p.member->saved_raid_disk = -1;
+    if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) {
+      p.member->recovery_offset = p.member->super->recovery_offset;
+      if ((p.member->super->feature_map & MD_FEATURE_RECOVERY_BITMAP) && !p.replacement) p.member->saved_raid_disk = p.role;
+    }
     if (p.replacement && p.member->recovery_offset == kMaxSector) p.member->recovery_offset = 0;  // copied again
     if (p.journal && !p.kicked) p.member->recovery_offset = p.member->super->journal_tail;
     if (p.kicked) {
@@ -323,8 +348,8 @@ Result<void> Array::do_md_run() {
   layout_ = layout;
   chunk_sectors_ = chunk;
   raid_disks_ = raid_disks;
+  uuid_ = uuid;
   if (creating) {
-    uuid_ = superblock::random_uuid();
     ctime_ = static_cast<int64_t>(std::time(nullptr));
     events_ = 0;
     recovery_cp_ = kMaxSector;  // members taken as consistent (mdadm --assume-clean)
@@ -332,14 +357,11 @@ Result<void> Array::do_md_run() {
     // Striping without redundancy keeps no component size (as mdadm writes).
     dev_sectors_ = type->level == 0 || type->level == LEVEL_LINEAR ? 0 : g.dev_sectors;
   } else {
-    uuid_ = freshest->uuid;
     ctime_ = static_cast<int64_t>(freshest->ctime);
     events_ = freshest->events;
     recovery_cp_ = freshest->resync_offset;
     set_name_ = freshest->name;
     dev_sectors_ = freshest->size;
-    bitmap_ = freshest->bitmap;
-    bitmap_offset_ = freshest->bitmap ? freshest->bitmap_offset : 0;
     reshape_position_ = freshest->reshape_position;
     new_level_ = freshest->new_level;
     new_layout_ = freshest->new_layout;
@@ -347,7 +369,6 @@ Result<void> Array::do_md_run() {
     delta_disks_ = freshest->delta_disks;
     reshape_backwards_ = freshest->reshape_backwards;
   }
-  bitmap_sync_sectors_ = sync_sectors;
   has_journal_ = !creating && (freshest->feature_map & MD_FEATURE_JOURNAL) != 0;
   journal_log_ = journal.has_value();
   journal_write_back_ = false;
@@ -369,6 +390,9 @@ Result<void> Array::do_md_run() {
       for (const auto& o : plans)
         if (!o.replacement && !o.kicked && o.role == r.role) o.member->start_forwarding(r.member, replacement_failure_handler(*r.member));
     }
+    bitmap_info_ = opened->info;
+    if (opened->bitmap) opened->bitmap->set_writable(ro_ == ReadOnly::kReadWrite);
+    set_live_bitmap(std::move(opened->bitmap));
     pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
   }
   if (ro_ != ReadOnly::kReadOnly) update_superblocks();
@@ -412,8 +436,8 @@ int Array::update_superblocks() {
   info.in_sync = in_sync_;
   info.recovery_cp = recovery_cp_.load();
   info.md_minor = minor_ < 0 ? 0 : static_cast<int>(minor_);
-  info.bitmap = bitmap_;
-  info.bitmap_offset = bitmap_offset_;
+  if (bitmap_) info.bitmap = bitmap_->super();
+  info.bitmap_offset = bitmap_info_.offset;
   info.reshape_position = reshape_position_;
   info.new_level = new_level_;
   info.new_layout = new_layout_;
@@ -421,7 +445,9 @@ int Array::update_superblocks() {
   info.delta_disks = delta_disks_;
   info.reshape_backwards = reshape_backwards_;
   if (major_version_ == 0) number_members_090();
-  info.bitmap_sync_sectors = bitmap_sync_sectors_;
+  // md_bitmap_update_sb comes first: a bitmap is never behind the
+  // superblocks that point at it.
+  bitmap_update_sb();
   for (const auto& m : members_) {
     superblock::ArrayInfo::Desc d;
     d.desc_nr = m->desc_nr;

@@ -46,6 +46,23 @@ int Member::pwrite_exact(uint64_t offset, std::span<const std::byte> buf) {
   return 0;
 }
 
+int Member::pwrite_durable(uint64_t offset, std::span<const std::byte> buf) {
+  if (!writable_) return EROFS;
+  size_t done = 0;
+  while (done < buf.size()) {
+    iovec iov{const_cast<std::byte*>(buf.data() + done), buf.size() - done};
+    ssize_t n = ::pwritev2(fd_.get(), &iov, 1, static_cast<off_t>(offset + done), RWF_DSYNC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EOPNOTSUPP) {  // a file system without per-write sync
+      if (int e = pwrite_exact(offset + done, buf.subspan(done))) return e;
+      return sync();
+    }
+    if (n <= 0) return n < 0 ? errno : EIO;
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
 int Member::read(uint64_t offset, std::span<std::byte> buf) {
   if (offset + buf.size() > sectors * 512) return EIO;
   return pread_exact(data_start() + offset, buf);

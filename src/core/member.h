@@ -66,6 +66,9 @@ class Member : public raid::Disk {
   // Raw I/O at a byte offset in the file (superblocks, bitmaps).
   int pread_exact(uint64_t offset, std::span<std::byte> buf) const;
   int pwrite_exact(uint64_t offset, std::span<const std::byte> buf);
+  // The same, on storage when it returns (RWF_DSYNC: this write only, not
+  // the rest of the file's dirty data as fdatasync would).
+  int pwrite_durable(uint64_t offset, std::span<const std::byte> buf);
 
   // Guarded by the owning Array's mutex_.
   int desc_nr = -1;          // the superblock's dev_number

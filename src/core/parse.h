@@ -58,6 +58,36 @@ inline Result<int> parse_kstrtoint(std::string_view text) {
   return negative ? static_cast<int>(-static_cast<long long>(value)) : static_cast<int>(value);
 }
 
+// strict_strtoul_scaled(buf, scale): "N[.ddd]" as an integer in units of
+// 10^-scale; decimals beyond `scale` are ignored, one trailing newline
+// allowed.
+inline Result<unsigned long> parse_scaled(std::string_view text, int scale) {
+  unsigned long value = 0;
+  int decimals = -1;
+  size_t i = 0;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '.' && decimals < 0) {
+      decimals = 0;
+    } else if (c >= '0' && c <= '9') {
+      if (decimals < scale) {
+        if (value > (std::numeric_limits<unsigned long>::max() - 9) / 10) return err(EINVAL);
+        value = value * 10 + static_cast<unsigned long>(c - '0');
+        if (decimals >= 0) ++decimals;
+      }
+    } else {
+      break;
+    }
+  }
+  if (i < text.size() && text[i] == '\n') ++i;
+  if (i != text.size()) return err(EINVAL);
+  for (int d = decimals < 0 ? 0 : decimals; d < scale; ++d) {
+    if (value > std::numeric_limits<unsigned long>::max() / 10) return err(EINVAL);
+    value *= 10;
+  }
+  return value;
+}
+
 // "Y"/"N" and friends, as kstrtobool (only the first characters count).
 inline Result<bool> parse_kstrtobool(std::string_view text) {
   if (text.empty()) return err(EINVAL);

@@ -18,64 +18,8 @@ format::ReadAt reader(const Member& member) {
   };
 }
 
-// Bitmap bytes are written in pieces of this size, so a bitmap covering a
-// large array needs no buffer of its own size.
-constexpr size_t kBitmapWriteChunk = 64 * 1024;
-
 uint64_t bitmap_area_sectors(const format::BitmapSuper& bitmap, uint64_t sync_sectors) {
   return format::bitmap_sectors(sync_sectors, bitmap.chunksize, 512);
-}
-
-// The internal write-intent bitmap kept in step with the superblock: its
-// events follow the array's (a bitmap behind the superblock would make the
-// kernel resync everything), its sync_size is what the array covers (as
-// md_bitmap_read_sb rewrites it), and mdfs, which does not track dirty
-// regions, marks every chunk dirty while the array is active and none once
-// clean, so a resync after an unclean stop covers the whole array. The
-// caller has checked that the area fits (check_bitmap_room).
-int write_bitmap(Member& member, int64_t bitmap_sector, format::BitmapSuper bitmap, const ArrayInfo& array) {
-  bitmap.events = array.events;
-  bitmap.sync_size = array.bitmap_sync_sectors;
-  auto head = format::serialize_bitmap_super(bitmap);
-  if (!head) return head.error();
-  uint64_t at = static_cast<uint64_t>(bitmap_sector) * 512;
-  uint64_t left = (format::bitmap_chunks(bitmap.sync_size, bitmap.chunksize) + 7) / 8;
-  const bool clean = array.in_sync && array.recovery_cp == ~uint64_t{0};
-  const std::byte fill = clean ? std::byte{0} : std::byte{0xff};
-  std::vector<std::byte> piece(*head);
-  piece.resize(head->size() + std::min<uint64_t>(left, kBitmapWriteChunk), fill);
-  left -= piece.size() - head->size();
-  if (int e = member.pwrite_exact(at, piece)) return e;
-  at += piece.size();
-  piece.assign(kBitmapWriteChunk, fill);
-  while (left > 0) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(left, piece.size()));
-    if (int e = member.pwrite_exact(at, std::span(piece).first(n))) return e;
-    at += n;
-    left -= n;
-  }
-  member.super->bitmap = bitmap;
-  return 0;
-}
-
-// The array's bitmap for a member whose superblock has one: only where it
-// fits (a member's own old copy is never written back).
-std::optional<format::BitmapSuper> bitmap_for(const Member& member, const ArrayInfo& array) {
-  if (!member.super || member.super->bitmap_offset == 0 || !array.bitmap) return std::nullopt;
-  if (!check_bitmap_room(member, *array.bitmap, array.bitmap_sync_sectors, nullptr)) return std::nullopt;
-  return array.bitmap;
-}
-
-// Whether the array's bitmap fits on a new member between its superblock
-// and its data (1.1, 1.2) or between its data and its superblock (1.0).
-bool bitmap_fits(const format::BitmapSuper& bitmap, uint64_t sync_sectors, int64_t offset,
-                 const format::Placement1& where) {
-  const auto start = static_cast<int64_t>(where.super_offset) + offset;
-  const auto length = static_cast<int64_t>(bitmap_area_sectors(bitmap, sync_sectors));
-  if (where.data_offset > where.super_offset)
-    return start >= static_cast<int64_t>(where.super_offset) + 8 && start + length <= static_cast<int64_t>(where.data_offset);
-  return start >= static_cast<int64_t>(where.data_offset + where.data_size) &&
-         start + length <= static_cast<int64_t>(where.super_offset);
 }
 
 // Where mdadm 4.2 puts a new member's bad block log (write_init_super1):
@@ -126,11 +70,11 @@ uint16_t role_of(const ArrayInfo::Desc& d) {
 // a bit written as long as its state lasts.
 int write_v1(Member& member, const ArrayInfo& array) {
   format::Superblock1 sb;
-  // The bitmap written after this member's superblock: the array's.
-  std::optional<format::BitmapSuper> bitmap;
+  // The bitmap itself is written by the array's core::Bitmap; the
+  // superblock only says where it is, on a member it fits on.
+  const bool bitmap = array.bitmap && bitmap_fits(member, 1, array.bitmap_offset, bitmap_bytes(*array.bitmap));
   if (member.super && std::holds_alternative<format::Superblock1>(member.super->super)) {
     sb = std::get<format::Superblock1>(member.super->super);
-    bitmap = bitmap_for(member, array);
   } else {
     format::NewArray1 na;
     na.set_uuid = array.uuid;
@@ -145,10 +89,7 @@ int write_v1(Member& member, const ArrayInfo& array) {
     where.super_offset = member.sb_offset;
     where.data_offset = member.data_offset;
     where.data_size = member.sectors;
-    if (array.bitmap && bitmap_fits(*array.bitmap, array.bitmap_sync_sectors, array.bitmap_offset, where)) {
-      where.bitmap_offset = static_cast<int32_t>(array.bitmap_offset);
-      bitmap = array.bitmap;
-    }
+    if (bitmap) where.bitmap_offset = static_cast<int32_t>(array.bitmap_offset);
     place_bblog(member, array, where);
     sb = format::new_superblock1(na, static_cast<uint32_t>(member.desc_nr), random_uuid(), where);
     // The new log starts empty (super_1_load of what mdadm wrote).
@@ -174,8 +115,12 @@ int write_v1(Member& member, const ArrayInfo& array) {
   sb.data_offset = member.data_offset;
   sb.data_size = member.sectors;
   sb.super_offset = member.sb_offset;
-  if (bitmap && sb.bitmap_offset != 0 && !(sb.feature_map & (MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS)))
+  // As super_1_sync: the bit and the offset while the array has a bitmap;
+  // once it is removed the bit goes and the stale offset stays, unread.
+  if (bitmap && !(sb.feature_map & (MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS))) {
     sb.feature_map |= MD_FEATURE_BITMAP_OFFSET;
+    sb.bitmap_offset = static_cast<int32_t>(array.bitmap_offset);
+  }
   // As super_1_sync: a member being recovered records how far it got (a
   // journal's recovery_offset field is its journal_tail, kept as read).
   if (!member.journal) sb.recovery_offset = 0;
@@ -226,9 +171,7 @@ int write_v1(Member& member, const ArrayInfo& array) {
   }
   bb_lock.unlock();
   member.super = format::super_info(sb, array.minor);
-  member.super->bitmap = bitmap;
-  if (bitmap && (sb.feature_map & MD_FEATURE_BITMAP_OFFSET))
-    return write_bitmap(member, static_cast<int64_t>(sb.super_offset) + sb.bitmap_offset, *bitmap, array);
+  if (sb.feature_map & MD_FEATURE_BITMAP_OFFSET) member.super->bitmap = array.bitmap;
   return 0;
 }
 
@@ -285,15 +228,38 @@ int write_v090(Member& member, const ArrayInfo& array) {
   sb.utime = static_cast<uint32_t>(array.utime);
   auto bytes = format::serialize_superblock0(sb);
   if (int e = member.pwrite_exact(member.sb_offset * 512, bytes)) return e;
-  auto bitmap = bitmap_for(member, array);
   member.super = format::super_info(sb, member.file_sectors() * 512);
-  member.super->bitmap = bitmap;
-  if (bitmap && na.bitmap)
-    return write_bitmap(member, static_cast<int64_t>(member.sb_offset) + format::kSb0Bytes / 512, *bitmap, array);
+  if (na.bitmap) member.super->bitmap = array.bitmap;
   return 0;
 }
 
 }  // namespace
+
+uint64_t bitmap_bytes(const format::BitmapSuper& bitmap) {
+  return format::kBitmapSuperBytes + (format::bitmap_chunks(bitmap.sync_size, bitmap.chunksize) + 7) / 8;
+}
+
+// format::check_bitmap_room for the member as it stands, with the bitmap
+// at `offset`: a member without a superblock yet (a blank spare) as mdfs
+// has placed it, with a role table of mdadm's usual 384 entries.
+bool bitmap_fits(const Member& member, int major, int64_t offset, uint64_t bytes) {
+  format::SuperInfo info;
+  if (member.super) {
+    info = *member.super;
+  } else if (major == 0) {
+    info.super = format::Superblock0{};
+  } else {
+    format::Superblock1 sb;
+    sb.dev_roles.assign(384, kRoleSpare);
+    info.super = sb;
+  }
+  info.major = major;
+  info.super_offset = member.sb_offset;
+  info.data_offset = member.data_offset;
+  info.bitmap_offset = offset;
+  return static_cast<bool>(
+      format::check_bitmap_room(info, (bytes + 511) / 512, member.sectors, member.file_sectors(), nullptr));
+}
 
 std::array<uint8_t, 16> random_uuid() {
   std::array<uint8_t, 16> u{};
@@ -317,7 +283,8 @@ Result<std::vector<format::SuperInfo>> examine(const Member& member, std::vector
   return std::move(found->found);
 }
 
-Result<Placement> place(int major, int minor, uint64_t member_sectors, std::optional<uint64_t> data_offset) {
+Result<Placement> place(int major, int minor, uint64_t member_sectors, std::optional<uint64_t> data_offset,
+                        uint32_t bitmap_sectors) {
   if (major == 0) {
     auto at = format::superblock0_offset(member_sectors * 512);
     if (!at) return err(EINVAL);
@@ -330,6 +297,7 @@ Result<Placement> place(int major, int minor, uint64_t member_sectors, std::opti
   req.minor = minor;
   req.dev_sectors = member_sectors;
   req.data_offset = data_offset;
+  req.bitmap_sectors = bitmap_sectors;
   auto where = format::place_member1(req);
   if (!where) return err(EINVAL);
   return Placement{where->super_offset, where->data_offset, where->data_size};

@@ -61,16 +61,11 @@ struct ArrayInfo {
     bool failfast = false;
   };
   std::vector<Desc> members;
-  // The array's internal bitmap (v1), one for every member as the kernel
-  // keeps it: each member whose superblock has a bitmap gets this one
-  // (never its own old copy), and a member that has no superblock yet gets
-  // it at bitmap_offset sectors from its superblock.
+  // The array's internal bitmap, at bitmap_offset sectors from each
+  // member's superblock: the superblocks say so on the members it fits on
+  // (core::Bitmap writes the bitmap itself).
   std::optional<format::BitmapSuper> bitmap;
   int64_t bitmap_offset = 0;
-  // What the bitmap covers (the kernel's resync_max_sectors: the component
-  // size, the array size for raid10). Written as its sync_size, whatever
-  // the member said, as md_bitmap_read_sb does.
-  uint64_t bitmap_sync_sectors = 0;
 };
 
 inline constexpr uint16_t kRoleSpare = 0xffff;
@@ -90,8 +85,16 @@ struct Placement {
   uint64_t data_size;    // sectors available for data
 };
 // Where a new member's superblock and data go, as mdadm 4.2 would put them
-// (data_offset given by the user is kept); EINVAL if the member is too small.
-Result<Placement> place(int major, int minor, uint64_t member_sectors, std::optional<uint64_t> data_offset);
+// (data_offset given by the user is kept), with `bitmap_sectors` kept for
+// an internal bitmap; EINVAL if the member is too small.
+Result<Placement> place(int major, int minor, uint64_t member_sectors, std::optional<uint64_t> data_offset,
+                        uint32_t bitmap_sectors = 0);
+
+// The bitmap's superblock and bits, in bytes.
+uint64_t bitmap_bytes(const format::BitmapSuper& bitmap);
+// Whether a bitmap of `bytes` at `offset` sectors from the member's
+// superblock stays clear of its data, superblock and bad block log.
+bool bitmap_fits(const Member& member, int major, int64_t offset, uint64_t bytes);
 
 // A new array or device UUID.
 std::array<uint8_t, 16> random_uuid();

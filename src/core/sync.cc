@@ -94,8 +94,9 @@ std::string Array::sync_completed_text() const {
   return std::to_string(curr_resync_completed_.load()) + " / " + std::to_string(sync_total_.load()) + "\n";
 }
 
-// Sectors done since the oldest speed mark, and the whole seconds since
-// it (at least one), as sync_speed_show and status_resync count them.
+// Sectors synced (not skipped) since the oldest speed mark, and the whole
+// seconds since it (at least one), as sync_speed_show and status_resync
+// count them.
 Array::Rate Array::sync_rate(uint64_t done) const {
   std::lock_guard wait_lock(sync_wait_mutex_);
   Rate rate;
@@ -103,14 +104,14 @@ Array::Rate Array::sync_rate(uint64_t done) const {
   const Mark& mark = sync_marks_.front();
   rate.seconds = std::max<uint64_t>(
       1, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count()));
-  rate.sectors = done > mark.done ? done - mark.done : 0;
+  rate.sectors = done > mark.io ? done - mark.io : 0;
   return rate;
 }
 
 std::string Array::sync_speed_text() const {
   std::lock_guard lock(mutex_);
   if (!sync_thread_.joinable()) return "none\n";
-  const Rate rate = sync_rate(curr_resync_.load());
+  const Rate rate = sync_rate(sync_io_.load());
   return std::to_string(rate.sectors / rate.seconds / 2) + "\n";
 }
 
@@ -231,6 +232,10 @@ bool Array::remove_and_add_spares() {
     if (failed || sync_blocked_) break;
     if (m->faulty || m->in_sync || m->replacement || m->journal || m->sectors < dev_sectors_) continue;
     int role = m->raid_disk;
+    // As raid1_add_disk and raid5_add_disk: a member coming back takes its
+    // old role when that is free, any free one otherwise.
+    const int saved = m->saved_raid_disk;
+    if (role < 0 && saved >= 0 && saved < raid_disks_ && !taken[static_cast<size_t>(saved)]) role = saved;
     if (role < 0) {
       auto free = std::find(taken.begin(), taken.end(), false);
       if (free == taken.end()) continue;
@@ -288,6 +293,7 @@ void Array::md_check_recovery() {
   if (kind == Sync::kNone) return;
   const uint64_t total = kind == Sync::kRecover ? pers_->recovery_sectors() : pers_->sync_sectors();
   start = std::min(start, total);
+  sync_bitmap_ = sync_bitmap_locked(kind);
   last_sync_ = kind;
   if (kind != Sync::kRecover) resync_mismatches_ = 0;
   sync_interrupt_ = false;
@@ -296,25 +302,32 @@ void Array::md_check_recovery() {
   sync_total_ = total;
   curr_resync_ = start;
   curr_resync_completed_ = start;
+  sync_io_ = 0;
   sync_running_ = kind;
   {
     std::lock_guard wait_lock(sync_wait_mutex_);
-    sync_marks_.assign(1, Mark{Clock::now(), start});
+    sync_marks_.assign(1, Mark{Clock::now(), 0});
   }
-  sync_thread_ = std::thread([this, kind, pers = pers_, start, total] { md_do_sync(kind, pers, start, total); });
+  sync_thread_ = std::thread([this, kind, pers = pers_, start, total, bitmap = sync_bitmap_] {
+    md_do_sync(kind, pers, start, total, bitmap);
+  });
   // md_start_sync and md_do_sync's start: a pass runs, from this checkpoint.
   sysfs_notify("sync_action");
   sysfs_notify("sync_completed");
   md_new_event();
 }
 
-void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total) {
+void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint64_t start, uint64_t total,
+                       SyncBitmap bitmap) {
   raid::SyncKind what = raid::SyncKind::kResync;
   if (kind == Sync::kRecover) what = raid::SyncKind::kRecover;
   if (kind == Sync::kCheck) what = raid::SyncKind::kCheck;
   if (kind == Sync::kRepair) what = raid::SyncKind::kRepair;
   const uint64_t unit = std::max<uint64_t>(pers->sync_unit(), 1);
   const uint64_t window = std::max(unit, kWindowSectors / unit * unit);
+  // The bitmap's counters follow a pass over the sync space; raid10's
+  // recovery (member sectors) asks the bitmap itself.
+  Bitmap* bm = bitmap.member_space ? nullptr : bitmap.bitmap.get();
   pers->set_syncing(true);
   auto last_checkpoint = Clock::now();
   uint64_t pos = start;
@@ -324,25 +337,43 @@ void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint6
       if (!sync_wait_below_max(pos)) break;
     }
     const uint64_t max = std::max(resync_max_.load(), pos + 1);
-    const uint64_t n = std::min({window - pos % window, total - pos, max - pos});
-    raid::SyncResult r;
-    if (kind != Sync::kRecover || sync_pers_recovers_) r = pers->sync_window(what, pos, n);
-    resync_mismatches_ += r.mismatches;
-    if (r.error != 0 || (kind == Sync::kRecover && !copy_replacements(*pers, pos, n))) {
-      sync_failed_ = true;
-      break;
+    uint64_t n = std::min({window - pos % window, total - pos, max - pos});
+    // md_bitmap_start_sync: clean chunks are skipped in whole units, and
+    // count as done (in sync_completed and mdstat, not in the speed). A
+    // pass with a replacement to fill never skips (sync_bitmap_locked).
+    uint64_t skip = 0;
+    if (bm && bitmap.skip) {
+      const uint64_t next = bm->next_needed(pos, std::min(total, max));
+      skip = next > pos ? std::max(pos, next / unit * unit) - pos : 0;
+    }
+    if (skip > 0) {
+      n = skip;
+    } else {
+      if (bm) bm->begin_sync(pos, pos + n, bitmap.still_degraded);
+      raid::SyncResult r;
+      if (kind != Sync::kRecover || sync_pers_recovers_) r = pers->sync_window(what, pos, n);
+      resync_mismatches_ += r.mismatches;
+      if (r.error != 0 || (kind == Sync::kRecover && !copy_replacements(*pers, pos, n))) {
+        sync_failed_ = true;
+        break;
+      }
+      sync_io_ += n;
     }
     // The first window done: the earliest the pass shows in mdstat.
     if (pos == start) md_new_event();
     pos += n;
     curr_resync_ = pos;
     if (pos - curr_resync_completed_.load() > (total >> 4) || Clock::now() - last_checkpoint >= kCheckpointEvery) {
+      if (bm) bm->end_sync(pos, false);  // md_bitmap_cond_end_sync
       if (pos < total) sync_checkpoint(kind, pos);
       last_checkpoint = Clock::now();
     }
-    sync_throttle(pos);
+    if (skip == 0) sync_throttle(sync_io_.load());
   }
   pers->set_syncing(false);
+  // md_bitmap_close_sync: an aborted pass leaves its unfinished chunks
+  // NEEDED for the next one.
+  if (bm) bm->end_sync(pos, pos < total);
   curr_resync_completed_ = pos;
   sysfs_notify("sync_completed");
   sync_finished_ = true;
@@ -363,16 +394,17 @@ void Array::sync_checkpoint(Sync kind, uint64_t done) {
   if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
 }
 
-// As md_do_sync's throttle: at or below sync_speed_min the pass never
+// As md_do_sync's throttle, counting the sectors the pass really synced
+// (chunks the bitmap skips are not I/O): at or below sync_speed_min the pass never
 // waits; above sync_speed_max it waits until the speed since the oldest
 // mark falls back to the maximum; in between it gives way while the array
 // is busy (is_mddev_idle: requests came in since the last look), a short
 // while at a time, until it is idle again or has slowed to the minimum.
-void Array::sync_throttle(uint64_t done) {
+void Array::sync_throttle(uint64_t io) {
   std::unique_lock lock(sync_wait_mutex_);
   const auto now = Clock::now();
   if (sync_marks_.empty() || now - sync_marks_.back().when >= kSyncMarkStep) {
-    sync_marks_.push_back({now, done});
+    sync_marks_.push_back({now, io});
     if (sync_marks_.size() > kSyncMarks) sync_marks_.erase(sync_marks_.begin());
   }
   for (;;) {
@@ -383,10 +415,10 @@ void Array::sync_throttle(uint64_t done) {
     // currspeed as the kernel counts it: KiB since the mark over whole
     // seconds plus one.
     const auto since = std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - mark.when).count();
-    const uint64_t currspeed = (done - mark.done) / 2 / (static_cast<uint64_t>(since) + 1) + 1;
+    const uint64_t currspeed = (io - mark.io) / 2 / (static_cast<uint64_t>(since) + 1) + 1;
     if (currspeed <= min) return;
     // When the KiB done since the mark, at `max` KiB/s, are due.
-    const auto due = mark.when + std::chrono::microseconds((done - mark.done) / 2 * 1'000'000 / max);
+    const auto due = mark.when + std::chrono::microseconds((io - mark.io) / 2 * 1'000'000 / max);
     if (Clock::now() < due) {
       sync_wake_.wait_until(lock, due);
       continue;
@@ -452,6 +484,7 @@ void Array::reap_sync_thread(bool wait) {
           // spare_active: the member is in sync, the array less degraded.
           sysfs_notify(*m, "state");
           sysfs_notify("degraded");
+          m->saved_raid_disk = -1;
         } else if (done > m->recovery_offset) {
           m->recovery_offset = done;
         }
@@ -461,6 +494,7 @@ void Array::reap_sync_thread(bool wait) {
   }
   if (kind == Sync::kRecover && complete) replacements_done();
   replace_pairs_.clear();
+  sync_bitmap_done(complete);
   sync_running_ = Sync::kNone;
   // md_reap_sync_thread: the pass is over.
   sysfs_notify("sync_completed");
@@ -482,7 +516,7 @@ std::string Array::mdstat_progress() const {
   std::string bar = "[" + std::string(static_cast<size_t>(filled), '=') + ">" +
                     std::string(static_cast<size_t>(20 - filled), '.') + "] ";
   const char* what = running == Sync::kCheck ? "check" : running == Sync::kRecover ? "recovery" : "resync";
-  const Rate rate = sync_rate(done);
+  const Rate rate = sync_rate(sync_io_.load());
   const uint64_t seconds = rate.seconds, db = rate.sectors;
   const uint64_t left = (total - done) * seconds / std::max<uint64_t>(db, 1);
   char buf[160];

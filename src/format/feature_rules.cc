@@ -15,7 +15,8 @@ constexpr std::string_view kDiskState0 = "0.90 disk state";
 
 constexpr FeatureRule kRules[] = {
     {MD_FEATURE_BITMAP_OFFSET, kFeatureMap, "MD_FEATURE_BITMAP_OFFSET", Support::kKept,
-     "an internal write-intent bitmap at bitmap_offset: loaded, kept up to date and written back"},
+     "an internal write-intent bitmap at bitmap_offset: its chunks dirty while written or while a member is "
+     "missing, cleared lazily, resync and re-add limited to them"},
     {MD_FEATURE_RECOVERY_OFFSET, kFeatureMap, "MD_FEATURE_RECOVERY_OFFSET", Support::kKept,
      "a member part-way through recovery: it resumes from recovery_offset"},
     {MD_FEATURE_RESHAPE_ACTIVE, kFeatureMap, "MD_FEATURE_RESHAPE_ACTIVE", Support::kRefused,
@@ -29,7 +30,8 @@ constexpr FeatureRule kRules[] = {
     {MD_FEATURE_NEW_OFFSET, kFeatureMap, "MD_FEATURE_NEW_OFFSET", Support::kRefused,
      "a reshape moving the data offset: mdfs does not reshape"},
     {MD_FEATURE_RECOVERY_BITMAP, kFeatureMap, "MD_FEATURE_RECOVERY_BITMAP", Support::kKept,
-     "a re-added member recovering through the bitmap: it resumes from recovery_offset"},
+     "a re-added member recovering through the bitmap: it resumes from recovery_offset, rebuilding only the "
+     "bitmap's dirty chunks"},
     {MD_FEATURE_CLUSTERED, kFeatureMap, "MD_FEATURE_CLUSTERED", Support::kRefused,
      "a clustered array (md-cluster): it needs a cluster's locking, which mdfs does not have"},
     {MD_FEATURE_JOURNAL, kFeatureMap, "MD_FEATURE_JOURNAL", Support::kReadOnly,
@@ -47,7 +49,7 @@ constexpr FeatureRule kRules[] = {
     {1u << MD_SB_CLUSTERED, kState0, "MD_SB_CLUSTERED", Support::kRefused,
      "a clustered array (md-cluster): it needs a cluster's locking, which mdfs does not have"},
     {1u << MD_SB_BITMAP_PRESENT, kState0, "MD_SB_BITMAP_PRESENT", Support::kKept,
-     "an internal write-intent bitmap 4 KiB after the superblock"},
+     "an internal write-intent bitmap 4 KiB after the superblock, kept as MD_FEATURE_BITMAP_OFFSET's"},
     {1u << MD_DISK_FAULTY, kDiskState0, "MD_DISK_FAULTY", Support::kKept, "a faulty member"},
     {1u << MD_DISK_ACTIVE, kDiskState0, "MD_DISK_ACTIVE", Support::kKept, "a member in a role"},
     {1u << MD_DISK_SYNC, kDiskState0, "MD_DISK_SYNC", Support::kKept, "a member in sync"},

@@ -20,6 +20,12 @@ int Members::degraded() const {
   return n;
 }
 
+bool Members::all_writable() const {
+  for (int r = 0; r < raid_disks(); ++r)
+    if (!writable(r)) return false;
+  return true;
+}
+
 bool Members::enough() const {
   return std::all_of(copy_sets_.begin(), copy_sets_.end(), [this](const std::vector<int>& set) {
     return std::any_of(set.begin(), set.end(), [this](int r) { return working(r); });

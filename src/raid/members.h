@@ -32,6 +32,8 @@ class Members {
   // Whether array writes go to the role.
   bool writable(int role) const { return working(role) || recovering(role); }
   int degraded() const;
+  // Every role has a member that array writes reach (none missing or failed).
+  bool all_writable() const;
   // Whether every copy set still has a working member (raid10's enough()).
   bool enough() const;
 

@@ -20,7 +20,7 @@ std::vector<std::vector<int>> all_roles(int raid_disks) {
 class Raid1 final : public Personality {
  public:
   Raid1(uint64_t sectors, std::vector<Disk*> roles, ArrayEvents& events)
-      : sectors_(sectors), members_(roles, all_roles(int(roles.size())), events) {}
+      : sectors_(sectors), members_(roles, all_roles(int(roles.size())), events), intent_(events.write_intent()) {}
 
   uint64_t array_sectors() const override { return sectors_; }
 
@@ -43,7 +43,10 @@ class Raid1 final : public Personality {
 
   int write(uint64_t offset, std::span<const std::byte> in) override {
     if (!in_array(offset, in.size())) return EINVAL;
-    auto pass = barrier_.enter(offset / kSectorSize, (offset + in.size() + kSectorSize - 1) / kSectorSize);
+    const uint64_t lo = offset / kSectorSize, hi = (offset + in.size() + kSectorSize - 1) / kSectorSize;
+    IntentScope intent(intent_, lo, hi);
+    if (int e = intent.start()) return e;
+    auto pass = barrier_.enter(lo, hi);
     int result = 0;
     for (int r = 0; r < members_.raid_disks(); ++r) {
       if (!members_.writable(r)) continue;
@@ -52,6 +55,8 @@ class Raid1 final : public Personality {
     }
     // A member still working got the data: a failed write fails it.
     if (!result && members_.degraded() == members_.raid_disks()) result = EIO;
+    // raid1's R1BIO_Degraded: a mirror missing or lost keeps the bits.
+    intent.complete(!result && members_.all_writable());
     return result;
   }
 
@@ -131,6 +136,7 @@ class Raid1 final : public Personality {
 
   const uint64_t sectors_;
   Members members_;
+  WriteIntent* const intent_;
   SyncBarrier barrier_;
 };
 

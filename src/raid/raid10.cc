@@ -22,7 +22,7 @@ Result<Raid10Layout> layout_of(const Geometry& geo) {
 class Raid10 final : public Personality {
  public:
   Raid10(Raid10Layout layout, std::vector<Disk*> roles, ArrayEvents& events)
-      : layout_(std::move(layout)), members_(roles, layout_.copy_sets(), events) {}
+      : layout_(std::move(layout)), members_(roles, layout_.copy_sets(), events), intent_(events.write_intent()) {}
 
   bool enough() const { return members_.enough(); }
 
@@ -35,8 +35,12 @@ class Raid10 final : public Personality {
 
   int write(uint64_t offset, std::span<const std::byte> in) override {
     if (!in_array(offset, in.size())) return EINVAL;
-    auto pass = barrier_.enter(offset / kSectorSize, (offset + in.size() + kSectorSize - 1) / kSectorSize);
+    const uint64_t lo = offset / kSectorSize, hi = (offset + in.size() + kSectorSize - 1) / kSectorSize;
+    IntentScope intent(intent_, lo, hi);
+    if (int e = intent.start()) return e;
+    auto pass = barrier_.enter(lo, hi);
     const int copies = layout_.copies();
+    bool all_copies = true;  // raid10's R10BIO_Degraded, inverted
     std::vector<Copy> where(copies);
     // One stream per (role, copy), so that each copy's pieces continue
     // each other even where a member holds two copies (far layouts).
@@ -48,7 +52,10 @@ class Raid10 final : public Personality {
       uint64_t n = std::min(end - pos, run * kSectorSize - in_sector);
       bool any = false;
       for (int j = 0; j < copies; ++j) {
-        if (!members_.writable(where[j].role)) continue;
+        if (!members_.writable(where[j].role)) {
+          all_copies = false;
+          continue;
+        }
         plan.add(where[j].role * copies + j, where[j].role, where[j].sector * kSectorSize + in_sector,
                  pos - offset, n);
         any = any || members_.working(where[j].role);
@@ -73,6 +80,7 @@ class Raid10 final : public Personality {
     // Copies were dropped on the way: every piece needs a copy that is still
     // working, since a working member got everything planned for it.
     if (!result && dropped && !covered(offset, in.size())) result = EIO;
+    intent.complete(!result && all_copies && !dropped);
     return result;
   }
 
@@ -148,8 +156,9 @@ class Raid10 final : public Personality {
         const uint64_t row = pos / chunk;
         const uint64_t n = std::min(end, (row + 1) * chunk) - pos;
         const int64_t c = layout_.chunk_at(role, row);
-        if (c >= 0) {
-          const uint64_t at = static_cast<uint64_t>(c) * chunk + pos % chunk;
+        const uint64_t at = c < 0 ? 0 : static_cast<uint64_t>(c) * chunk + pos % chunk;
+        // The bitmap covers array sectors: a clean chunk is skipped there.
+        if (c >= 0 && (!intent_ || intent_->recovery_needed(at, at + n))) {
           RaisedWindow window(barrier_, at, at + n);
           layout_.map(at, where);
           bool differ = false;
@@ -239,6 +248,7 @@ class Raid10 final : public Personality {
 
   Raid10Layout layout_;
   Members members_;
+  WriteIntent* const intent_;
   SyncBarrier barrier_;
 };
 

@@ -39,6 +39,11 @@ constexpr int kRetry = -1;
 constexpr uint64_t kBatchBytes = 8 << 20;
 constexpr uint64_t kMaxBatchStripes = 256;
 
+// The kernel's stripe heads work in pages: the bitmap is told of writes in
+// whole pages of each member.
+constexpr uint64_t kIntentPage = 4096;
+constexpr uint64_t kIntentPageSectors = kIntentPage / kSectorSize;
+
 // Memory for the data path. Each thread keeps one aligned block per use,
 // grown on demand, so requests do not allocate; buffers taken from a
 // Scratch live until the next Scratch of the same use on the same thread.
@@ -153,7 +158,8 @@ class Raid5 final : public Personality {
         disks_(std::move(roles)),
         failed_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
         recovering_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
-        events_(events) {}
+        events_(events),
+        intent_(events.write_intent()) {}
 
   Raid5(const Raid5&) = delete;
   Raid5& operator=(const Raid5&) = delete;
@@ -194,6 +200,11 @@ class Raid5 final : public Personality {
   bool working(int role) const { return writable(role) && !recovering_[role].load(); }
   // Written by array writes: working, or being rebuilt.
   bool writable(int role) const { return role >= 0 && disks_[role] != nullptr && !failed_[role].load(); }
+  bool all_writable() const {
+    for (size_t role = 0; role < disks_.size(); ++role)
+      if (!writable(static_cast<int>(role))) return false;
+    return true;
+  }
   // md_error: the first error of a member marks it failed at once; the
   // array is told by report_failures(), once this thread holds no stripe
   // lock, so ArrayEvents may take the array's locks.
@@ -231,6 +242,7 @@ class Raid5 final : public Personality {
   // recovering_[role]: a spare being rebuilt into the role: written, not read.
   const std::unique_ptr<std::atomic<bool>[]> recovering_;
   ArrayEvents& events_;
+  WriteIntent* const intent_;
 
   // Each lock guards the parity relation of the stripes hashed to it
   // (stripe number mod kStripeLocks, so a batch's stripes never share one).
@@ -485,6 +497,16 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
     return 0;
   });
 
+  // md_bitmap_startwrite: the columns the batch touches, in whole 4 KiB
+  // pages as the kernel's stripe heads count them, are dirty in the bitmap
+  // before any of its reads or writes.
+  const uint64_t chunk_sectors = layout_.chunk_sectors();
+  IntentScope intent(intent_,
+                     jobs.front().stripe * chunk_sectors + jobs.front().lo / kIntentPage * kIntentPageSectors,
+                     jobs.back().stripe * chunk_sectors +
+                         (jobs.back().hi + kIntentPage - 1) / kIntentPage * kIntentPageSectors);
+  if (const int e = intent.start()) return e;
+
   std::vector<size_t> lock_indexes;
   for (const StripeJob& job : jobs) lock_indexes.push_back(job.stripe % kStripeLocks);
   std::sort(lock_indexes.begin(), lock_indexes.end());
@@ -525,6 +547,8 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
     if (gathers[role].empty() || !writable(r)) continue;
     if (const int e = gathers[role].issue(*disks_[role]); e != 0) member_error(r, e);
   }
+  // STRIPE_DEGRADED: a member missing or lost keeps the bits.
+  intent.complete(all_writable());
   return degraded() > max_degraded_ ? EIO : 0;
 }
 

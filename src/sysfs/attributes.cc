@@ -21,10 +21,9 @@ Result<void> store(const Target& t, std::string_view text) {
   return (t.array->*Store)(text);
 }
 
-std::string constant_zero(const Target&) { return "0\n"; }
-
 // A writable attribute whose changes mdfs does not carry (a policy switch,
-// the bitmap's tunables): the kernel's answer for a value it cannot take.
+// the stripe cache's tunables): the kernel's answer for a value it cannot
+// take.
 Result<void> refuse(const Target&, std::string_view) { return err(EINVAL); }
 
 // A raid5 tunable fixed at 0 in mdfs (group_thread_cnt: mdfs has no
@@ -148,8 +147,8 @@ const Attribute kMdAttributes[] = {
     {"array_state", 0644, show_array_state, store<&Array::store_array_state>},
     {"chunk_size", 0644, show<&Array::chunk_size_text>, store<&Array::store_chunk_size>},
     {"component_size", 0644, show<&Array::component_size_text>, store<&Array::store_component_size>},
-    {"consistency_policy", 0644, show<&Array::consistency_policy_text>, refuse},
-    {"bitmap_set_bits", 0200, nullptr, refuse, if_running},
+    {"consistency_policy", 0644, show<&Array::consistency_policy_text>, store<&Array::store_consistency_policy>},
+    {"bitmap_set_bits", 0200, nullptr, store<&Array::store_bitmap_set_bits>, if_running},
     {"degraded", 0444, show_degraded, nullptr, if_redundant},
     {"group_thread_cnt", 0644, constant<kZero>, fixed_zero<8192>, if_parity},
     {"journal_mode", 0644, show<&Array::journal_mode_text>, store<&Array::store_journal_mode>, if_parity},
@@ -189,26 +188,16 @@ const Attribute kMdAttributes[] = {
     {"uuid", 0444, show<&Array::uuid_text>, nullptr},
 };
 
-// The write-intent bitmap's attributes (md-bitmap.c), as an array with or
-// without an internal bitmap shows them.
-template <class F>
-std::string bitmap_value(const Target& t, F&& value, const char* without) {
-  auto bm = t.array->bitmap();
-  return bm ? value(*bm) + "\n" : std::string(without);
-}
-
+// The write-intent bitmap's attributes (md-bitmap.c's md_bitmap_group).
 const Attribute kBitmapAttributes[] = {
-    {"backlog", 0644, [](const Target& t) { return bitmap_value(t, [](const auto& b) { return std::to_string(b.write_behind); }, "0\n"); }, refuse},
-    {"can_clear", 0644, [](const Target& t) { return bitmap_value(t, [](const auto&) { return std::string("false"); }, ""); }, refuse},
-    {"chunksize", 0644, [](const Target& t) { return bitmap_value(t, [](const auto& b) { return std::to_string(b.chunksize); }, "0\n"); }, refuse},
-    {"location", 0644, [](const Target& t) {
-       auto offset = t.array->bitmap_offset();
-       return bitmap_value(t, [offset](const auto&) { return (offset >= 0 ? "+" : "") + std::to_string(offset); }, "none\n");
-     }, refuse},
-    {"max_backlog_used", 0644, constant_zero, refuse},
-    {"metadata", 0644, [](const Target&) -> std::string { return "internal\n"; }, refuse},
-    {"space", 0644, constant_zero, refuse},
-    {"time_base", 0644, [](const Target& t) { return bitmap_value(t, [](const auto& b) { return std::to_string(b.daemon_sleep); }, "0\n"); }, refuse},
+    {"backlog", 0644, show<&Array::bitmap_backlog_text>, store<&Array::store_bitmap_backlog>},
+    {"can_clear", 0644, show<&Array::bitmap_can_clear_text>, store<&Array::store_bitmap_can_clear>},
+    {"chunksize", 0644, show<&Array::bitmap_chunksize_text>, store<&Array::store_bitmap_chunksize>},
+    {"location", 0644, show<&Array::bitmap_location_text>, store<&Array::store_bitmap_location>},
+    {"max_backlog_used", 0644, show<&Array::bitmap_max_backlog_used_text>, store<&Array::store_bitmap_max_backlog_used>},
+    {"metadata", 0644, show<&Array::bitmap_metadata_text>, store<&Array::store_bitmap_metadata>},
+    {"space", 0644, show<&Array::bitmap_space_text>, store<&Array::store_bitmap_space>},
+    {"time_base", 0644, show<&Array::bitmap_time_base_text>, store<&Array::store_bitmap_time_base>},
 };
 
 const Attribute kMemberAttributes[] = {

@@ -4,7 +4,7 @@
 # /proc/mdstat blocks and status line.
 . "$(dirname "$0")/lib.sh"
 requires xz python3
-ATTRS="array_state level raid_disks chunk_size layout metadata_version component_size array_size resync_start degraded uuid safe_mode_delay consistency_policy sync_action reshape_position max_read_errors bitmap/location bitmap/chunksize bitmap/time_base bitmap/can_clear bitmap/backlog bitmap/metadata"
+ATTRS="array_state level raid_disks chunk_size layout metadata_version component_size array_size resync_start degraded uuid safe_mode_delay consistency_policy sync_action reshape_position max_read_errors bitmap/location bitmap/chunksize bitmap/time_base bitmap/backlog bitmap/metadata bitmap/space bitmap/max_backlog_used"
 MEMBER_ATTRS="offset size slot state errors recovery_start"
 cases=$(fixture_cases) || exit 1
 n=0
@@ -29,6 +29,10 @@ for case in $cases; do
     done
     i=$((i + 1))
   done
+  # can_clear is "false" between a write and the bitmap daemon's next pass
+  # (need_sync): the kernel had just written the fixture; mdfs has not.
+  check "$case: bitmap/can_clear" "$([ "$(kernel bitmap/location)" = none ] && echo "" || echo true)" \
+    "$(cat "$(sys "$name" bitmap/can_clear)")"
   # GET_ARRAY_INFO marks an internal bitmap (MD_SB_BITMAP_PRESENT, bit 8).
   state=$("$MDFS_IOCTL" "$MNT/dev/$name" GET_ARRAY_INFO | sed 's/.* state=\([0-9]*\) .*/\1/')
   check "$case: GET_ARRAY_INFO bitmap bit" "$([ "$(kernel bitmap/location)" = none ] && echo 0 || echo 1)" \
@@ -40,13 +44,14 @@ for case in $cases; do
   if [ "$case" = raid5-4-bitmap ]; then
     # The bitmap (superblock at sector 8, bitmap 8 sectors further: sector
     # 16) follows the superblock's events, so the kernel sees it current,
-    # and no chunk is dirty after a clean unmount. (mdadm -X cannot read
+    # and its one chunk is not dirty after a clean unmount (bit 0; the
+    # bits past the end stay as mdadm wrote them). (mdadm -X cannot read
     # plain files, so the fields are read directly.)
     m0=$(ls "$SRC"/member-*.img | head -1)
     check "$case: bitmap magic" 6269746d "$(od -An -tx1 -j 8192 -N 4 "$m0" | tr -d ' ')"
     check "$case: bitmap events follow the superblock" "$(mdadm --examine "$m0" | sed -n 's/^ *Events : //p')" \
       "$(od -An -tu8 -j $((8192 + 24)) -N 8 "$m0" | tr -d ' ')"
-    check "$case: no dirty chunk after unmount" 0 "$(od -An -tu1 -j $((8192 + 256)) -N 1 "$m0" | tr -d ' ')"
+    check "$case: no dirty chunk after unmount" 0 "$(($(od -An -tu1 -j $((8192 + 256)) -N 1 "$m0") & 1))"
   fi
 done
 checked_cases "kernel-md fixtures" "$(echo "$cases" | wc -l)" "$n"

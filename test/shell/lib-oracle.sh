@@ -25,3 +25,24 @@ run_oracle() {
 
 # oracle_section TITLE: the lines of the report's "# TITLE..." section.
 oracle_section() { awk -v t="# $1" 'index($0, "# ") == 1 { on = (index($0, t) == 1); next } on && NF' "$T/oracle.txt"; }
+
+# run_readd readd N IMAGE... | run_readd add N IMAGE... | run_readd resume
+# IMAGE...: `oracle readd` (assemble without image N, mdadm --re-add it, or
+# --add it after zeroing) or `oracle resume` (assemble all, let the kernel
+# finish what it resumes), then a check, on copies in one boot; the report
+# in $T/oracle.txt, the exit status in $ORACLE_RC. `result KEY` reads its
+# summary line (RESULT action=... rc=... mismatch_cnt=... size=... sha256=...).
+run_readd() {
+  local start=$SECONDS action=$1
+  shift
+  case $action in
+    readd) "$ORACLE" readd "$@" ;;
+    add) "$ORACLE" readd --add "$@" ;;
+    resume) "$ORACLE" resume "$@" ;;
+    *) fail "run_readd: no action $action"; return ;;
+  esac >"$T/oracle.txt" 2>"$T/oracle.err"
+  ORACLE_RC=$?
+  echo "oracle: $action: exit $ORACLE_RC in $((SECONDS - start)) s; $(grep '^RESULT' "$T/oracle.txt")"
+  [ "$ORACLE_RC" -ne 4 ] || { cat "$T/oracle.err"; fail "the kernel oracle could not run"; }
+}
+result() { sed -n "s/^RESULT.* $1=\([^ ]*\).*/\1/p" "$T/oracle.txt"; }

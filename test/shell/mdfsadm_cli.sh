@@ -62,16 +62,16 @@ check "an option not valid in the mode: exit 2" "2 mdfsadm: :option --chunk not 
 
 # What mdfs lacks: answered in one line, exit 1 (yet) or 2 (never).
 adm "$D" --re-add c2.img
-check "--re-add: not supported by mdfs yet, exit 1" 1 "$RC"
-grep -q "^mdfsadm: not supported by mdfs yet: --re-add" "$T/err" && pass "--re-add: the answer" || fail "--re-add: $(cat "$T/err")"
+check "--re-add of a member of no array: not possible, exit 1" 1 "$RC"
+grep -q "^mdfsadm: --re-add for $SRC/c2.img to $D is not possible" "$T/err" && pass "--re-add: mdadm's answer" || fail "--re-add: $(cat "$T/err")"
 adm --grow "$D" --raid-devices=4
-check "--grow: not supported by mdfs yet, exit 1" 1 "$RC"
+check "--grow --raid-devices: not supported by mdfs yet, exit 1" 1 "$RC"
 adm -CR "$MNT/dev/md1" -e imsm -l1 -n2 c3.img c4.img
 check "imsm metadata: not supported by mdfs, exit 2" 2 "$RC"
 adm --detail-platform
 check "--detail-platform: not supported by mdfs, exit 2" 2 "$RC"
-adm -CR "$MNT/dev/md1" --bitmap=internal -l1 -n2 c3.img c4.img
-check "--bitmap: not supported by mdfs yet, exit 1, nothing made" "1 no" "$RC $(exists md1)"
+adm -CR "$MNT/dev/md1" --bitmap=/tmp/bitmap-file -l1 -n2 c3.img c4.img
+check "--bitmap=FILE: refused, exit 1, nothing made" "1 no" "$RC $(exists md1)"
 adm -A "$D" --update=resync c0.img
 check "--assemble --update: not supported by mdfs yet, exit 1" 1 "$RC"
 grep -q "^mdfsadm: not supported by mdfs yet: --update" "$T/err" && pass "--update: the answer" || fail "--update: $(cat "$T/err")"

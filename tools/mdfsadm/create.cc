@@ -4,6 +4,7 @@
 #include <linux/major.h>
 #include <linux/raid/md_u.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <set>
 
 #include "mdfs/unique_fd.h"
+#include "mdfsadm/bitmap.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/manage.h"
 #include "mdfsadm/mdadm_text.h"
@@ -188,6 +190,16 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
            "); create the array without --homehost");
   }
   const auto names = member_names(arr, members, true);
+  // The bitmap mdadm would give the array (mdfsadm/bitmap.h), sized on the
+  // smallest member, or on --size.
+  uint64_t member_sectors = size_kib ? *size_kib * 2 : 0;
+  for (const auto& name : names) {
+    struct stat st;
+    if (size_kib || name.empty() || ::stat(arr.mount.member_path(name).c_str(), &st) != 0) continue;
+    const uint64_t sectors = static_cast<uint64_t>(st.st_size) / 512;
+    member_sectors = member_sectors ? std::min(member_sectors, sectors) : sectors;
+  }
+  const CreateBitmap bitmap = create_bitmap({opts.bitmap, opts.bitmap_chunk}, *level, *metadata, member_sectors);
 
   new_array(arr);
   building(arr, [&] {
@@ -198,6 +210,10 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
     if (layout) write_attr_or_fail(arr.md("layout"), std::to_string(*layout));
     if (size_kib) write_attr_or_fail(arr.md("component_size"), std::to_string(*size_kib));
     add_members(arr, members, names, *n, opts, data_offset);
+    // mdadm writes the bitmap with the superblocks; mdfs writes it when
+    // the array starts, where bitmap/location says.
+    if (bitmap.chunk) write_attr_or_fail(arr.md("bitmap/chunksize"), std::to_string(bitmap.chunk));
+    if (!bitmap.location.empty()) write_attr_or_fail(arr.md("bitmap/location"), bitmap.location);
     // Without --assume-clean mdadm has the kernel resync the new array;
     // mdfs writes every new array clean (its members are taken as they
     // are), so both cases end the same.

@@ -4,6 +4,7 @@
 #include <linux/major.h>
 #include <linux/raid/md_u.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <set>
 
 #include "mdfs/unique_fd.h"
+#include "mdfsadm/bitmap.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/mdadm_text.h"
 
@@ -123,25 +125,26 @@ int manage(const std::string& dev, const std::vector<MemberAction>& actions, con
   for (const auto& a : actions) {
     try {
       switch (a.op) {
+        case MemberOp::kReAdd:
+          if (re_add(arr, resolve_member(arr.mount, a.member), false) == ReAdd::kNotPossible) rc = 1;
+          break;
         case MemberOp::kAdd:
         case MemberOp::kAddSpare: {
           std::string name = resolve_member(arr.mount, a.member);
           const std::string path = arr.mount.member_path(name);
-          int error = 0;
-          auto found = find_super(path, &error);
+          // As mdadm: a member that was in this array is re-added when the
+          // bitmap allows, else added as a new one (rebuilt in full);
+          // --add-spare never re-adds.
+          if (a.op == MemberOp::kAdd && re_add(arr, name, true) == ReAdd::kReAdded) break;
           if (int e = write_attr(arr.md("new_dev"), name))
             fail("add new device failed for " + path + ": " + errno_text(e));
           if (a.write_mostly) (void)write_attr(arr.md("dev-" + name + "/state"), "writemostly");
           if (a.failfast) (void)write_attr(arr.md("dev-" + name + "/state"), a.failfast > 0 ? "failfast" : "-failfast");
-          // mdfs never re-adds: a member with an old superblock joins as a
-          // spare and is rebuilt, which mdadm reports as a re-add.
-          if (verbose >= 0) say(std::string(found && a.op == MemberOp::kAdd ? "re-added " : "added ") + path);
+          if (verbose >= 0) say("added " + path);
           // The kernel rebuilds a degraded array onto a spare at once.
-          auto state = read_attr(arr.md("dev-" + name + "/state"));
+          auto slot = read_attr(arr.md("dev-" + name + "/slot"));
           auto degraded = read_attr(arr.md("degraded"));
-          auto sync = read_attr(arr.md("sync_action"));
-          if (state && state->find("spare") != std::string::npos && degraded && *degraded != "0" &&
-              sync.value_or("idle") == "idle")
+          if (slot.value_or("none") == "none" && degraded && *degraded != "0")
             say(path + " is a spare of degraded " + arr.dev() + ", but no recovery onto it started");
           break;
         }

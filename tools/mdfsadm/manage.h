@@ -30,6 +30,8 @@ struct CreateOptions {
   int verbose = 0;
   std::set<std::string> write_mostly;      // members given after --write-mostly
   std::set<std::string> failfast;          // members given after --failfast
+  std::optional<std::string> bitmap;        // --bitmap=internal|none
+  std::optional<std::string> bitmap_chunk;  // --bitmap-chunk
 };
 
 // --create DEV MEMBERS...: new_array, metadata_version, level, raid_disks,
@@ -59,9 +61,10 @@ int array_op(ArrayOp op, const std::vector<std::string>& devs, const MountOption
 
 // Manage mode: DEV then --add/--fail/--remove applied to the members that
 // follow each, in order (mdadm /dev/md0 --fail sdb --remove sdb).
-// --add-spare adds as --add does (mdfs never re-adds); --write-mostly marks
-// the member write-mostly as it joins.
-enum class MemberOp { kAdd, kAddSpare, kFail, kRemove };
+// --add-spare adds as --add does but never re-adds; --re-add only re-adds
+// (through the bitmap, mdfsadm/bitmap.h); --write-mostly marks the member
+// write-mostly as it joins.
+enum class MemberOp { kAdd, kAddSpare, kReAdd, kFail, kRemove };
 struct MemberAction {
   MemberOp op;
   std::string member;

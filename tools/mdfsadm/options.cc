@@ -17,7 +17,7 @@ constexpr int kOptional = optional_argument;
 using S = Support;
 
 // Missing md features, named once for the answers.
-constexpr const char* kBitmapIssue = "the write-intent bitmap's options come with mdfs's bitmap support";
+constexpr const char* kBitmapIssue = "write-behind comes later: mdfs writes every member before a write returns";
 constexpr const char* kReshapeIssue = "reshaping (--grow) comes with mdfs's reshape support";
 constexpr const char* kReplaceIssue = "hot replacement comes with mdfs's replacement support";
 constexpr const char* kBadBlocksIssue = "bad-block lists come with mdfs's bad-block support";
@@ -32,11 +32,11 @@ const OptionInfo kOptions[] = {
     {"detail", kNo, 'D', S::kYes, "print the details of arrays", nullptr},
     {"examine", kNo, 'E', S::kYes, "print the md superblock of member files", nullptr},
     {"follow", kNo, 'F', S::kYes, "monitor arrays (as --monitor)", nullptr},
-    {"grow", kNo, 'G', S::kLater, "resize or reshape an array", kReshapeIssue},
+    {"grow", kNo, 'G', S::kYes, "change a running array (mdfsadm: --bitmap only)", nullptr},
     {"incremental", kNo, 'I', S::kYes, "add a member to the array it belongs to; start it when complete", nullptr},
     {"zero-superblock", kNo, kOptZero, S::kYes, "erase the md superblock of member files", nullptr},
     {"query", kNo, 'Q', S::kYes, "say how a file relates to md", nullptr},
-    {"examine-bitmap", kNo, 'X', S::kLater, "print a write-intent bitmap", kBitmapIssue},
+    {"examine-bitmap", kNo, 'X', S::kYes, "print a member's write-intent bitmap", nullptr},
     {"auto-detect", kNo, kOptAutoDetect, S::kNever, "have the kernel start autodetected arrays",
      "the kernel's autodetection of 0.90 partitions (mdfs has no partitions)"},
     {"detail-platform", kNo, kOptDetailPlatform, S::kNever, "describe the RAID platform",
@@ -71,13 +71,13 @@ const OptionInfo kOptions[] = {
     {"auto", kArg, kOptAuto, S::kIgnored, "device node creation (md, yes, no)", "mdfs makes its own array files"},
     {"assume-clean", kNo, kOptAssumeClean, S::kYes, "do not resync the new array", nullptr},
     {"metadata", kArg, 'e', S::kYes, "superblock format: 1.2 (default), 1.1, 1.0, 0.90", nullptr},
-    {"bitmap", kArg, kOptBitmap, S::kLater, "write-intent bitmap: internal, none or a file", kBitmapIssue},
-    {"bitmap-chunk", kArg, kOptBitmapChunk, S::kLater, "bitmap chunk size", kBitmapIssue},
+    {"bitmap", kArg, kOptBitmap, S::kYes, "write-intent bitmap: internal or none (create, grow)", nullptr},
+    {"bitmap-chunk", kArg, kOptBitmapChunk, S::kYes, "bitmap chunk size (KiB, or with K, M, G)", nullptr},
     {"write-behind", kOptional, kOptWriteBehind, S::kLater, "write-behind to write-mostly members", kBitmapIssue},
     {"write-mostly", kNo, kOptWriteMostly, S::kYes, "the members that follow are write-mostly", nullptr},
     {"failfast", kNo, kOptFailFast, S::kYes, "the members that follow fail fast", nullptr},
     {"nofailfast", kNo, kOptNoFailFast, S::kYes, "the members that follow do not fail fast", nullptr},
-    {"re-add", kNo, kOptReAdd, S::kLater, "re-add the members that follow", kBitmapIssue},
+    {"re-add", kNo, kOptReAdd, S::kYes, "re-add the members that follow (only their changes are rebuilt)", nullptr},
     {"homehost", kArg, kOptHomehost, S::kYes, "host name for 'local' arrays (<none>, <ignore>, <system>)", nullptr},
     {"symlinks", kArg, kOptSymlinks, S::kIgnored, "/dev/md/ symlinks (yes, no)", "mdfs makes no /dev symlinks"},
     {"data-offset", kArg, kOptDataOffset, S::kYes, "where data starts on each member (KiB, or with a suffix)", nullptr},
@@ -311,7 +311,7 @@ Command parse_command(int argc, char** argv) {
     switch (opt) {
       case kOptManage: case kOptMisc: case 'A': case 'B': case 'C': case 'F': case 'I': case kOptAutoDetect:
         continue;
-      case 'G': unsupported(*info, spelled(opt, index));
+      case 'G': continue;
       default: break;
     }
     if (opt == 1) {
@@ -548,7 +548,11 @@ Command parse_command(int argc, char** argv) {
       c.devmode = 'f';
       continue;
     }
-    if ((opt == kOptReAdd || opt == kOptReplace || opt == kOptWith) && m == kManage) unsupported(*info, spelled(opt, index));
+    if (opt == kOptReAdd && m == kManage) {
+      c.devmode = 'A';  // mdadm's disposition for --re-add
+      continue;
+    }
+    if ((opt == kOptReplace || opt == kOptWith) && m == kManage) unsupported(*info, spelled(opt, index));
     if (opt == 'R' && in({kIncremental, kManage, kAssemble, kBuild, kCreate})) {
       if (c.runstop < 0) usage("Cannot both Stop and Run an array");
       c.runstop = 1;
@@ -581,8 +585,20 @@ Command parse_command(int argc, char** argv) {
       continue;
     }
     if (info && info->support == Support::kLater) unsupported(*info, spelled(opt, index));
-    if (opt == 'b' || opt == kOptBitmap || opt == kOptBitmapChunk || opt == kOptWriteBehind)
-      unsupported(*info_of(kOptBitmap, -1), spelled(opt, index));
+    if (m == kGrow && (opt == 'n' || opt == 'z' || opt == 'Z' || opt == 'c' || opt == kOptChunk || opt == 'p' ||
+                       opt == kOptLayout || opt == 'l' || opt == 'a' || opt == kOptAdd))
+      throw Failure(1, "not supported by mdfs yet: " + spelled(opt, index) + " with --grow (" + kReshapeIssue + ")");
+    if ((opt == 'b' || opt == kOptBitmap) && in({kCreate, kGrow})) {
+      if (c.create.bitmap) usage("bitmap cannot be set twice. Second value: " + arg + ".");
+      c.create.bitmap = arg;
+      continue;
+    }
+    if (opt == kOptBitmapChunk && in({kCreate, kGrow})) {
+      if (c.create.bitmap_chunk) usage("bitmap-chunk cannot be set twice. Second value: " + arg + ".");
+      c.create.bitmap_chunk = arg;
+      continue;
+    }
+    if (opt == kOptWriteBehind) unsupported(*info_of(kOptWriteBehind, -1), spelled(opt, index));
     if (opt == 'k' && in({kCreate})) {
       if (arg != "resync")
         throw Failure(arg == "bitmap" ? 1 : 2, std::string("not supported by mdfs") + (arg == "bitmap" ? " yet" : "") +

@@ -105,6 +105,9 @@ class Disk {
   // For zero-copy replies: the file and where the data area starts in it.
   virtual int fd() const = 0;
   virtual uint64_t data_start() const = 0;
+  // A write-mostly member (WriteMostly): raid1 reads it only when no other
+  // mirror can serve the read, as read_balance.
+  virtual bool write_mostly_member() const { return false; }
 };
 
 // A piece of a read that can be sent straight from a member file.

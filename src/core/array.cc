@@ -228,6 +228,7 @@ void Array::md_clean() {
   delta_disks_ = 0;
   reshape_backwards_ = false;
   read_only_reason_.clear();
+  has_journal_ = journal_log_ = journal_write_back_ = false;
 }
 
 Result<void> Array::md_set_readonly(bool caller_is_opener) {
@@ -290,6 +291,7 @@ Result<mdu_array_info_t> Array::get_array_info() const {
     ++info.nr_disks;
     if (m->faulty) ++info.failed_disks;
     else if (m->raid_disk >= 0 && m->in_sync) { ++info.active_disks; ++info.working_disks; }
+    else if (m->journal) ++info.working_disks;  // the kernel counts a journal as working, not a spare
     else { ++info.spare_disks; ++info.working_disks; }
   }
   info.state = in_sync_ ? (1 << MD_SB_CLEAN) : 0;
@@ -312,11 +314,12 @@ Result<mdu_disk_info_t> Array::get_disk_info(int number) const {
     if (m->desc_nr != number) continue;
     info.major = kMemberMajor;
     info.minor = m->desc_nr;
-    info.raid_disk = m->raid_disk;
+    info.raid_disk = m->journal ? 0 : m->raid_disk;  // the kernel's journal rdev has raid_disk 0
     info.state = 0;
     if (m->faulty) info.state |= 1 << MD_DISK_FAULTY;
     else if (m->in_sync) info.state |= (1 << MD_DISK_ACTIVE) | (1 << MD_DISK_SYNC);
     // get_disk_info: the member flags too.
+    if (m->journal) info.state |= 1 << MD_DISK_JOURNAL;
     if (m->write_mostly) info.state |= 1 << MD_DISK_WRITEMOSTLY;
     if (m->failfast) info.state |= 1 << MD_DISK_FAILFAST;
   }

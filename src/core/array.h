@@ -22,6 +22,7 @@
 
 #include "core/bitmap.h"
 #include "core/member.h"
+#include "format/r5log.h"
 #include "mdfs/personality.h"
 #include "mdfs/result.h"
 
@@ -101,6 +102,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> store_reshape_position(std::string_view text);
   std::string consistency_policy_text() const;
   std::string serialize_policy_text() const;
+  std::string journal_mode_text() const;
+  Result<void> store_journal_mode(std::string_view text);
   int degraded() const;
   bool running() const;
   bool read_only_disk() const;  // sys/block/<name>/ro
@@ -124,6 +127,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string member_recovery_start_text(const Member& m) const;
   std::string member_new_offset_text(const Member& m) const;
   Result<void> store_member_new_offset(Member& m, std::string_view text);
+  std::string member_bad_blocks_text(const Member& m, bool unacknowledged) const;
+  Result<void> store_member_bad_blocks(Member& m, std::string_view text, bool unacknowledged);
   // The sync thread (sync.cc): sync_action and its companions.
   std::string sync_action_text() const;
   Result<void> store_sync_action(std::string_view text);
@@ -307,6 +312,23 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   };
   Rate sync_rate(uint64_t io) const;  // takes sync_wait_mutex_
   void update_configured();
+  // ---- the raid4/5/6 write journal (journal.cc); mutex_ held ----
+  // At start, with the journal member (nullptr: missing): the replay of its
+  // log, or ENOENT when it is missing (the array then runs read-only, as
+  // raid5_run's "journal disk is missing"), or EINVAL when the array cannot
+  // start with it. Either way the array runs read-only: read_only_reason.
+  Result<format::R5logReplay> start_journal(Member* journal, const raid::Geometry& g, bool degraded,
+                                            const format::SuperInfo& freshest, std::string& read_only_reason);
+  // ---- replacements (array_replace.cc); mutex_ held unless said ----
+  Member* replacement_in(int role) const;
+  Member* original_in(int role) const;
+  std::function<void(int)> replacement_failure_handler(Member& replacement);
+  void promote_replacement_locked(int role);  // sb_mutex_ held
+  bool add_replacements(bool failed);
+  void drop_forwarding_of_faulty();
+  void plan_replacement_copies();
+  bool copy_replacements(raid::Personality& pers, uint64_t pos, uint64_t n);  // the sync thread
+  void replacements_done();
   template <class F>
   Result<void> locked_ioctl(F&& body);
 
@@ -412,6 +434,13 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string read_only_reason_;
   // max_read_errors (mddev->max_corr_read_errors); read by the data path.
   std::atomic<unsigned> max_read_errors_{20};
+  // MD_HAS_JOURNAL (consistency_policy journal), and whether the journal
+  // member is there (the kernel's conf->log: journal_mode shows); the mode
+  // journal_mode was last set to, which mdfs shows but, writing no
+  // journal, does not act on.
+  bool has_journal_ = false;
+  bool journal_log_ = false;
+  bool journal_write_back_ = false;
   // A reshape in progress (reshape_position_ kMaxSector: none): the
   // geometry it goes to, as the kernel's mddev; level_, layout_ and
   // chunk_sectors_ are the old shape's and raid_disks_ the new count.
@@ -524,6 +553,12 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
     uint64_t io;  // sync_io_ then
   };
   std::vector<Mark> sync_marks_;          // the last ten, every 3 s (SYNC_MARKS)
+  // A recovery pass's replacements: set by md_check_recovery before the
+  // thread starts, read by it, left alone until it is reaped.
+  std::vector<std::pair<std::shared_ptr<Member>, std::shared_ptr<Member>>> replace_pairs_;
+  std::vector<std::byte> replace_buffer_;  // the sync thread's
+  bool sync_pers_recovers_ = false;        // the personality rebuilds some role
+  int replace_max_degraded_ = 0;
 };
 
 }  // namespace mdfs::core

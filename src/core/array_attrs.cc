@@ -308,8 +308,29 @@ std::string Array::uuid_text() const {
 std::string Array::consistency_policy_text() const {
   std::lock_guard lock(mutex_);
   if (!pers_type_) return "unknown\n";
+  if (has_journal_) return "journal\n";
   if (bitmap_) return "bitmap\n";
   return pers_type_->level == 0 || pers_type_->level == LEVEL_LINEAR ? "none\n" : "resync\n";
+}
+
+// r5c_journal_mode_show: the modes, the current one bracketed, while the
+// array runs with its journal member; nothing otherwise.
+std::string Array::journal_mode_text() const {
+  std::lock_guard lock(mutex_);
+  if (!pers_ || !journal_log_) return "";
+  return journal_write_back_ ? "write-through [write-back]\n" : "[write-through] write-back\n";
+}
+
+// r5c_journal_mode_store: one of the two words (one newline allowed);
+// ENODEV without a journal; write-back on a degraded array EINVAL.
+Result<void> Array::store_journal_mode(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  const bool back = cmd_match(text, "write-back");
+  if (!back && !cmd_match(text, "write-through")) return err(EINVAL);
+  if (!pers_ || !journal_log_) return err(ENODEV);
+  if (back && degraded_locked() > 0) return err(EINVAL);
+  journal_write_back_ = back;
+  return {};
 }
 
 std::string Array::serialize_policy_text() const {
@@ -343,12 +364,16 @@ std::string Array::mdstat_entry() const {
   uint64_t sectors = 0;
   for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
     const Member& m = **it;
+    // md_seq_show's marks, in its order.
     out += " " + m.name() + "[" + std::to_string(m.desc_nr) + "]";
+    if (m.write_mostly) out += "(W)";
+    if (m.journal) out += "(J)";
     if (m.faulty) {
       out += "(F)";
       continue;
     }
-    if (m.raid_disk < 0) out += "(S)";
+    if (m.raid_disk < 0 && !m.journal) out += "(S)";
+    if (m.replacement) out += "(R)";
     sectors += m.sectors;
   }
   if (!members_.empty()) out += "\n      " + std::to_string((pers_ ? array_sectors_ : sectors) / 2) + " blocks";

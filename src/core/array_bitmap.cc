@@ -283,11 +283,18 @@ Array::SyncBitmap Array::sync_bitmap_locked(Sync kind) {
   recovery_full_ = true;
   if (!bitmap_ || (kind != Sync::kResync && kind != Sync::kRecover)) return sb;
   // conf->fullsync: a member rebuilt into a role it did not have (a fresh
-  // spare) needs everything, whatever the bitmap says.
+  // spare) needs everything, whatever the bitmap says; so does a
+  // replacement (raid1/5/10_add_disk set fullsync for one), whose copy of
+  // the member it replaces must be whole. still_degraded counts the roles'
+  // own members only, not their replacements nor the journal.
   bool fullsync = false;
   int covered = 0;
   for (const auto& m : members_) {
-    if (m->raid_disk < 0 || m->raid_disk >= raid_disks_ || m->faulty) continue;
+    if (m->raid_disk < 0 || m->raid_disk >= raid_disks_ || m->faulty || m->journal) continue;
+    if (m->replacement) {
+      if (!m->in_sync) fullsync = true;
+      continue;
+    }
     ++covered;
     if (!m->in_sync && m->saved_raid_disk != m->raid_disk) fullsync = true;
   }

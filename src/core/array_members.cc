@@ -71,6 +71,7 @@ Result<void> Array::store_new_dev(std::string_view text) {
     member->desc_nr = n;
   }
   if (member->super) {
+    member->bad_blocks = member->super->bad_blocks;  // as super_1_load reads the log
     member->data_offset = member->super->data_offset;
     member->sectors = member->super->data_size;
     member->sb_offset = member->super->super_offset;
@@ -119,8 +120,11 @@ std::vector<std::pair<int, std::string>> Array::role_links() const {
   std::lock_guard sb_lock(sb_mutex_);
   std::vector<std::pair<int, std::string>> out;
   if (!pers_) return out;
+  // A replacement shares its role's number and gets no link of its own,
+  // as sysfs_link_rdev's second rdN fails.
   for (const auto& m : members_)
-    if (m->raid_disk >= 0 && !m->faulty) out.emplace_back(m->raid_disk, "dev-" + m->name());
+    if (m->raid_disk >= 0 && !m->faulty && !m->replacement && !m->journal)
+      out.emplace_back(m->raid_disk, "dev-" + m->name());
   std::sort(out.begin(), out.end());
   return out;
 }
@@ -128,13 +132,22 @@ std::vector<std::pair<int, std::string>> Array::role_links() const {
 std::string Array::member_state_text(const Member& m) const {
   std::lock_guard lock(mutex_);
   std::lock_guard sb_lock(sb_mutex_);
-  // state_show's words, in its order.
+  // state_show's words, in its order. Unacknowledged bad blocks show as
+  // faulty and blocked, as the kernel shows them until they are written.
+  bool unacknowledged = false;
+  {
+    std::lock_guard bb_lock(m.bb_mutex);
+    unacknowledged = m.bad_blocks.unacknowledged();
+  }
   std::vector<std::string> flags;
-  if (m.faulty) flags.push_back("faulty");
-  else if (m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
+  if (m.faulty || unacknowledged) flags.push_back("faulty");
+  if (!m.faulty && m.in_sync && m.raid_disk >= 0) flags.push_back("in_sync");
   if (m.journal) flags.push_back("journal");
   if (m.write_mostly) flags.push_back("write_mostly");
+  if (unacknowledged && !m.faulty) flags.push_back("blocked");
   if (!m.faulty && !m.journal && !m.in_sync && pers_) flags.push_back("spare");
+  if (m.write_error_seen) flags.push_back("write_error");
+  if (m.want_replacement) flags.push_back("want_replacement");
   if (m.replacement) flags.push_back("replacement");
   if (m.failfast) flags.push_back("failfast");
   std::string out;
@@ -158,9 +171,12 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
       const int level = pers_type_->level;
       if (level != 4 && level != 5 && level != 6) return err(EBUSY);
     }
-    if (pers_ && m.raid_disk >= 0) pers_->fail(m.raid_disk);
+    // A replacement fails alone; the role's member takes its replacement
+    // with it into the role.
+    if (pers_ && m.raid_disk >= 0 && !m.replacement) pers_->fail(m.raid_disk);
     m.faulty = true;
     m.in_sync = false;
+    if (pers_ && m.raid_disk >= 0 && !m.replacement) promote_replacement_locked(m.raid_disk);
     // md_error: the member's state, the sync action (a recovery onto it
     // ends) and an md event.
     sysfs_notify(m, "state");
@@ -177,7 +193,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     return {};
   }
   if (cmd_match(text, "remove")) {
-    if (pers_ && m.raid_disk >= 0 && !m.faulty) return err(EBUSY);
+    if (pers_ && ((m.raid_disk >= 0 && !m.faulty) || m.journal)) return err(EBUSY);
     auto it = std::find_if(members_.begin(), members_.end(), [&](const auto& p) { return p.get() == &m; });
     if (it == members_.end()) return err(ENOENT);
     (*it)->release_name();
@@ -192,7 +208,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
   // updates them at once.
   struct Flag {
     std::string_view word;
-    bool Member::*field;
+    std::atomic<bool> Member::*field;
   };
   for (const Flag& f : {Flag{"writemostly", &Member::write_mostly}, Flag{"failfast", &Member::failfast}}) {
     const bool set = cmd_match(text, f.word);
@@ -200,6 +216,28 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     m.*f.field = set;
     if (pers_ && ro_ != ReadOnly::kReadOnly) update_superblocks();
     sysfs_notify(m, "state");
+    return {};
+  }
+  // want_replacement: any member in a role that is not itself a
+  // replacement or the journal may ask for one (state_store answers 0 in
+  // every case); a spare is taken by the next recovery check.
+  if (cmd_match(text, "want_replacement")) {
+    if (m.raid_disk >= 0 && !m.journal && !m.replacement) m.want_replacement = true;
+    if (pers_) {
+      sb_lock.unlock();
+      wake_md_thread();
+    }
+    return {};
+  }
+  if (cmd_match(text, "-want_replacement")) {
+    m.want_replacement = false;
+    return {};
+  }
+  // A replacement is named before the array starts; once it runs, only
+  // spares become replacements.
+  if (cmd_match(text, "replacement") || cmd_match(text, "-replacement")) {
+    if (pers_) return err(EBUSY);
+    m.replacement = cmd_match(text, "replacement");
     return {};
   }
   if (cmd_match(text, "insync")) {
@@ -220,6 +258,7 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
 std::string Array::member_slot_text(const Member& m) const {
   std::lock_guard lock(mutex_);
   std::lock_guard sb_lock(sb_mutex_);
+  if (m.journal) return "journal\n";
   return m.raid_disk < 0 ? "none\n" : std::to_string(m.raid_disk) + "\n";
 }
 
@@ -235,53 +274,12 @@ Result<void> Array::store_member_slot(Member& m, std::string_view text) {
   if (pers_) return store_running_slot(m, slot);
   if (slot >= 0 && raid_disks_ > 0 && slot >= raid_disks_) return err(ENOSPC);
   for (const auto& other : members_)
-    if (other.get() != &m && slot >= 0 && other->raid_disk == slot) return err(EBUSY);
+    if (other.get() != &m && slot >= 0 && other->raid_disk == slot && other->replacement == m.replacement)
+      return err(EBUSY);
   m.raid_disk = slot;
   m.slot_set = slot >= 0;
   m.faulty = false;
   m.in_sync = slot >= 0;
-  return {};
-}
-
-// slot_store on a running array: "none" takes a faulty or recovering
-// member out of its role; a number puts a spare into a free role, to be
-// recovered (through the bitmap when it was marked insync and the bitmap
-// covers it, else in full: mdfs holds it to the events rule the kernel
-// leaves to user space). The recovery starts at once.
-Result<void> Array::store_running_slot(Member& m, int slot) {
-  if (sync_thread_.joinable()) return err(EBUSY);  // MD_RECOVERY_RUNNING
-  if (slot < 0) {
-    if (m.raid_disk < 0) return err(EEXIST);
-    if (!m.faulty && m.in_sync) return err(EBUSY);
-    std::lock_guard sb_lock(sb_mutex_);
-    if (!m.faulty) pers_->fail(m.raid_disk);
-    m.raid_disk = -1;
-    m.in_sync = false;
-    m.saved_raid_disk = -1;
-    update_superblocks();
-    return {};
-  }
-  if (m.raid_disk >= 0 || m.faulty) return err(EBUSY);
-  if (slot >= raid_disks_) return err(ENOSPC);
-  for (const auto& other : members_)
-    if (other.get() != &m && other->raid_disk == slot && !other->faulty) return err(EEXIST);
-  const bool readd = m.in_sync && m.super && bitmap_readd_role(*m.super) == slot;
-  int e = 0;
-  {
-    std::unique_lock io_lock(pers_lock_);  // hot_add_disk with no request in flight
-    e = pers_->add_disk(slot, &m);
-  }
-  if (e) return err(e == EBUSY ? EEXIST : e);
-  {
-    std::lock_guard sb_lock(sb_mutex_);
-    m.raid_disk = slot;
-    m.in_sync = false;
-    m.saved_raid_disk = readd ? slot : -1;
-    m.recovery_offset = 0;
-    update_superblocks();
-  }
-  sync_blocked_ = false;
-  md_check_recovery();
   return {};
 }
 
@@ -317,6 +315,23 @@ Result<void> Array::store_member_size(Member& m, std::string_view text) {
   return {};
 }
 
+std::string Array::member_bad_blocks_text(const Member& m, bool unacknowledged) const {
+  std::lock_guard bb_lock(m.bb_mutex);
+  return m.bad_blocks.show(unacknowledged);
+}
+
+// bb_store and ubb_store: a range recorded bad, acknowledged or not; the
+// log reaches the member with the next superblock write (a write to the
+// array, a stop), as md_update_sb writes it. A member without a log, or
+// whose list is full: ENOSPC.
+Result<void> Array::store_member_bad_blocks(Member& m, std::string_view text, bool unacknowledged) {
+  auto range = format::parse_bad_block_write(text);
+  if (!range) return err(range.error());
+  std::lock_guard bb_lock(m.bb_mutex);
+  if (!m.bad_blocks.set(range->sector, range->length, !unacknowledged)) return err(ENOSPC);
+  return {};
+}
+
 std::string Array::member_recovery_start_text(const Member& m) const {
   std::lock_guard lock(mutex_);
   if (m.faulty) return "0\n";
@@ -327,7 +342,7 @@ std::string Array::member_recovery_start_text(const Member& m) const {
 
 Member* Array::member_in_role_locked(int role) const {
   for (const auto& m : members_)
-    if (m->raid_disk == role && !m->faulty) return m.get();
+    if (m->raid_disk == role && !m->faulty && !m->replacement) return m.get();
   return nullptr;
 }
 
@@ -343,7 +358,10 @@ void Array::member_failed(int role, int error) {
   std::string name;
   {
     std::lock_guard sb_lock(sb_mutex_);
-    if (Member* m = member_in_role_locked(role)) {
+    // The role's member, not its replacement: that one takes its place.
+    for (const auto& mm : members_) {
+      if (mm->raid_disk != role || mm->faulty || mm->replacement) continue;
+      Member* m = mm.get();
       m->faulty = true;
       m->in_sync = false;
       name = m->name();
@@ -351,6 +369,7 @@ void Array::member_failed(int role, int error) {
     }
     const int degraded = degraded_locked();
     if (pers_type_ && degraded > pers_type_->max_degraded(geometry_locked())) broken_ = true;
+    promote_replacement_locked(role);
     update_superblocks();
     if (!name.empty()) {
       log_line(md_prefix() + "Disk failure on " + name + " (" + std::strerror(error) + "), disabling device.");

@@ -9,6 +9,7 @@
 
 #include "core/array.h"
 #include "core/jiffies.h"
+#include "core/journal.h"
 #include "core/log.h"
 #include "format/feature_rules.h"
 #include "core/registry.h"
@@ -78,10 +79,6 @@ Result<void> Array::do_md_run() {
     }
     if (v.support == format::Support::kReadOnly && read_only_reason.empty())
       read_only_reason = m->name() + ": " + v.reason;
-    if (m->super->role == format::kRoleJournal) {
-      log_line(name_ + ": cannot start: " + m->name() + " is the array's write journal, which mdfs does not keep");
-      return err(EINVAL);
-    }
     if (m->super->bitmap_offset != 0 && !m->super->bitmap && m->super->events == freshest->events) {
       log_line(name_ + ": cannot start: " + m->name() + ": " + m->super->bitmap_problem);
       return err(EINVAL);
@@ -129,11 +126,14 @@ Result<void> Array::do_md_run() {
     uint64_t data_offset, sectors, sb_offset;
     bool kicked;
     int64_t new_offset;  // sectors from data_offset, mid-reshape
+    bool replacement = false;  // replacing the member in `role`
+    bool journal = false;      // the array's write journal
   };
   std::vector<Plan> plans;
-  std::set<int> taken;
+  std::set<int> taken, replaced;
   for (const auto& m : members_) {
     Plan p{m.get(), -1, false, m->data_offset, m->sectors, m->sb_offset, false, 0};
+    p.replacement = m->super ? m->super->replacement : m->replacement;
     if (m->super) {
       const auto& sb = *m->super;
       // As super_1_validate and super_90_validate: a member one event
@@ -147,6 +147,16 @@ Result<void> Array::do_md_run() {
                                    freshest->roles[sb.dev_number] == sb.role;
       if (sb.events + 1 < freshest->events || sb.role == format::kRoleFaulty || (one_behind && !freshest_agrees)) {
         p.kicked = true;  // "kicking non-fresh member from array"
+      } else if (sb.role == format::kRoleJournal) {
+        // super_1_validate: a journal needs the journal feature.
+        p.journal = (sb.feature_map & MD_FEATURE_JOURNAL) != 0;
+        if (!p.journal) {
+          md_log("md: journal device provided without journal feature, ignoring the device");
+          p.kicked = true;
+        }
+        p.sb_offset = sb.super_offset;
+        if (!m->offset_set) p.data_offset = sb.data_offset;
+        if (!m->size_set) p.sectors = sb.data_size;
       } else {
         int role = m->slot_set ? m->raid_disk : (sb.role < roles ? static_cast<int>(sb.role) : -1);
         if (reshaping) p.new_offset = sb.new_offset;
@@ -186,8 +196,16 @@ Result<void> Array::do_md_run() {
       p.in_sync = creating;
     }
     if (p.role >= roles) return err(EINVAL);
-    if (p.role >= 0 && !taken.insert(p.role).second) return err(EINVAL);
+    p.replacement = p.replacement && p.role >= 0 && !p.kicked;
+    if (p.role >= 0 && !(p.replacement ? replaced : taken).insert(p.role).second) return err(EINVAL);
     plans.push_back(p);
+  }
+  // raid5_run: a replacement whose role has no member is all the role has
+  // yet, and stands in it; beside its member it is rebuilt, never read.
+  for (auto& p : plans) {
+    if (!p.replacement) continue;
+    if (taken.insert(p.role).second) p.replacement = false;
+    else p.in_sync = false;
   }
   if (creating) {  // members without a slot fill the free roles in the order they were added
     int next = 0;
@@ -214,8 +232,8 @@ Result<void> Array::do_md_run() {
   int working = 0, recovering = 0;
   bool all_writable = true;
   for (const auto& p : plans) {
-    if (!p.kicked && p.role >= 0 && !p.in_sync) ++recovering;
-    if (p.kicked || p.role < 0 || !p.in_sync) continue;
+    if (!p.kicked && p.role >= 0 && !p.in_sync && !p.replacement) ++recovering;
+    if (p.kicked || p.role < 0 || !p.in_sync || p.replacement) continue;
     g.member_sectors[static_cast<size_t>(p.role)] = p.sectors;
     disks[static_cast<size_t>(p.role)] = p.member;
     reshape_members[static_cast<size_t>(p.role)] = {p.member, p.new_offset};
@@ -238,6 +256,14 @@ Result<void> Array::do_md_run() {
   // Mid-reshape the size is the smaller shape's, known once it runs.
   auto sectors = reshaping ? Result<uint64_t>(0) : type->array_sectors(g);
   if (!sectors) return err(EINVAL);
+  std::optional<format::R5logReplay> journal;
+  if (!creating && (freshest->feature_map & MD_FEATURE_JOURNAL)) {
+    Member* j = nullptr;
+    for (const auto& p : plans)
+      if (p.journal && !p.kicked) j = p.member;
+    if (auto r = start_journal(j, g, working < roles, *freshest, read_only_reason); r) journal = std::move(*r);
+    else if (r.error() != ENOENT) return err(r.error());
+  }
   if (working == 0 || roles - working > type->max_degraded(g)) {
     md_log("%s: cannot start: not enough operational devices (%d/%d failed)", name_.c_str(), roles - working,
            roles);
@@ -283,6 +309,8 @@ Result<void> Array::do_md_run() {
     restore();
     return err(EINVAL);
   }
+  // The journal's unreplayed pages are what the array holds (read-only).
+  if (journal && !journal->data.empty()) *pers = with_journal_pages(std::move(*pers), std::move(journal->data));
   // The internal bitmap, as md_bitmap_create: the freshest member's (valid,
   // as checked above) covers what the array resyncs (its on-disk sync_size
   // is not trusted), at each member's own position, where it must not run
@@ -327,17 +355,22 @@ Result<void> Array::do_md_run() {
       const auto& sb = *p.member->super;
       p.member->write_mostly = sb.write_mostly;
       p.member->failfast = sb.failfast;
-      p.member->replacement = sb.replacement;
       p.member->corrected_errors = sb.corrected_reads;
     }
+    p.member->replacement = p.replacement;
+    p.member->journal = p.journal && !p.kicked;
     // A member whose recovery was interrupted resumes it from its offset,
     // through the bitmap if it was recovering that way (super_1_validate).
+    // A replacement is always copied whole (the kernel's conf->fullsync):
+    // it never recovers through the bitmap.
     p.member->recovery_offset = kMaxSector;
     p.member->saved_raid_disk = -1;
     if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) {
       p.member->recovery_offset = p.member->super->recovery_offset;
-      if (p.member->super->feature_map & MD_FEATURE_RECOVERY_BITMAP) p.member->saved_raid_disk = p.role;
+      if ((p.member->super->feature_map & MD_FEATURE_RECOVERY_BITMAP) && !p.replacement) p.member->saved_raid_disk = p.role;
     }
+    if (p.replacement && p.member->recovery_offset == kMaxSector) p.member->recovery_offset = 0;  // copied again
+    if (p.journal && !p.kicked) p.member->recovery_offset = p.member->super->journal_tail;
     if (p.kicked) {
       md_log("%s: kicking %s %s from array!", name_.c_str(), p.member->super->role == format::kRoleFaulty ? "faulty" : "non-fresh",
              p.member->name().c_str());
@@ -381,6 +414,9 @@ Result<void> Array::do_md_run() {
     delta_disks_ = 0;
     reshape_backwards_ = false;
   }
+  has_journal_ = !creating && (freshest->feature_map & MD_FEATURE_JOURNAL) != 0;
+  journal_log_ = journal.has_value();
+  journal_write_back_ = false;
   if (!external_size_) array_sectors_ = *sectors;
   size_limit_ = external_size_ ? std::min(array_sectors_, *sectors) : kMaxSector;
   read_only_reason_ = read_only_reason;
@@ -394,6 +430,12 @@ Result<void> Array::do_md_run() {
   safemode_delay_jiffies_ = kDefaultSafemodeJiffies;
   {
     std::unique_lock io_lock(pers_lock_);
+    // Writes to a member being replaced reach its replacement too.
+    for (const auto& r : plans) {
+      if (!r.replacement) continue;
+      for (const auto& o : plans)
+        if (!o.replacement && !o.kicked && o.role == r.role) o.member->start_forwarding(r.member, replacement_failure_handler(*r.member));
+    }
     bitmap_info_ = opened->info;
     if (opened->bitmap) opened->bitmap->set_writable(ro_ == ReadOnly::kReadWrite);
     set_live_bitmap(std::move(opened->bitmap));

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <shared_mutex>
 #include <vector>
 
 #include <cerrno>
@@ -80,7 +81,40 @@ int Member::read(uint64_t offset, std::span<std::byte> buf) {
 
 int Member::write(uint64_t offset, std::span<const std::byte> buf) {
   if (offset + buf.size() > sectors * 512) return EIO;
-  return pwrite_exact(data_start() + offset, buf);
+  Member* by = forwarding_to();
+  if (!by) return pwrite_exact(data_start() + offset, buf);
+  std::shared_lock lock(forward_mutex_);
+  const int e = pwrite_exact(data_start() + offset, buf);
+  if (int f = by->write(offset, buf)) forward_error(f);
+  return e;
+}
+
+void Member::start_forwarding(Member* by, std::function<void(int)> failed) {
+  std::unique_lock lock(forward_mutex_);
+  replacement_failed_ = std::move(failed);
+  forward_failed_ = false;
+  replaced_by_ = by;
+}
+
+void Member::stop_forwarding() {
+  std::unique_lock lock(forward_mutex_);
+  replaced_by_ = nullptr;
+  forward_failed_ = false;
+  replacement_failed_ = nullptr;
+}
+
+void Member::forward_error(int error) {
+  if (forward_failed_.exchange(true)) return;
+  if (replacement_failed_) replacement_failed_(error);
+}
+
+int Member::copy_to_replacement(uint64_t offset, std::span<std::byte> buf) {
+  std::unique_lock lock(forward_mutex_);
+  Member* by = forwarding_to();
+  if (!by) return ENODEV;
+  if (int e = read(offset, buf)) return e;
+  if (int f = by->write(offset, buf)) forward_error(f);
+  return 0;
 }
 
 namespace {
@@ -131,7 +165,12 @@ int Member::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
 int Member::writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
   if (!writable_) return EROFS;
   if (offset + total(bufs) > sectors * 512) return EIO;
-  return vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO);
+  Member* by = forwarding_to();
+  if (!by) return vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO);
+  std::shared_lock lock(forward_mutex_);
+  const int e = vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO);
+  if (int f = by->writev(offset, bufs)) forward_error(f);
+  return e;
 }
 
 int MemberView::read(uint64_t offset, std::span<std::byte> buf) {
@@ -155,6 +194,12 @@ int MemberView::writev(uint64_t offset, std::span<const std::span<const std::byt
   return vectored(member_.fd(), start_ + offset, bufs, ::pwritev, EIO);
 }
 
-int Member::sync() { return ::fdatasync(fd_.get()) == 0 ? 0 : errno; }
+// The replacement holds what was forwarded below its recovery offset, which
+// its superblock trusts: it reaches storage with this member's data.
+int Member::sync() {
+  const int e = ::fdatasync(fd_.get()) == 0 ? 0 : errno;
+  if (Member* by = forwarding_to(); by && by->sync() != 0) forward_error(EIO);
+  return e;
+}
 
 }  // namespace mdfs::core

@@ -4,6 +4,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <string>
 
@@ -42,6 +45,23 @@ class Member : public raid::Disk {
   int sync() override;
   int fd() const override { return fd_.get(); }
   uint64_t data_start() const override { return data_offset * 512; }
+  bool write_mostly_member() const override { return write_mostly.load(std::memory_order_relaxed); }
+
+  // ---- a replacement (md's Replacement) ----
+  // While `by` replaces this member, every write to this member's data goes
+  // to `by` as well, as md writes a role's replacement with the role; the
+  // first write `by` fails is told to `failed` (it must take no lock a
+  // request may hold), and later writes go to this member alone. Both are
+  // called with no request in flight (the Array's pers_lock_ exclusive).
+  void start_forwarding(Member* by, std::function<void(int error)> failed);
+  void stop_forwarding();
+  Member* forwarding_to() const { return forward_failed_.load() ? nullptr : replaced_by_.load(); }
+  // The replacement's copy of [offset, offset + buf.size()) of the data
+  // area: read from this member into `buf` and written to the replacement,
+  // with writes to this member held off in between. 0; ENODEV when nothing
+  // is replacing this member (or the replacement failed); else the errno
+  // of reading this member.
+  int copy_to_replacement(uint64_t offset, std::span<std::byte> buf);
 
   // Raw I/O at a byte offset in the file (superblocks, bitmaps).
   int pread_exact(uint64_t offset, std::span<std::byte> buf) const;
@@ -55,10 +75,19 @@ class Member : public raid::Disk {
   int raid_disk = -1;        // role; -1 spare or not yet placed
   bool faulty = false;
   bool in_sync = false;
-  bool write_mostly = false;  // WriteMostly1 / MD_DISK_WRITEMOSTLY
-  bool failfast = false;      // FailFast1 / MD_DISK_FAILFAST
+  // WriteMostly1 / MD_DISK_WRITEMOSTLY and FailFast1 / MD_DISK_FAILFAST:
+  // changed under the Array's locks, read by the data path (raid1 reads
+  // avoid a write-mostly member, raid::Disk::write_mostly).
+  std::atomic<bool> write_mostly{false};
+  std::atomic<bool> failfast{false};
   bool journal = false;       // the array's write journal (role 0xfffd)
   bool replacement = false;   // replacing the member in its role
+  bool want_replacement = false;  // WantReplacement: a spare is to replace it
+  // A replacement that took its failed member's role while a pass ran:
+  // that pass does not count its progress (sb_mutex_).
+  bool recovery_restarted = false;
+  // WriteErrorSeen: a write failed and was recorded as bad blocks.
+  std::atomic<bool> write_error_seen{false};
   // The role a re-added member had (the kernel's saved_raid_disk): it
   // recovers through the bitmap instead of from scratch; -1 otherwise.
   int saved_raid_disk = -1;
@@ -75,6 +104,12 @@ class Member : public raid::Disk {
   // advances it under the Array's sb_mutex_.
   std::atomic<uint64_t> recovery_offset{~uint64_t{0}};
   std::optional<format::SuperInfo> super;  // what was on the member when added
+  // The bad block list (rdev->badblocks), in member sectors from the start
+  // of the file; disabled (shift < 0) without a log. bb_mutex guards it: the
+  // data path checks and records through it, so it has a lock of its own,
+  // taken after the Array's locks and never with another member's.
+  mutable std::mutex bb_mutex;
+  format::BadBlocks bad_blocks;
   // Sectors rewritten after read errors and read back (rdev->
   // corrected_errors): dev-<member>/errors, and the v1 superblock's
   // cnt_corrected_read, which it is loaded from and saved to.
@@ -93,6 +128,14 @@ class Member : public raid::Disk {
   bool writable_;
   Shelf::FileId id_;
   bool named_ = true;
+  // The replacement and what to tell when it fails a write (see
+  // start_forwarding). forward_mutex_: writes that forward hold it shared,
+  // copy_to_replacement exclusively; taken after every Array lock.
+  std::atomic<Member*> replaced_by_{nullptr};
+  std::atomic<bool> forward_failed_{false};
+  std::function<void(int)> replacement_failed_;
+  std::shared_mutex forward_mutex_;
+  void forward_error(int error);
 };
 
 // A member's data seen from another data offset: during a reshape that

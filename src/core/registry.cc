@@ -1,5 +1,7 @@
 #include "core/registry.h"
 
+#include "format/feature_rules.h"
+
 #include <algorithm>
 
 #include "core/log.h"
@@ -270,6 +272,15 @@ void Registry::assemble_all() {
              static_cast<unsigned long long>(found[loser].sb.events));
     }
     if (refuse) continue;
+    // As mdadm's assemble without --force: a journal that is missing or
+    // stale keeps the array from starting.
+    std::vector<const format::SuperInfo*> infos;
+    for (size_t i = 0; i < found.size(); ++i)
+      if (chosen[i]) infos.push_back(&found[i].sb);
+    if (format::journal_missing(infos)) {
+      md_log("%s: Not safe to assemble with missing or stale journal device, consider --force.", name.c_str());
+      continue;
+    }
     std::shared_ptr<Array> array;
     {
       std::lock_guard lock(mutex_);

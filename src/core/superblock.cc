@@ -22,6 +22,35 @@ uint64_t bitmap_area_sectors(const format::BitmapSuper& bitmap, uint64_t sync_se
   return format::bitmap_sectors(sync_sectors, bitmap.chunksize, 512);
 }
 
+// Where mdadm 4.2 puts a new member's bad block log (write_init_super1):
+// after the bitmap or the space kept for one (1.1, 1.2), else just before
+// the data; just before the superblock (1.0). None when that space meets
+// the member's data or bitmap.
+void place_bblog(const Member& member, const ArrayInfo& array, format::Placement1& where) {
+  format::PlaceRequest1 req;
+  req.minor = array.minor;
+  req.dev_sectors = member.file_sectors();
+  req.component_sectors = array.size;
+  req.chunk_sectors = array.chunk_sectors;
+  req.data_offset = where.data_offset;
+  if (where.bitmap_offset != 0 && array.bitmap)
+    req.bitmap_sectors = static_cast<uint32_t>(format::bitmap_sectors(array.bitmap->sync_size, array.bitmap->chunksize));
+  auto placed = format::place_member1(req);
+  if (!placed || placed->bblog_size == 0) return;
+  const int64_t start = static_cast<int64_t>(where.super_offset) + placed->bblog_offset;
+  const int64_t end = start + placed->bblog_size;
+  const auto meets = [&](int64_t lo, int64_t hi) { return start < hi && lo < end; };
+  const auto data = static_cast<int64_t>(where.data_offset);
+  if (start < 0 || meets(data, data + static_cast<int64_t>(where.data_size))) return;
+  if (meets(static_cast<int64_t>(where.super_offset), static_cast<int64_t>(where.super_offset) + 8)) return;
+  if (where.bitmap_offset != 0) {
+    const int64_t bm = static_cast<int64_t>(where.super_offset) + where.bitmap_offset;
+    if (meets(bm, bm + static_cast<int64_t>(req.bitmap_sectors))) return;
+  }
+  where.bblog_offset = placed->bblog_offset;
+  where.bblog_size = placed->bblog_size;
+}
+
 // The role every superblock's table gives a member, as super_1_sync:
 // faulty, then in sync in its role, then the journal, then a role being
 // recovered, else spare.
@@ -61,9 +90,13 @@ int write_v1(Member& member, const ArrayInfo& array) {
     where.data_offset = member.data_offset;
     where.data_size = member.sectors;
     if (bitmap) where.bitmap_offset = static_cast<int32_t>(array.bitmap_offset);
+    place_bblog(member, array, where);
     sb = format::new_superblock1(na, static_cast<uint32_t>(member.desc_nr), random_uuid(), where);
+    // The new log starts empty (super_1_load of what mdadm wrote).
+    std::lock_guard bb_lock(member.bb_mutex);
+    if (where.bblog_size != 0 && !member.bad_blocks.enabled()) member.bad_blocks = format::BadBlocks(0);
   }
-  const uint32_t kept_features = sb.feature_map & (MD_FEATURE_BAD_BLOCKS | MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS |
+  const uint32_t kept_features = sb.feature_map & (MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS |
                                                    MD_FEATURE_CLUSTERED | MD_FEATURE_RAID0_LAYOUT);
   sb.feature_map = kept_features;
   sb.set_uuid = array.uuid;
@@ -119,9 +152,24 @@ int write_v1(Member& member, const ArrayInfo& array) {
   for (const auto& d : array.members) max_dev = std::max(max_dev, static_cast<size_t>(d.desc_nr) + 1);
   sb.dev_roles.assign(max_dev, kRoleSpare);
   for (const auto& d : array.members) sb.dev_roles[static_cast<size_t>(d.desc_nr)] = role_of(d);
+  // super_1_sync and md_update_sb: MD_FEATURE_BAD_BLOCKS while the member
+  // has entries; the log is rewritten after the superblock when they
+  // changed, and then they count as acknowledged. bb_mutex is held to the
+  // end, so an entry recorded meanwhile is not acknowledged unwritten.
+  std::unique_lock bb_lock(member.bb_mutex);
+  const bool has_log = sb.bblog_offset != 0 && sb.bblog_size != 0;
+  if (has_log && !member.bad_blocks.empty()) sb.feature_map |= MD_FEATURE_BAD_BLOCKS;
   auto bytes = format::serialize_superblock1(sb);
   if (!bytes) return bytes.error();
   if (int e = member.pwrite_exact(member.sb_offset * 512, *bytes)) return e;
+  if (has_log && !member.bad_blocks.empty() && member.bad_blocks.changed) {
+    const auto log = format::serialize_bblog(member.bad_blocks, std::size_t{sb.bblog_size} * 512);
+    const int64_t at = static_cast<int64_t>(sb.super_offset) + sb.bblog_offset;
+    if (int e = member.pwrite_exact(static_cast<uint64_t>(at) * 512, log)) return e;
+    member.bad_blocks.changed = false;
+    member.bad_blocks.acknowledge_all();
+  }
+  bb_lock.unlock();
   member.super = format::super_info(sb, array.minor);
   if (sb.feature_map & MD_FEATURE_BITMAP_OFFSET) member.super->bitmap = array.bitmap;
   return 0;

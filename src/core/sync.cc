@@ -224,13 +224,14 @@ bool Array::remove_and_add_spares() {
       changed = true;
     }
   }
+  drop_forwarding_of_faulty();
   if (changed) sysfs_notify("degraded");  // a member left its role
   std::vector<bool> taken(static_cast<size_t>(raid_disks_), false);
   for (const auto& m : members_)
     if (!m->faulty && m->raid_disk >= 0 && m->raid_disk < raid_disks_) taken[static_cast<size_t>(m->raid_disk)] = true;
   for (const auto& m : members_) {
     if (failed || sync_blocked_) break;
-    if (m->faulty || m->in_sync || m->sectors < dev_sectors_) continue;
+    if (m->faulty || m->in_sync || m->replacement || m->journal || m->sectors < dev_sectors_) continue;
     int role = m->raid_disk;
     // As raid1_add_disk and raid5_add_disk: a member coming back takes its
     // old role when that is free, any free one otherwise.
@@ -252,15 +253,17 @@ bool Array::remove_and_add_spares() {
     taken[static_cast<size_t>(role)] = true;
     added.emplace_back(m.get(), role);
   }
-  std::lock_guard sb_lock(sb_mutex_);
-  for (auto [m, role] : added) {
-    if (m->raid_disk < 0 || m->recovery_offset == kMaxSector) m->recovery_offset = 0;
-    m->raid_disk = role;
-    changed = true;
-    md_new_event();  // a spare taken into a role (hot_add_disk)
+  {
+    std::lock_guard sb_lock(sb_mutex_);
+    for (auto [m, role] : added) {
+      if (m->raid_disk < 0 || m->recovery_offset == kMaxSector) m->recovery_offset = 0;
+      m->raid_disk = role;
+      changed = true;
+      md_new_event();  // a spare taken into a role (hot_add_disk)
+    }
+    if (changed) update_superblocks();
   }
-  if (changed) update_superblocks();
-  return !added.empty();
+  return add_replacements(failed) || !added.empty();
 }
 
 void Array::md_check_recovery() {
@@ -276,6 +279,11 @@ void Array::md_check_recovery() {
     start = pers_->reshape_done();
   } else if (remove_and_add_spares()) {
     kind = Sync::kRecover;
+    plan_replacement_copies();
+    {
+      std::lock_guard sb_lock(sb_mutex_);
+      for (const auto& m : members_) m->recovery_restarted = false;
+    }
     start = kMaxSector;
     for (const auto& m : members_)
       if (!m->faulty && !m->in_sync && m->raid_disk >= 0) start = std::min<uint64_t>(start, m->recovery_offset);
@@ -340,7 +348,8 @@ void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint6
     const uint64_t max = std::max(resync_max_.load(), pos + 1);
     uint64_t n = std::min({window - pos % window, total - pos, max - pos});
     // md_bitmap_start_sync: clean chunks are skipped in whole units, and
-    // count as done (in sync_completed and mdstat, not in the speed).
+    // count as done (in sync_completed and mdstat, not in the speed). A
+    // pass with a replacement to fill never skips (sync_bitmap_locked).
     uint64_t skip = 0;
     if (bm && bitmap.skip) {
       const uint64_t next = bm->next_needed(pos, std::min(total, max));
@@ -350,9 +359,10 @@ void Array::md_do_sync(Sync kind, std::shared_ptr<raid::Personality> pers, uint6
       n = skip;
     } else {
       if (bm) bm->begin_sync(pos, pos + n, bitmap.still_degraded);
-      raid::SyncResult r = pers->sync_window(what, pos, n);
+      raid::SyncResult r;
+      if (kind != Sync::kRecover || sync_pers_recovers_) r = pers->sync_window(what, pos, n);
       resync_mismatches_ += r.mismatches;
-      if (r.error != 0) {
+      if (r.error != 0 || (kind == Sync::kRecover && !copy_replacements(*pers, pos, n))) {
         sync_failed_ = true;
         break;
       }
@@ -387,7 +397,8 @@ void Array::sync_checkpoint(Sync kind, uint64_t done) {
   if (kind == Sync::kResync && done > recovery_cp_) recovery_cp_ = done;
   if (kind == Sync::kRecover) {
     for (const auto& m : members_)
-      if (!m->faulty && !m->in_sync && m->raid_disk >= 0 && done > m->recovery_offset) m->recovery_offset = done;
+      if (!m->faulty && !m->in_sync && m->raid_disk >= 0 && !m->recovery_restarted && done > m->recovery_offset)
+        m->recovery_offset = done;
   }
   if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
 }
@@ -474,8 +485,8 @@ void Array::reap_sync_thread(bool wait) {
     }
     if (kind == Sync::kRecover) {
       for (const auto& m : members_) {
-        if (m->faulty || m->in_sync || m->raid_disk < 0) continue;
-        if (complete) {
+        if (m->faulty || m->in_sync || m->raid_disk < 0 || m->recovery_restarted) continue;
+        if (complete && !m->replacement) {
           pers_->disk_recovered(m->raid_disk);
           m->in_sync = true;
           m->recovery_offset = kMaxSector;
@@ -490,6 +501,8 @@ void Array::reap_sync_thread(bool wait) {
     }
     if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
   }
+  if (kind == Sync::kRecover && complete) replacements_done();
+  replace_pairs_.clear();
   sync_bitmap_done(complete);
   sync_running_ = Sync::kNone;
   if (kind == Sync::kReshape && complete) finish_reshape();

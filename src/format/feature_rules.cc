@@ -23,8 +23,8 @@ constexpr FeatureRule kRules[] = {
      "a reshape in progress: each side of reshape_position read in its shape, and the reshape resumed"},
     {MD_FEATURE_BAD_BLOCKS, kFeatureMap, "MD_FEATURE_BAD_BLOCKS", Support::kRefused,
      "a bad block log with entries: mdfs does not avoid recorded bad blocks"},
-    {MD_FEATURE_REPLACEMENT, kFeatureMap, "MD_FEATURE_REPLACEMENT", Support::kRefused,
-     "a member replacing another: mdfs does not run replacements"},
+    {MD_FEATURE_REPLACEMENT, kFeatureMap, "MD_FEATURE_REPLACEMENT", Support::kKept,
+     "a member replacing another: it resumes from recovery_offset and then takes the role"},
     {MD_FEATURE_RESHAPE_BACKWARDS, kFeatureMap, "MD_FEATURE_RESHAPE_BACKWARDS", Support::kKept,
      "a reshape running backwards: the moved part is above reshape_position"},
     {MD_FEATURE_NEW_OFFSET, kFeatureMap, "MD_FEATURE_NEW_OFFSET", Support::kKept,
@@ -34,8 +34,8 @@ constexpr FeatureRule kRules[] = {
      "bitmap's dirty chunks"},
     {MD_FEATURE_CLUSTERED, kFeatureMap, "MD_FEATURE_CLUSTERED", Support::kRefused,
      "a clustered array (md-cluster): it needs a cluster's locking, which mdfs does not have"},
-    {MD_FEATURE_JOURNAL, kFeatureMap, "MD_FEATURE_JOURNAL", Support::kRefused,
-     "a raid4/5/6 write journal: mdfs does not replay or keep journals"},
+    {MD_FEATURE_JOURNAL, kFeatureMap, "MD_FEATURE_JOURNAL", Support::kReadOnly,
+     "a raid4/5/6 write journal: its unreplayed stripes are read, but mdfs does not write it, so the array is read-only"},
     {MD_FEATURE_PPL, kFeatureMap, "MD_FEATURE_PPL", Support::kReadOnly,
      "partial parity log: read, but mdfs does not write PPL, so the array is read-only"},
     {MD_FEATURE_MULTIPLE_PPLS, kFeatureMap, "MD_FEATURE_MULTIPLE_PPLS", Support::kReadOnly,
@@ -94,12 +94,30 @@ Verdict judge(const SuperInfo& info) {
   if (const auto* sb = std::get_if<Superblock1>(&info.super)) {
     judge_bits(v, kFeatureMap, sb->feature_map);
     judge_bits(v, kDevflags, sb->devflags);
+    // super_1_validate: PPL goes with neither a bitmap nor a journal, and
+    // the two PPL kinds exclude each other.
+    const uint32_t ppl = sb->feature_map & (MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS);
+    if (ppl && ((sb->feature_map & (MD_FEATURE_BITMAP_OFFSET | MD_FEATURE_JOURNAL)) ||
+                ppl == (MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS))) {
+      v.support = Support::kRefused;
+      v.reason = "feature_map: PPL together with a bitmap, a journal or the other PPL kind, which the kernel refuses";
+    }
   } else if (const auto* sb0 = std::get_if<Superblock0>(&info.super)) {
     judge_bits(v, kState0, sb0->state);
     for (const Disk0& d : sb0->disks) judge_bits(v, kDiskState0, d.state);
     judge_bits(v, kDiskState0, sb0->this_disk.state);
   }
   return v;
+}
+
+bool journal_missing(std::span<const SuperInfo* const> members) {
+  const SuperInfo* freshest = nullptr;
+  for (const SuperInfo* m : members)
+    if (m && (!freshest || m->events > freshest->events)) freshest = m;
+  if (!freshest || !(freshest->feature_map & MD_FEATURE_JOURNAL)) return false;
+  for (const SuperInfo* m : members)
+    if (m && m->role == kRoleJournal && m->events >= freshest->events) return false;
+  return true;
 }
 
 }  // namespace mdfs::format

@@ -45,4 +45,12 @@ struct Verdict {
 };
 Verdict judge(const SuperInfo& info);
 
+// mdadm's journal_clean: the members say the array has a write journal
+// (MD_FEATURE_JOURNAL) but none of them is an up-to-date journal member.
+// mdadm then assembles only with --force, read-only; the kernel starts
+// such an array read-only. mdadm and the kernel take a journal one event
+// behind the freshest; mdfs starts no member behind the freshest, so here
+// such a journal counts as stale (refused rather than read without it).
+bool journal_missing(std::span<const SuperInfo* const> members);
+
 }  // namespace mdfs::format

@@ -50,6 +50,30 @@ void attach_bitmap(SuperInfo& info, uint64_t sector, uint64_t device_bytes, cons
   info.bitmap = std::move(*bm);
 }
 
+// super_1_load's reading of the bad block log: a log with entries must be
+// at most one page and somewhere; a log without entries (or whose
+// superblock says it has none) starts empty, as the kernel's.
+Result<void> attach_bblog(SuperInfo& info, uint64_t device_bytes, const ReadAt& read, std::string* why) {
+  const auto* sb = std::get_if<Superblock1>(&info.super);
+  if (!sb) return {};
+  Reason r(why);
+  if (!(sb->feature_map & MD_FEATURE_BAD_BLOCKS)) {
+    if (sb->bblog_offset != 0) info.bad_blocks = BadBlocks(0);
+    return {};
+  }
+  if (sb->bblog_size > kBblogMaxSectors)
+    return r.fail("bad block log of %u sectors, more than the %u the kernel reads", sb->bblog_size, kBblogMaxSectors);
+  const int64_t at = static_cast<int64_t>(sb->super_offset) + sb->bblog_offset;
+  if (sb->bblog_offset == 0 || at < 0) return r.fail("bad block log offset %d is not on the member", sb->bblog_offset);
+  auto log = read_clipped(read, device_bytes, static_cast<uint64_t>(at) * kSectorBytes, uint64_t{sb->bblog_size} * kSectorBytes);
+  if (!log) return err(log.error());
+  if (log->size() != uint64_t{sb->bblog_size} * kSectorBytes) return r.fail("bad block log runs past the member's end");
+  auto list = parse_bblog(*log, sb->bblog_shift, why);
+  if (!list) return err(list.error());
+  info.bad_blocks = std::move(*list);
+  return {};
+}
+
 }  // namespace
 
 std::string version_string(const SuperInfo& info) {
@@ -101,6 +125,7 @@ SuperInfo super_info(const Superblock1& sb, int minor) {
   }
   if (sb.feature_map & MD_FEATURE_BITMAP_OFFSET) i.bitmap_offset = sb.bitmap_offset;
   if (sb.feature_map & MD_FEATURE_RECOVERY_OFFSET) i.recovery_offset = sb.recovery_offset;
+  if ((sb.feature_map & MD_FEATURE_JOURNAL) && i.role == kRoleJournal) i.journal_tail = sb.recovery_offset;
   i.sb_csum = sb.sb_csum;
   i.super = sb;
   return i;
@@ -179,6 +204,7 @@ Result<SuperInfo> load_super(int major, int minor, uint64_t device_bytes, const 
     auto sb = parse_superblock1(*buf, minor, dev_sectors, why);
     if (!sb) return err(sb.error());
     info = super_info(*sb, minor);
+    if (auto bb = attach_bblog(info, device_bytes, read, why); !bb) return err(bb.error());
   } else {
     if (why) *why = "unknown metadata version " + std::to_string(major) + "." + std::to_string(minor);
     return err(EINVAL);

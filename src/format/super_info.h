@@ -13,6 +13,7 @@
 #include <variant>
 #include <vector>
 
+#include "format/badblocks.h"
 #include "format/bitmap.h"
 #include "format/superblock0.h"
 #include "format/superblock1.h"
@@ -69,12 +70,20 @@ struct SuperInfo {
   int64_t new_offset = 0;
   int64_t bitmap_offset = 0;  // sectors from the superblock; 0: no internal bitmap
   uint64_t recovery_offset = kMaxSector;  // kMaxSector: fully recovered
+  // A journal member's checkpoint in its log (v1 journal_tail, the same
+  // field as recovery_offset), as super_1_validate loads it for role
+  // 0xfffd with MD_FEATURE_JOURNAL; 0 otherwise.
+  uint64_t journal_tail = 0;
   int md_minor = -1;          // 0.90's preferred minor; -1 for v1
   uint32_t sb_csum = 0;       // the checksum as stored
   // The internal bitmap's superblock when bitmap_offset says there is one
   // and it is valid and belongs to this array; else bitmap_problem says why.
   std::optional<BitmapSuper> bitmap;
   std::string bitmap_problem;
+  // The bad block list, read from the log as super_1_load reads it:
+  // enabled (shift >= 0) when the superblock has a log, loaded when
+  // MD_FEATURE_BAD_BLOCKS says it holds entries. Disabled for 0.90.
+  BadBlocks bad_blocks;
   // The decoded superblock itself, for rewriting it.
   std::variant<Superblock1, Superblock0> super;
 };

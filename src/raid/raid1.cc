@@ -119,13 +119,20 @@ class Raid1 final : public Personality {
   }
 
   // The working mirror with the fewest reads in flight; among equals the
-  // one whose last read ended nearest (raid1's read_balance, in short).
+  // one whose last read ended nearest (raid1's read_balance, in short). A
+  // write-mostly mirror is not balanced over: the first one is read only
+  // when no other mirror works.
   int choose(uint64_t offset, size_t length) {
     int best = -1;
+    int last_resort = -1;
     int best_pending = 0;
     uint64_t best_distance = 0;
     for (int r = 0; r < members_.raid_disks(); ++r) {
       if (!members_.working(r)) continue;
+      if (members_.disk(r)->write_mostly_member()) {
+        if (last_resort < 0) last_resort = r;
+        continue;
+      }
       int pending = members_.pending(r);
       uint64_t head = members_.head(r);
       uint64_t distance = head > offset ? head - offset : offset - head;
@@ -135,6 +142,7 @@ class Raid1 final : public Personality {
         best_distance = distance;
       }
     }
+    if (best < 0) best = last_resort;
     if (best >= 0) members_.set_head(best, offset + length);
     return best;
   }

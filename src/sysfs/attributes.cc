@@ -56,7 +56,6 @@ std::string constant(const Target&) {
   return Text;
 }
 constexpr char kZero[] = "0\n";
-constexpr char kEmpty[] = "";
 
 // Member attributes: one Array show/store taking the member.
 template <std::string (Array::*Show)(const core::Member&) const>
@@ -80,6 +79,17 @@ Result<void> store_member_errors(const Target& t, std::string_view text) {
   t.member->corrected_errors = *n;
   return {};
 }
+
+template <bool Unacknowledged>
+std::string member_bad_blocks(const Target& t) {
+  return t.array->member_bad_blocks_text(*t.member, Unacknowledged);
+}
+
+template <bool Unacknowledged>
+Result<void> store_member_bad_blocks(const Target& t, std::string_view text) {
+  return t.array->store_member_bad_blocks(*t.member, text, Unacknowledged);
+}
+
 
 std::string show_create_on_open(const Target& t) { return t.registry->create_on_open() ? "Y\n" : "N\n"; }
 
@@ -152,7 +162,7 @@ const Attribute kMdAttributes[] = {
     {"bitmap_set_bits", 0200, nullptr, store<&Array::store_bitmap_set_bits>, if_running},
     {"degraded", 0444, show_degraded, nullptr, if_redundant},
     {"group_thread_cnt", 0644, constant<kZero>, fixed_zero<8192>, if_parity},
-    {"journal_mode", 0644, constant<kEmpty>, refuse, if_parity},
+    {"journal_mode", 0644, show<&Array::journal_mode_text>, store<&Array::store_journal_mode>, if_parity},
     {"last_sync_action", 0444, show<&Array::last_sync_action_text>, nullptr, if_redundant},
     {"mismatch_cnt", 0444, show<&Array::mismatch_cnt_text>, nullptr, if_redundant},
     {"ppl_write_hint", 0644, constant<kZero>, refuse, if_parity},
@@ -202,7 +212,7 @@ const Attribute kBitmapAttributes[] = {
 };
 
 const Attribute kMemberAttributes[] = {
-    {"bad_blocks", 0644, constant<kEmpty>, refuse},
+    {"bad_blocks", 0644, member_bad_blocks<false>, store_member_bad_blocks<false>},
     {"errors", 0644, show_member_errors, store_member_errors},
     {"new_offset", 0644, member_show<&Array::member_new_offset_text>, member_store<&Array::store_member_new_offset>},
     {"offset", 0644, member_show<&Array::member_offset_text>, member_store<&Array::store_member_offset>},
@@ -212,7 +222,7 @@ const Attribute kMemberAttributes[] = {
     {"size", 0644, member_show<&Array::member_size_text>, member_store<&Array::store_member_size>},
     {"slot", 0644, member_show<&Array::member_slot_text>, member_store<&Array::store_member_slot>},
     {"state", 0644, member_show<&Array::member_state_text>, member_store<&Array::store_member_state>},
-    {"unacknowledged_bad_blocks", 0644, constant<kEmpty>, refuse},
+    {"unacknowledged_bad_blocks", 0644, member_bad_blocks<true>, store_member_bad_blocks<true>},
 };
 
 const Attribute kMdstat{"mdstat", 0444, show_mdstat, nullptr};

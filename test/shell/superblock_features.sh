@@ -18,7 +18,7 @@ sums() { (cd "$SRC" && sha256sum m*.img); }
 
 # Bits mdfs does not keep: the array is refused, whichever member has it.
 cases=0
-for bit in JOURNAL:0x200 CLUSTERED:0x100 REPLACEMENT:0x10; do
+for bit in CLUSTERED:0x100; do
   name=${bit%%:*} mask=${bit#*:}
   unpack
   features=$("$SB_EDIT" "$SRC/m1.img" feature_map)
@@ -32,17 +32,22 @@ for bit in JOURNAL:0x200 CLUSTERED:0x100 REPLACEMENT:0x10; do
   check "$name: nothing written" "$before" "$(sums)"
   cases=$((cases + 1))
 done
-check "refused bits checked" 3 "$cases"
+check "refused bits checked" 1 "$cases"
 
-# A member whose role is the journal is never taken for data or a spare.
+# A member whose role is the journal in an array without a journal is
+# ignored, as super_1_validate: never taken for data or a spare, and never
+# written.
 unpack
 "$SB_EDIT" "$SRC/m3.img" role[3]=0xfffd
-before=$(sums)
+m3=$(sha256sum <"$SRC/m3.img")
 mount_mdfs
-check "journal role: the array is not started" "" "$(ls "$MNT/dev")"
-grep -q "m3.img is the array's write journal" "$T/mdfs.log" && pass "journal role: logged" || fail "journal role: log: $(cat "$T/mdfs.log")"
+check "journal role: the others run the array degraded" "1 [4/3] [UUU_]" \
+  "$(cat "$(sys md_oracle degraded)") $(grep -o '\[4/3\] \[UUU_\]' "$MNT/proc/mdstat")"
+grep -q "md: journal device provided without journal feature, ignoring the device" "$T/mdfs.log" &&
+  pass "journal role: logged" || fail "journal role: log: $(cat "$T/mdfs.log")"
+check "journal role: no pass takes it" idle "$(cat "$(sys md_oracle sync_action)")"
 unmount_mdfs
-check "journal role: nothing written" "$before" "$(sums)"
+check "journal role: m3 not written" "$m3" "$(sha256sum <"$SRC/m3.img")"
 
 # A bit the kernel does not know: the superblock itself is rejected.
 unpack
@@ -73,11 +78,11 @@ check "PPL: nothing written" "$before" "$(sums)"
 # mdfsadm --assemble says the same before it asks anything of the array.
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
 unpack
-"$SB_EDIT" "$SRC/m2.img" feature_map=$(( $("$SB_EDIT" "$SRC/m2.img" feature_map) | 0x200 ))
+"$SB_EDIT" "$SRC/m2.img" feature_map=$(( $("$SB_EDIT" "$SRC/m2.img" feature_map) | 0x100 ))
 mount_mdfs -o assemble=none
 "$ADM" --assemble "$MNT/dev/md0" m0.img m1.img m2.img m3.img >"$T/out" 2>"$T/err"
-check "mdfsadm --assemble of a journal array: exit 1" 1 "$?"
-grep -q "cannot assemble $MNT/dev/md0: $SRC/m2.img: feature_map bit 0x200 (MD_FEATURE_JOURNAL)" "$T/err" &&
+check "mdfsadm --assemble of a clustered array: exit 1" 1 "$?"
+grep -q "cannot assemble $MNT/dev/md0: $SRC/m2.img: feature_map bit 0x100 (MD_FEATURE_CLUSTERED)" "$T/err" &&
   pass "mdfsadm names the member and the bit" || fail "mdfsadm said: $(cat "$T/err")"
 check "no array left behind" "" "$(ls "$MNT/dev")"
 for n in 0 1 2 3; do "$SB_EDIT" "$SRC/m$n.img" feature_map=0x400 ppl_offset=8 ppl_size=8; done

@@ -13,6 +13,7 @@
 #include "format/superblock0.h"
 #include "format/superblock1.h"
 #include "mdfs/unique_fd.h"
+#include "mdfsadm/force.h"
 #include "mdfsadm/manage.h"
 #include "mdfsadm/mdadm_text.h"
 #include "mdfsadm/super_facts.h"
@@ -219,11 +220,42 @@ int assemble_one(const AssembleContext& ctx, const Mount& mount, std::string nam
       readonly = true;
     }
   }
+  // mdadm's journal_clean: an array with a write journal whose journal
+  // member is missing or stale starts only with --force, and then
+  // read-only.
+  {
+    std::vector<mdfs::format::SuperInfo> infos;
+    std::vector<const mdfs::format::SuperInfo*> ptrs;
+    for (const auto& m : s.members)
+      infos.push_back(m.sb.sb1 ? mdfs::format::super_info(*m.sb.sb1, m.sb.minor)
+                               : mdfs::format::super_info(*m.sb.sb0, m.sb.device_sectors * 512));
+    for (const auto& i : infos) ptrs.push_back(&i);
+    if (mdfs::format::journal_missing(ptrs)) {
+      if (!cmd.force) {
+        say("Not safe to assemble with missing or stale journal device, consider --force.");
+        return 1;
+      }
+      say("Journal is missing or stale, starting array read only.");
+      readonly = true;
+    }
+  }
+  // mdadm's force_array: out-of-date members brought in (mdfsadm/force.h).
+  if (cmd.force) {
+    std::vector<std::string> files;
+    std::vector<FoundSuper> supers;
+    for (const auto& m : s.members) {
+      files.push_back(m.file);
+      supers.push_back(m.sb);
+    }
+    const auto used = files_in_use(mount);
+    if (force_members(mount, files, supers, std::set<std::string>(used.begin(), used.end())))
+      for (std::size_t i = 0; i < supers.size(); ++i) s.members[i].sb = supers[i];
+  }
   Census c = census(s.members);
   // As mdadm with --force: a raid4/5/6 too short of members to start while
   // dirty has its freshest superblock marked clean (what was being written
   // when it stopped may be wrong where the missing member is rebuilt from
-  // parity; the user asked for it). Members behind the freshest stay out.
+  // parity; the user asked for it).
   if (cmd.force && !c.clean && !enough(c.level, c.raid_disks, c.layout, false, c.avail)) {
     if (c.level == 4 || c.level == 5 || c.level == 6) {
       mark_clean(mount, s.members[c.freshest]);

@@ -54,9 +54,13 @@ TEST_CASE("a superblock's verdict is its most restrictive feature, with the bit 
   CHECK(ppl.reason.find("MD_FEATURE_PPL") != std::string::npos);
   CHECK(ppl.reason.find("0x400") != std::string::npos);
 
-  const Verdict journal = judge(v1_with(MD_FEATURE_PPL | MD_FEATURE_JOURNAL));
-  CHECK(journal.support == Support::kRefused);
+  const Verdict journal = judge(v1_with(MD_FEATURE_JOURNAL));
+  CHECK(journal.support == Support::kReadOnly);
   CHECK(journal.reason.find("MD_FEATURE_JOURNAL") != std::string::npos);
+  // The kernel's super_1_validate refuses PPL with a journal or a bitmap.
+  CHECK(judge(v1_with(MD_FEATURE_PPL | MD_FEATURE_JOURNAL)).support == Support::kRefused);
+  CHECK(judge(v1_with(MD_FEATURE_PPL | MD_FEATURE_BITMAP_OFFSET)).support == Support::kRefused);
+  CHECK(judge(v1_with(MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS)).support == Support::kRefused);
 
   CHECK(judge(v1_with(MD_FEATURE_CLUSTERED)).support == Support::kRefused);
   CHECK(judge(v1_with(0, WriteMostly1 | FailFast1)).support == Support::kKept);

@@ -15,7 +15,7 @@ Bitmap::Bitmap(const format::BitmapSuper& sb, std::span<const std::byte> image, 
   bytes_ = format::kBitmapSuperBytes + (chunks_ + 7) / 8;
   file_pages_ = (bytes_ + kPageBytes - 1) / kPageBytes;
   image_.assign(file_pages_ * kPageBytes, std::byte{0xff});
-  std::memcpy(image_.data(), image.data(), std::min<size_t>(image.size(), image_.size()));
+  std::copy_n(image.begin(), std::min<size_t>(image.size(), image_.size()), image_.begin());
   file_flags_.assign(file_pages_, 0);
   page_seq_.assign(file_pages_, 0);
   const uint64_t counter_pages = (chunks_ + kCountersPerPage - 1) / kCountersPerPage;

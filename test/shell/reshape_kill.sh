@@ -32,7 +32,13 @@ for i in 1 2 3 4 5 6 7 8; do
   "$ADM" --assemble --readonly "$MNT/dev/md0" m0.img m1.img m2.img m3.img >/dev/null 2>&1
   check "kill $i: content before resuming" "$want" "$(sha_of "$MNT/dev/md0" "$size")"
   pos=$(cat "$(sys md0 reshape_position)")
-  [ "$pos" = none ] && { fail "kill $i: the reshape finished too early to be killed"; break; }
+  # An idle machine can finish the small fixture's reshape within the
+  # slowed-down kills; the five fast ones must all land in it.
+  if [ "$pos" = none ]; then
+    [ "$i" -gt 5 ] && pass "the reshape finished after $kills kills" || fail "kill $i: the reshape finished too early to be killed"
+    last=none
+    break
+  fi
   [ "$pos" -ge "$last" ] && pass "kill $i: resumes at $pos, not before $last" || fail "kill $i: position went back from $last to $pos"
   last=$pos
   if [ "$i" -le 5 ]; then
@@ -42,7 +48,9 @@ for i in 1 2 3 4 5 6 7 8; do
     delay=0.$((RANDOM % 5 + 1))
   fi
   echo "kill $i: after $delay s"
-  "$ADM" --readwrite "$MNT/dev/md0" 2>/dev/null
+  # Writable through array_state (no process to start: the delay counts
+  # from the moment the reshape may go on).
+  echo active >"$(sys md0 array_state)"
   sleep "$delay"
   # The seventh kill waits (a minute at most) for a checkpoint past where it
   # resumed, so that a loaded machine, where the random delays can all end
@@ -57,8 +65,8 @@ for i in 1 2 3 4 5 6 7 8; do
   killed
   kills=$((kills + 1))
 done
-check "kills" 8 "$kills"
-[ "$last" -gt "$(manifest "m['reshape']['reshape_position_sectors']")" ] && pass "the reshape moved between kills" ||
+[ "$kills" -ge 5 ] && pass "$kills kills (at least the five fast ones)" || fail "only $kills kills"
+[ "$last" = none ] || [ "$last" -gt "$(manifest "m['reshape']['reshape_position_sectors']")" ] && pass "the reshape moved between kills" ||
   fail "the reshape never moved: $last"
 
 mount_mdfs
@@ -77,8 +85,11 @@ unmount_mdfs
 rm -f "$SRC"/*
 truncate -s 24M "$SRC"/k6-{0,1,2,3,4}.img "$SRC"/kc-{0,1,2}.img
 mount_mdfs -o assemble=none
-"$ADM" --create "$MNT/dev/md_k6" -l6 -n4 -c64 "$SRC"/k6-{0,1,2,3}.img 2>/dev/null
-"$ADM" --create "$MNT/dev/md_kc" -l5 -n3 -c64 "$SRC"/kc-{0,1,2}.img 2>/dev/null
+"$ADM" --create "$MNT/dev/md_k6" -l6 -n4 -c64 "$SRC"/k6-{0,1,2,3}.img 2>"$T/create.err" ||
+  fail "md_k6: create: $(cat "$T/create.err")"
+"$ADM" --create "$MNT/dev/md_kc" -l5 -n3 -c64 "$SRC"/kc-{0,1,2}.img 2>"$T/create.err" ||
+  fail "md_kc: create: $(cat "$T/create.err")"
+[ -s "$MNT/dev/md_k6" ] && [ -s "$MNT/dev/md_kc" ] && pass "both arrays made" || { fail "arrays missing"; finish; }
 for a in md_k6 md_kc; do
   head -c "$(stat -c %s "$MNT/dev/$a")" /dev/urandom >"$T/$a.data"
   dd if="$T/$a.data" of="$MNT/dev/$a" bs=1M conv=notrunc,fsync status=none

@@ -139,28 +139,6 @@ std::string local0(const format::Superblock0& sb, const std::string& homehost) {
 
 std::string level_text(int level) { return level_name(level).value_or("-unknown-"); }
 
-// The array's size in bytes from one member's, as mdadm's --examine derives
-// it (data members, raid10 divided by its copies); 0 when not derivable.
-// Computed wide and clamped: a hostile member size may not overflow.
-long long array_bytes(int level, int raid_disks, int layout, unsigned long long member_bytes) {
-  long long ddsks = 0, denom = 1;
-  switch (level) {
-    case 1: ddsks = 1; break;
-    case 4:
-    case 5: ddsks = raid_disks - 1; break;
-    case 6: ddsks = raid_disks - 2; break;
-    case 10:
-      ddsks = raid_disks;
-      denom = (layout & 255) * ((layout >> 8) & 255);
-      break;
-    default: break;
-  }
-  if (ddsks <= 0 || denom <= 0) return 0;
-  const unsigned __int128 bytes = static_cast<unsigned __int128>(member_bytes) * static_cast<unsigned long long>(ddsks) /
-                                  static_cast<unsigned long long>(denom);
-  return bytes > static_cast<unsigned __int128>(INT64_MAX) ? INT64_MAX : static_cast<long long>(bytes);
-}
-
 void examine1(std::string& o, const FoundSuper& f, const std::string& homehost) {
   const auto& sb = *f.sb1;
   const uint32_t level_u = static_cast<uint32_t>(sb.level);
@@ -487,6 +465,28 @@ void scan_dev(const std::string& dir, int depth, std::multimap<dev_t, std::strin
 }
 
 }  // namespace
+
+// The array's size in bytes from one member's, as mdadm's --examine derives
+// it (data members, raid10 divided by its copies); 0 when not derivable.
+// Computed wide and clamped: a hostile member size may not overflow.
+long long array_bytes(int level, int raid_disks, int layout, unsigned long long member_bytes) {
+  long long ddsks = 0, denom = 1;
+  switch (level) {
+    case 1: ddsks = 1; break;
+    case 4:
+    case 5: ddsks = raid_disks - 1; break;
+    case 6: ddsks = raid_disks - 2; break;
+    case 10:
+      ddsks = raid_disks;
+      denom = (layout & 255) * ((layout >> 8) & 255);
+      break;
+    default: break;
+  }
+  if (ddsks <= 0 || denom <= 0) return 0;
+  const unsigned __int128 bytes = static_cast<unsigned __int128>(member_bytes) * static_cast<unsigned long long>(ddsks) /
+                                  static_cast<unsigned long long>(denom);
+  return bytes > static_cast<unsigned __int128>(INT64_MAX) ? INT64_MAX : static_cast<long long>(bytes);
+}
 
 std::string map_dev(unsigned major, unsigned minor) {
   static const std::multimap<dev_t, std::string> devices = [] {

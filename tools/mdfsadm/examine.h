@@ -46,6 +46,11 @@ struct FoundSuper {
 // 4294967295 exceeds ..."): the bounds mdfs assembles by.
 std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected = nullptr);
 
+// The array's size in bytes from one member's, as mdadm's --examine derives
+// it (data members, raid10 divided by its copies); 0 when not derivable,
+// clamped to INT64_MAX.
+long long array_bytes(int level, int raid_disks, int layout, unsigned long long member_bytes);
+
 // mdadm's examine_super for the superblock, without the "FILE:" line.
 std::string examine_text(const FoundSuper& found, const std::string& homehost);
 

@@ -103,22 +103,9 @@ bool sb_is_local(const FoundSuper& sb, const std::string& homehost) {
 std::string sb_kind(const FoundSuper& sb) { return sb.sb0 ? "0.90" : "1.x"; }
 
 long long sb_array_bytes(const FoundSuper& sb) {
-  const int level = sb.level(), raid_disks = sb_raid_disks(sb), layout = sb_layout(sb);
-  long long ddsks = 0, denom = 1;
-  switch (level) {
-    case 1: ddsks = 1; break;
-    case 4:
-    case 5: ddsks = raid_disks - 1; break;
-    case 6: ddsks = raid_disks - 2; break;
-    case 10:
-      ddsks = raid_disks;
-      denom = (layout & 255) * ((layout >> 8) & 255);
-      break;
-    default: break;
-  }
-  const long long member = sb.sb1 ? static_cast<long long>(sb.sb1->size) << 9
-                                  : static_cast<long long>(sb.sb0->size) << 10;
-  return ddsks && denom ? member * ddsks / denom : 0;
+  const unsigned long long member = sb.sb1 ? static_cast<unsigned long long>(sb.sb1->size) << 9
+                                           : static_cast<unsigned long long>(sb.sb0->size) << 10;
+  return array_bytes(sb.level(), sb_raid_disks(sb), sb_layout(sb), member);
 }
 
 std::string quoted(const std::string& text) {

@@ -20,12 +20,7 @@
 namespace mdfsadm {
 namespace {
 
-std::optional<int> parse_count(const std::string& text) { return parse_num(text); }
-std::optional<uint64_t> parse_size_sectors(const std::string& text) { return parse_size(text); }
-
 bool has_chunk(int level) { return level == 0 || level == 4 || level == 5 || level == 6 || level == 10; }
-
-std::optional<std::string> parse_metadata(const std::string& text) { return native_metadata(text); }
 
 template <class F>
 void building(const ArrayRef& arr, F&& steps) {
@@ -83,7 +78,7 @@ void add_members(const ArrayRef& arr, const std::vector<std::string>& given, con
 // --size: KiB of each member ("max": all of it), as component_size takes it.
 std::optional<uint64_t> component_kib(const CreateOptions& opts) {
   if (!opts.size || *opts.size == "max") return std::nullopt;
-  auto sectors = parse_size_sectors(*opts.size);
+  auto sectors = parse_size(*opts.size);
   if (!sectors || *sectors < 8) usage("invalid size: " + *opts.size);
   return *sectors / 2;
 }
@@ -123,17 +118,17 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
   auto level = parse_level(opts.level);
   if (!level) usage("invalid raid level: " + opts.level);
   if (!opts.raid_devices) fail("no raid-devices specified.");
-  auto n = parse_count(*opts.raid_devices);
+  auto n = parse_num(*opts.raid_devices);
   if (!n || *n < 1) usage("invalid number of raid devices: " + *opts.raid_devices);
   int spares = 0;
   if (opts.spare_devices) {
-    auto x = parse_count(*opts.spare_devices);
+    auto x = parse_num(*opts.spare_devices);
     if (!x) usage("invalid number of spare-devices: " + *opts.spare_devices);
     spares = *x;
   }
   uint64_t chunk_sectors = 0;
   if (opts.chunk) {
-    auto c = parse_size_sectors(*opts.chunk);
+    auto c = parse_size(*opts.chunk);
     if (!c || *c < 8 || (*c & 1)) usage("invalid chunk/rounding value: " + *opts.chunk);
     if (!has_chunk(*level) && *level != kLevelLinear) fail("specifying chunk size is forbidden for this level");
     chunk_sectors = *c;
@@ -151,7 +146,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
       usage("layout " + *opts.layout + " not understood for " + level_name(*level).value_or("this") + ".");
     }
   }
-  auto metadata = parse_metadata(opts.metadata);
+  auto metadata = native_metadata(opts.metadata);
   if (!metadata) usage("unrecognised metadata identifier: " + opts.metadata);
   if (*metadata == "0.90" && *level == 0 && opts.layout) fail("0.90 metadata does not support layouts for RAID0");
   if (*level == 10 && layout && (*layout & 255) * ((*layout >> 8) & 255) > *n)
@@ -161,7 +156,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
   const auto size_kib = component_kib(opts);
   std::optional<uint64_t> data_offset;
   if (opts.data_offset) {
-    data_offset = parse_size_sectors(*opts.data_offset);
+    data_offset = parse_size(*opts.data_offset);
     if (!data_offset) usage("invalid data-offset: " + *opts.data_offset);
     if (*metadata == "0.90") fail("data-offset not support for 0.90");
   }
@@ -231,7 +226,7 @@ int build(const std::string& dev, const std::vector<std::string>& members, const
   if (*level != 0 && *level != kLevelLinear && *level != 1 && *level != 10)
     usage("Raid level " + opts.level + " not permitted with --build.");
   if (!opts.raid_devices) fail("no raid-devices specified.");
-  auto n = parse_count(*opts.raid_devices);
+  auto n = parse_num(*opts.raid_devices);
   if (!n || *n < 1) usage("invalid number of raid devices: " + *opts.raid_devices);
   if (*n == 1 && !opts.force)
     usage("'1' is an unusual number of drives for an array, so it is probably a mistake: give --force");
@@ -240,7 +235,7 @@ int build(const std::string& dev, const std::vector<std::string>& members, const
   // Build.c: linear and raid0 default to a 64 KiB chunk; raid10 to n2.
   uint64_t chunk_sectors = *level == 0 || *level == kLevelLinear || *level == 10 ? 128 : 0;
   if (opts.chunk) {
-    auto c = parse_size_sectors(*opts.chunk);
+    auto c = parse_size(*opts.chunk);
     if (!c || *c < 8 || (*c & 1)) usage("invalid chunk/rounding value: " + *opts.chunk);
     chunk_sectors = *c;
   }

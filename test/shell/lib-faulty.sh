@@ -32,13 +32,7 @@ trap faulty_cleanup EXIT
 mount_faulty() {
   "$FAULTY_FS" -f "$BACK" "$SRC" 2>"$T/faulty.log" &
   FAULTY_PID=$!
-  for _ in $(seq 100); do
-    [ -e "$SRC/.faulty" ] && return 0
-    kill -0 "$FAULTY_PID" 2>/dev/null || { cat "$T/faulty.log"; fail "faulty-fs exited at mount"; exit 1; }
-    sleep 0.05
-  done
-  fail "faulty-fs did not come up"
-  exit 1
+  wait_up faulty-fs "$FAULTY_PID" "$SRC/.faulty" "$T/faulty.log"
 }
 
 # rule COMMAND...: one faulty-fs command (eio, bad, short, weio, enospc,

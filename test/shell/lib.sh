@@ -58,18 +58,25 @@ checked_cases() {
   if [ "$3" -gt 0 ] && [ "$2" = "$3" ]; then pass "$1: $3 cases checked"; else fail "$1: $3 cases checked, want ${2}"; fi
 }
 
+# wait_up NAME PID PATH LOG: waits (5 s at most) until PATH exists under
+# the FUSE daemon PID; a daemon that exits meanwhile, or a mount that never
+# answers, fails the test at once (LOG shown).
+wait_up() {
+  for _ in $(seq 100); do
+    [ -e "$3" ] && return 0
+    kill -0 "$2" 2>/dev/null || { cat "$4"; fail "$1 exited at mount"; exit 1; }
+    sleep 0.05
+  done
+  fail "$1 did not come up"
+  exit 1
+}
+
 # mount_mdfs [mdfs options...]: mounts $SRC on $MNT in the foreground
 # process $MDFS_PID, waiting until the mount answers.
 mount_mdfs() {
   "$MDFS" -f "$@" "$SRC" "$MNT" 2>"$T/mdfs.log" &
   MDFS_PID=$!
-  for _ in $(seq 100); do
-    [ -d "$MNT/dev" ] && return 0
-    kill -0 "$MDFS_PID" 2>/dev/null || { cat "$T/mdfs.log"; fail "mdfs exited at mount"; exit 1; }
-    sleep 0.05
-  done
-  fail "mount did not come up"
-  exit 1
+  wait_up mdfs "$MDFS_PID" "$MNT/dev" "$T/mdfs.log"
 }
 
 # unmount_mdfs: unmounts and checks the daemon exits with status 0.

@@ -26,6 +26,16 @@ run_oracle() {
 # oracle_section TITLE: the lines of the report's "# TITLE..." section.
 oracle_section() { awk -v t="# $1" 'index($0, "# ") == 1 { on = (index($0, t) == 1); next } on && NF' "$T/oracle.txt"; }
 
+# oracle_arrays: the arrays section of the last run, by name (KSTATE,
+# KSYNC, idle for none, KMISMATCH) and by sha256 (KSHA: the name).
+oracle_arrays() {
+  declare -gA KSHA=() KSTATE=() KSYNC=() KMISMATCH=()
+  local k size sha state sync mismatch
+  while read -r k size sha state sync _ _ mismatch; do
+    KSHA[$sha]=$k KSTATE[$k]=$state KSYNC[$k]=${sync:-none} KMISMATCH[$k]=$mismatch
+  done < <(oracle_section arrays)
+}
+
 # run_readd readd N IMAGE... | run_readd add N IMAGE... | run_readd resume
 # IMAGE...: `oracle readd` (assemble without image N, mdadm --re-add it, or
 # --add it after zeroing) or `oracle resume` (assemble all, let the kernel

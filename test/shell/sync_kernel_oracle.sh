@@ -68,10 +68,7 @@ for f in "$SRC"/*.img; do
   images+=("$f")
 done
 run_oracle "${images[@]}"
-declare -A KSHA KSTATE KSYNC KMISMATCH
-while read -r k size sha state sync _ _ mismatch; do
-  KSHA[$sha]=$k KSTATE[$k]=$state KSYNC[$k]=$sync KMISMATCH[$k]=$mismatch
-done < <(oracle_section arrays)
+oracle_arrays
 check "oracle exit status (every array assembled and checked clean)" 0 "$ORACLE_RC"
 n=0
 for a in $ARRAYS; do

@@ -78,7 +78,15 @@ Server::Server(sysfs::Namespace& ns) : ns_(ns), uid_(getuid()), gid_(getgid()), 
   }
 }
 
-Server::~Server() = default;
+// A RELEASE the kernel had not sent when the session ended never comes: the
+// handles still open are freed here (their arrays are going away with the
+// daemon, so no md_release is run for them).
+Server::~Server() {
+  for (Handle* h : handles_) {
+    if (h->ph) fuse_pollhandle_destroy(h->ph);
+    delete h;
+  }
+}
 
 void Server::detach() { session_.store(nullptr); }
 
@@ -313,7 +321,7 @@ void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // md_open; a dying array answers ESTALE once its deletion is complete.
     if (auto r = ns_.registry().open(entry.array); !r) return (void)fuse_reply_err(req, r.error());
     fi->keep_cache = 0;
-    fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}, {}, 0, nullptr}).release());
+    fi->fh = adopt(std::make_unique<Handle>(Handle{entry, {}, {}, {}, 0, nullptr}));
     if (fuse_reply_open(req, fi) != 0) release(nullptr, fi);
     return;
   }
@@ -331,7 +339,7 @@ void Server::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     std::lock_guard lock(poll_mutex_);
     handle->event_seen = event_count(*handle->poll_key);
   }
-  fi->fh = reinterpret_cast<uint64_t>(handle.release());
+  fi->fh = adopt(std::move(handle));
   if (fuse_reply_open(req, fi) != 0) release(nullptr, fi);
 }
 
@@ -348,7 +356,7 @@ void Server::create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t,
   auto node = remember(parent, name, entry);
   auto param = entry_param(*node);
   fi->keep_cache = 0;
-  fi->fh = reinterpret_cast<uint64_t>(std::make_unique<Handle>(Handle{entry, {}, {}, {}, 0, nullptr}).release());
+  fi->fh = adopt(std::make_unique<Handle>(Handle{entry, {}, {}, {}, 0, nullptr}));
   if (fuse_reply_create(req, &param, fi) != 0) {
     forget(node->ino, 1);
     release(nullptr, fi);
@@ -439,8 +447,18 @@ void Server::write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse
 
 void Server::flush(fuse_req_t req, fuse_file_info*) { fuse_reply_err(req, 0); }
 
+uint64_t Server::adopt(std::unique_ptr<Handle> handle) {
+  std::lock_guard lock(handles_mutex_);
+  handles_.insert(handle.get());
+  return reinterpret_cast<uint64_t>(handle.release());
+}
+
 void Server::release(fuse_req_t req, fuse_file_info* fi) {
   std::unique_ptr<Handle> h(reinterpret_cast<Handle*>(fi->fh));
+  {
+    std::lock_guard lock(handles_mutex_);
+    handles_.erase(h.get());
+  }
   if (h->poll_key) forget_poller(h.get());
   if (h->entry.type == NodeType::kDevice) ns_.registry().release(h->entry.array);  // md_release
   if (req) fuse_reply_err(req, 0);

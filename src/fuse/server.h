@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/work_queue.h"
 #include "sysfs/namespace.h"
@@ -75,6 +76,11 @@ class Server {
     uint64_t nlookup = 0;
   };
   struct Handle;
+  // Every handle given to the kernel as fi->fh and not yet released, so the
+  // ones whose RELEASE never arrives are freed with the server.
+  uint64_t adopt(std::unique_ptr<Handle> handle);
+  std::mutex handles_mutex_;  // a leaf
+  std::unordered_set<Handle*> handles_;
   // What chmod and chown set on a dev/<name> file: kept as long as that
   // array (that incarnation) exists, in memory only.
   struct NodeAttr {

@@ -122,6 +122,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> store_member_slot(Member& m, std::string_view text);
   std::string member_offset_text(const Member& m) const;
   Result<void> store_member_offset(Member& m, std::string_view text);
+  Result<void> store_member_recovery_start(Member& m, std::string_view text);
   std::string member_size_text(const Member& m) const;
   Result<void> store_member_size(Member& m, std::string_view text);
   std::string member_recovery_start_text(const Member& m) const;
@@ -254,6 +255,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // ---- the sync thread (sync.cc); mutex_ held unless said ----
   // What md_do_sync does (MD_RECOVERY_SYNC/RECOVER/CHECK/REQUESTED).
   enum class Sync : int { kNone, kResync, kRecover, kCheck, kRepair, kReshape };
+  static const char* sync_description(Sync kind);  // as md_do_sync names the pass in the log
   // How a pass uses the bitmap (array_bitmap.cc): a resync or recovery
   // walking the sync space keeps its counters (NEEDED to RESYNC to clean)
   // and, unless it is a full sync, skips clean chunks; raid10's recovery

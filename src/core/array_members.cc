@@ -339,6 +339,24 @@ std::string Array::member_recovery_start_text(const Member& m) const {
   return std::to_string(m.recovery_offset) + "\n";
 }
 
+// As recovery_start_store: before the member has a role in a running
+// array, where its recovery starts ("none": it is in sync); the start
+// takes it over whatever the member's superblock says.
+Result<void> Array::store_member_recovery_start(Member& m, std::string_view text) {
+  uint64_t n = kMaxSector;
+  if (!cmd_match(text, "none")) {
+    auto v = parse_kstrto<uint64_t>(text);
+    if (!v) return err(v.error());
+    n = *v;
+  }
+  std::lock_guard lock(mutex_);
+  if (pers_ && m.raid_disk >= 0) return err(EBUSY);
+  m.recovery_offset = n;
+  m.in_sync = n == kMaxSector;
+  m.recovery_set = true;
+  return {};
+}
+
 
 Member* Array::member_in_role_locked(int role) const {
   for (const auto& m : members_)

@@ -128,6 +128,7 @@ Result<void> Array::do_md_run() {
     int64_t new_offset;  // sectors from data_offset, mid-reshape
     bool replacement = false;  // replacing the member in `role`
     bool journal = false;      // the array's write journal
+    uint64_t recovery_offset = kMaxSector;  // a new member's dev-*/recovery_start
   };
   std::vector<Plan> plans;
   std::set<int> taken, replaced;
@@ -161,7 +162,8 @@ Result<void> Array::do_md_run() {
         int role = m->slot_set ? m->raid_disk : (sb.role < roles ? static_cast<int>(sb.role) : -1);
         if (reshaping) p.new_offset = sb.new_offset;
         p.role = role;
-        p.in_sync = role >= 0 && sb.recovery_offset == kMaxSector;
+        p.recovery_offset = m->recovery_set ? m->recovery_offset.load() : sb.recovery_offset;
+        p.in_sync = role >= 0 && p.recovery_offset == kMaxSector;
         if (!m->offset_set) p.data_offset = sb.data_offset;
         if (!m->size_set) p.sectors = sb.data_size;
         // A superblock update cut short at either end of a reshape: one
@@ -193,7 +195,11 @@ Result<void> Array::do_md_run() {
       p.sectors = m->size_set ? m->sectors : where.data_size;
       if (p.data_offset + p.sectors > m->file_sectors()) return err(EINVAL);
       if (creating && m->slot_set) p.role = m->raid_disk;
-      p.in_sync = creating;
+      // A new array's member is in sync unless recovery_start said where
+      // its recovery starts (as mdadm --create makes a raid5's last member
+      // a spare to rebuild).
+      p.recovery_offset = m->recovery_offset;
+      p.in_sync = creating && p.recovery_offset == kMaxSector;
     }
     if (p.role >= roles) return err(EINVAL);
     p.replacement = p.replacement && p.role >= 0 && !p.kicked;
@@ -327,13 +333,23 @@ Result<void> Array::do_md_run() {
       }
     }
   }
+  // A new array owes the resync resync_start says (0, the whole array,
+  // unless it was written: mdadm writes "none" for --assume-clean), as
+  // md_run with the mddev's recovery_cp. Levels without redundancy have
+  // nothing to sync, a parity array created without some member has no
+  // parity to make consistent (both start clean, as mdadm creates them),
+  // and neither has a mirror of one copy (the kernel's resync of it ends
+  // at once: nowhere to write).
+  const bool redundant = type->level != 0 && type->level != LEVEL_LINEAR;
+  const bool nothing_to_sync = !redundant || (parity && working < raid_disks) || (type->level == 1 && working <= 1);
+  const uint64_t create_cp = !creating || nothing_to_sync ? kMaxSector : recovery_cp_.load();
   // The write-intent bitmap, read (or made) before anything is changed.
   const auto uuid = creating ? superblock::random_uuid() : freshest->uuid;
   BitmapOpen o;
   o.freshest = freshest;
   o.creating = creating;
   o.uuid = uuid;
-  o.start = BitmapStart{sync_sectors, creating ? 0 : freshest->events, creating ? kMaxSector : freshest->resync_offset,
+  o.start = BitmapStart{sync_sectors, creating ? 0 : freshest->events, creating ? create_cp : freshest->resync_offset,
                         working < raid_disks};
   for (const auto& p : plans) {
     if (p.kicked || p.role < 0) continue;
@@ -365,10 +381,13 @@ Result<void> Array::do_md_run() {
     // it never recovers through the bitmap.
     p.member->recovery_offset = kMaxSector;
     p.member->saved_raid_disk = -1;
-    if (!p.kicked && p.role >= 0 && !p.in_sync && p.member->super) {
-      p.member->recovery_offset = p.member->super->recovery_offset;
-      if ((p.member->super->feature_map & MD_FEATURE_RECOVERY_BITMAP) && !p.replacement) p.member->saved_raid_disk = p.role;
+    if (!p.kicked && p.role >= 0 && !p.in_sync) {
+      p.member->recovery_offset = p.recovery_offset;
+      if (p.member->super && !p.member->recovery_set && (p.member->super->feature_map & MD_FEATURE_RECOVERY_BITMAP) &&
+          !p.replacement)
+        p.member->saved_raid_disk = p.role;
     }
+    p.member->recovery_set = false;
     if (p.replacement && p.member->recovery_offset == kMaxSector) p.member->recovery_offset = 0;  // copied again
     if (p.journal && !p.kicked) p.member->recovery_offset = p.member->super->journal_tail;
     if (p.kicked) {
@@ -389,7 +408,7 @@ Result<void> Array::do_md_run() {
   if (creating) {
     ctime_ = static_cast<int64_t>(std::time(nullptr));
     events_ = 0;
-    recovery_cp_ = kMaxSector;  // members taken as consistent (mdadm --assume-clean)
+    recovery_cp_ = create_cp;
     set_name_ = default_set_name(name_);
     // Striping without redundancy keeps no component size (as mdadm writes).
     dev_sectors_ = type->level == 0 || type->level == LEVEL_LINEAR ? 0 : g.dev_sectors;

@@ -94,6 +94,7 @@ class Member : public raid::Disk {
   bool offset_set = false;   // dev-*/offset was written: keep it
   bool slot_set = false;     // dev-*/slot was written: keep it
   bool size_set = false;     // dev-*/size was written
+  bool recovery_set = false; // dev-*/recovery_start was written before the start
   uint64_t data_offset = 0;  // sectors
   uint64_t sectors = 0;      // data sectors the array may use
   uint64_t sb_offset = 0;    // sectors

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "core/array.h"
+#include "core/log.h"
 #include "core/parse.h"
 #include "core/registry.h"
 
@@ -38,6 +39,17 @@ std::string_view action_name(int sync) {
 }
 
 }  // namespace
+
+// What md_do_sync calls each kind of pass in the kernel's log.
+const char* Array::sync_description(Sync kind) {
+  switch (kind) {
+    case Sync::kCheck: return "data-check";
+    case Sync::kRepair: return "requested-resync";
+    case Sync::kRecover: return "recovery";
+    case Sync::kReshape: return "reshape";
+    default: return "resync";
+  }
+}
 
 std::string Array::sync_action_text() const {
   std::lock_guard lock(mutex_);
@@ -316,6 +328,7 @@ void Array::md_check_recovery() {
     std::lock_guard wait_lock(sync_wait_mutex_);
     sync_marks_.assign(1, Mark{Clock::now(), 0});
   }
+  md_log("md: %s of RAID array %s", sync_description(kind), name_.c_str());
   sync_thread_ = std::thread([this, kind, pers = pers_, start, total, bitmap = sync_bitmap_] {
     if (kind == Sync::kReshape) md_do_reshape(pers, total);
     else md_do_sync(kind, pers, start, total, bitmap);
@@ -467,6 +480,7 @@ void Array::reap_sync_thread(bool wait) {
   const Sync kind = sync_running_.load();
   const uint64_t done = curr_resync_completed_.load();
   const bool complete = done >= sync_total_.load() && !sync_failed_.load();
+  md_log("md: %s: %s %s.", name_.c_str(), sync_description(kind), complete ? "done" : "interrupted");
   if (sync_failed_.load() && (kind == Sync::kResync || kind == Sync::kRecover)) sync_blocked_ = true;
   // A check or repair cut short resumes where it stopped; a pass that
   // completed forgets sync_min and sync_max.

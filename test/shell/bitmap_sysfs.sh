@@ -80,11 +80,11 @@ check "mdadm --examine: no bitmap" " 0x0" "$(examine s0.img 'Internal Bitmap') $
 check "can_clear empty again" "" "$(b can_clear)"
 
 # raid5: consistency_policy EINVAL; raid0: no bitmap; 0.90: only at +8.
-"$ADM" --create "$MNT/dev/md_p" -l5 -n3 -c64 --bitmap=none p{0,1,2}.img 2>/dev/null
+"$ADM" --create --assume-clean "$MNT/dev/md_p" -l5 -n3 -c64 --bitmap=none p{0,1,2}.img 2>/dev/null
 check "consistency_policy on raid5: EINVAL" "Invalid argument" "$(sysw "$(sys md_p consistency_policy)" bitmap)"
 "$ADM" --create "$MNT/dev/md_z" -l0 -n2 -c64 z{0,1}.img 2>/dev/null
 check "raid0: location EINVAL" "Invalid argument" "$(sysw "$(sys md_z bitmap/location)" +8)"
-"$ADM" --create "$MNT/dev/md_o" -l1 -n2 -e0.90 --bitmap=none o{0,1}.img 2>/dev/null
+"$ADM" --create --assume-clean "$MNT/dev/md_o" -l1 -n2 -e0.90 --bitmap=none o{0,1}.img 2>/dev/null
 check "0.90: location +16 EINVAL" "Invalid argument" "$(sysw "$(sys md_o bitmap/location)" +16)"
 sysw "$(sys md_o bitmap/chunksize)" 512 >/dev/null   # 14336 bits: 4 sectors with the superblock
 check "0.90: location +8" ok "$(sysw "$(sys md_o bitmap/location)" +8)"

@@ -55,6 +55,8 @@ make_array() {
   [ "$level" != raid1 ] && args+=(-c 64)
   [ "$layout" != - ] && args+=(-p "$layout")
   "$ADM" --create "$MNT/dev/$name" "${args[@]}" "$@" >/dev/null 2>&1 || { fail "mdfsadm --create $name $level"; return 1; }
+  # The new array's first resync or rebuild, done before the test begins.
+  "$ADM" --wait "$MNT/dev/$name" >/dev/null 2>&1
   head -c "$(stat -c %s "$MNT/dev/$name")" /dev/urandom >"$T/ref"
   dd if="$T/ref" of="$MNT/dev/$name" bs=1M conv=notrunc,fsync status=none
 }

@@ -28,6 +28,9 @@ for spec in "linear 3 linear" "raid0 3 raid0" "raid1 3 raid1" "raid4 3 raid4" "r
     line=$(grep '^md0 :' "$MNT/proc/mdstat")
     [[ $line == "md0 : active $shown "* ]] && pass "$name: mdstat says active $shown" || fail "$name: mdstat: $line"
     if [ "$level" != linear ] && [ "$level" != raid0 ]; then
+      # As mdadm's tests ("check wait"): the new array's resync or rebuild
+      # runs to its end first.
+      "$ADM" --wait "$D" 2>/dev/null
       want="[$n/$n] [$(printf 'U%.0s' $(seq "$n"))]"
       grep -A1 '^md0 :' "$MNT/proc/mdstat" | grep -qF "$want" && pass "$name: $want" || fail "$name: no $want in mdstat"
     fi

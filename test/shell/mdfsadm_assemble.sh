@@ -16,6 +16,7 @@ state() { cat "$MNT/sys/block/$1/md/array_state" 2>/dev/null || echo gone; }
 "$ADM" -CR "$MNT/dev/md_alpha" -l5 -n3 -c64 a0.img a1.img a2.img 2>/dev/null
 "$ADM" -CR "$MNT/dev/md_beta" -l1 -n2 b0.img b1.img 2>/dev/null
 "$ADM" -CR "$MNT/dev/md7" -e0.90 -l1 -n2 z0.img z1.img 2>/dev/null
+"$ADM" --wait "$MNT/dev/md_alpha" "$MNT/dev/md_beta" "$MNT/dev/md7" 2>/dev/null
 ALPHA=$("$ADM" -D --export "$MNT/dev/md_alpha" | sed -n 's/^MD_UUID=//p')
 adm --examine --scan "$SRC"/a0.img "$SRC"/b0.img "$SRC"/z0.img
 cp "$T/out" "$T/scan.conf"
@@ -94,7 +95,7 @@ check "then --run starts it" "0 clean" "$RC $(state md_beta)"
 adm --stop "$MNT/dev/md_beta"
 
 # --incremental: one member at a time; started when all are there.
-"$ADM" -CR "$MNT/dev/md_gamma" -l5 -n3 -c64 g0.img g1.img g2.img 2>/dev/null
+"$ADM" -CR --assume-clean "$MNT/dev/md_gamma" -l5 -n3 -c64 g0.img g1.img g2.img 2>/dev/null
 "$ADM" --stop "$MNT/dev/md_gamma" 2>/dev/null
 adm --incremental "$SRC/g0.img"
 check "-I first member: attached, not enough" "0 mdfsadm: $SRC/g0.img attached to $MNT/dev/md_gamma, not enough to start (1)." \

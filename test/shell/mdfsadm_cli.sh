@@ -14,7 +14,7 @@ truncate -s 16M "$SRC"/c{0,1,2,3,4}.img
 D=$MNT/dev/md0
 
 # -CR, -l5 attached, -f meaning --force when creating (one member).
-adm -CR "$D" -l5 -n3 -c64 c0.img c1.img c2.img
+adm -CR --assume-clean "$D" -l5 -n3 -c64 c0.img c1.img c2.img
 check "-CR creates and runs" "0 mdfsadm: array $D started." "$RC $(cat "$T/err")"
 adm -Db "$D"
 check "-Db: one ARRAY line" "ARRAY $D metadata=1.2" "$(cut -d' ' -f1-3 "$T/out")"

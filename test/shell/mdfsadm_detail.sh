@@ -51,7 +51,7 @@ rm -f "$SRC"/*.img
 # An array made by mdfsadm: --detail shows what sysfs shows.
 mount_mdfs -o assemble=none
 truncate -s 8M "$SRC"/m{0,1,2,3}.img
-"$ADM" --create "$MNT/dev/md3" -l5 -n4 -c128 -p la m0.img m1.img m2.img m3.img 2>/dev/null
+"$ADM" --create --assume-clean "$MNT/dev/md3" -l5 -n4 -c128 -p la m0.img m1.img m2.img m3.img 2>/dev/null
 adm --detail "$MNT/dev/md3"
 check "detail: exit 0" 0 "$RC"
 check "Version is metadata_version" "$(cat "$(sys md3 metadata_version)")" "$(field Version)"
@@ -88,7 +88,7 @@ check "removed: the slot shows removed" "- 0 0 2 removed" "$(grep removed "$T/ou
 
 # --detail --scan and --brief: mdadm's ARRAY line.
 truncate -s 8M "$SRC"/r{0,1}.img
-"$ADM" --create "$MNT/dev/md_mirror" -l1 -n2 r0.img r1.img 2>/dev/null
+"$ADM" --create --assume-clean "$MNT/dev/md_mirror" -l1 -n2 r0.img r1.img 2>/dev/null
 adm --detail --scan --mount "$MNT"
 check "--scan: one line per array" 2 "$(wc -l < "$T/out")"
 check "--scan: md3's line" "ARRAY $MNT/dev/md3 metadata=1.2 name=$(hostname):3 UUID=$(tr -d '-' < "$(sys md3 uuid)" | sed 's/\(.\{8\}\)/\1:/g; s/:$//')" \

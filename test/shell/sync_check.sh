@@ -12,10 +12,10 @@ requires cmp sha256sum
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
 mount_mdfs -o assemble=none
 truncate -s 8M "$SRC"/m1-{0,1}.img "$SRC"/m5-{0,1,2,3}.img "$SRC"/m6-{0,1,2,3,4}.img "$SRC"/m10-{0,1,2,3}.img
-"$ADM" --create "$MNT/dev/md1" -l1 -n2 m1-0.img m1-1.img 2>/dev/null
-"$ADM" --create "$MNT/dev/md5" -l5 -n4 -c64 m5-{0,1,2,3}.img 2>/dev/null
-"$ADM" --create "$MNT/dev/md6" -l6 -n5 -c64 m6-{0,1,2,3,4}.img 2>/dev/null
-"$ADM" --create "$MNT/dev/md10" -l10 -n4 -c64 m10-{0,1,2,3}.img 2>/dev/null
+"$ADM" --create --assume-clean "$MNT/dev/md1" -l1 -n2 m1-0.img m1-1.img 2>/dev/null
+"$ADM" --create --assume-clean "$MNT/dev/md5" -l5 -n4 -c64 m5-{0,1,2,3}.img 2>/dev/null
+"$ADM" --create --assume-clean "$MNT/dev/md6" -l6 -n5 -c64 m6-{0,1,2,3,4}.img 2>/dev/null
+"$ADM" --create --assume-clean "$MNT/dev/md10" -l10 -n4 -c64 m10-{0,1,2,3}.img 2>/dev/null
 ARRAYS="md1 md5 md6 md10"
 for a in $ARRAYS; do
   head -c "$(stat -c %s "$MNT/dev/$a")" /dev/urandom > "$T/$a.ref"

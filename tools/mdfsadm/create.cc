@@ -61,8 +61,10 @@ std::vector<std::string> member_names(const ArrayRef& arr, const std::vector<std
   return names;
 }
 
+// Members are added in slot order; `rebuilt` (if not -1) is the slot
+// whose member is recovered after the start instead of taken as it is.
 void add_members(const ArrayRef& arr, const std::vector<std::string>& given, const std::vector<std::string>& names,
-                 int raid_disks, const CreateOptions& opts, std::optional<uint64_t> data_offset) {
+                 int raid_disks, const CreateOptions& opts, std::optional<uint64_t> data_offset, int rebuilt = -1) {
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i].empty()) continue;
     if (int e = write_attr(arr.md("new_dev"), names[i]))
@@ -70,9 +72,40 @@ void add_members(const ArrayRef& arr, const std::vector<std::string>& given, con
     const std::string dir = "dev-" + names[i] + "/";
     if (data_offset) write_attr_or_fail(arr.md(dir + "offset"), std::to_string(*data_offset));
     if (static_cast<int>(i) < raid_disks) write_attr_or_fail(arr.md(dir + "slot"), std::to_string(i));
+    if (static_cast<int>(i) == rebuilt) write_attr_or_fail(arr.md(dir + "recovery_start"), "0");
     if (opts.write_mostly.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "writemostly");
     if (opts.failfast.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "failfast");
   }
+}
+
+// How a new array is made consistent, as mdadm's Create decides: a raid4/5
+// with every member present has its last member rebuilt (recovery is
+// faster than a resync); a raid6 missing one member has another rebuilt;
+// raid1, raid10, a whole raid6 and a raid4/5 given --force are resynced;
+// --assume-clean, striping without redundancy and parity arrays missing
+// members start clean.
+struct CreateSync {
+  bool clean = false;
+  int rebuilt = -1;
+};
+
+CreateSync create_sync(int level, int raid_disks, const std::vector<std::string>& names, const CreateOptions& opts) {
+  int first_missing = raid_disks, second_missing = raid_disks;
+  for (int i = 0; i < raid_disks && i < static_cast<int>(names.size()); ++i) {
+    if (!names[static_cast<size_t>(i)].empty()) continue;
+    if (first_missing == raid_disks) first_missing = i;
+    else if (second_missing == raid_disks) second_missing = i;
+  }
+  CreateSync sync;
+  if (!opts.assume_clean && !opts.force) {
+    if ((level == 4 || level == 5) && first_missing == raid_disks) sync.rebuilt = raid_disks - 1;
+    if (level == 6 && first_missing < raid_disks && second_missing == raid_disks)
+      sync.rebuilt = first_missing == raid_disks - 1 ? raid_disks - 2 : raid_disks - 1;
+  }
+  const bool parity_missing = ((level == 4 || level == 5) && (sync.rebuilt >= 0 || first_missing < raid_disks)) ||
+                              (level == 6 && (sync.rebuilt >= 0 || second_missing < raid_disks));
+  sync.clean = opts.assume_clean || parity_missing || level <= 0;
+  return sync;
 }
 
 // --size: KiB of each member ("max": all of it), as component_size takes it.
@@ -196,6 +229,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
   }
   const CreateBitmap bitmap = create_bitmap({opts.bitmap, opts.bitmap_chunk}, *level, *metadata, member_sectors);
 
+  const CreateSync sync = create_sync(*level, *n, names, opts);
   new_array(arr);
   building(arr, [&] {
     write_attr_or_fail(arr.md("metadata_version"), *metadata);
@@ -204,14 +238,12 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
     if (chunk_sectors) write_attr_or_fail(arr.md("chunk_size"), std::to_string(chunk_sectors * 512));
     if (layout) write_attr_or_fail(arr.md("layout"), std::to_string(*layout));
     if (size_kib) write_attr_or_fail(arr.md("component_size"), std::to_string(*size_kib));
-    add_members(arr, members, names, *n, opts, data_offset);
+    add_members(arr, members, names, *n, opts, data_offset, sync.rebuilt);
     // mdadm writes the bitmap with the superblocks; mdfs writes it when
     // the array starts, where bitmap/location says.
     if (bitmap.chunk) write_attr_or_fail(arr.md("bitmap/chunksize"), std::to_string(bitmap.chunk));
     if (!bitmap.location.empty()) write_attr_or_fail(arr.md("bitmap/location"), bitmap.location);
-    // Without --assume-clean mdadm has the kernel resync the new array;
-    // mdfs writes every new array clean (its members are taken as they
-    // are), so both cases end the same.
+    if (sync.clean) write_attr_or_fail(arr.md("resync_start"), "none");
     start(arr, opts.readonly);
   });
   if (opts.verbose >= 0) say("array " + arr.dev() + " started.");

@@ -277,7 +277,7 @@ Result<void> Array::store_member_slot(Member& m, std::string_view text) {
     if (other.get() != &m && slot >= 0 && other->raid_disk == slot && other->replacement == m.replacement)
       return err(EBUSY);
   m.raid_disk = slot;
-  m.slot_set = slot >= 0;
+  m.slot_set = true;  // "none" too: the member is a spare, whatever its superblock said
   m.faulty = false;
   m.in_sync = slot >= 0;
   return {};

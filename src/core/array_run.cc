@@ -213,10 +213,14 @@ Result<void> Array::do_md_run() {
     if (taken.insert(p.role).second) p.replacement = false;
     else p.in_sync = false;
   }
-  if (creating) {  // members without a slot fill the free roles in the order they were added
+  if (creating) {  // members never given a slot fill the free roles in the order they were added
     int next = 0;
     for (auto& p : plans) {
       if (p.role >= 0) continue;
+      if (p.member->slot_set) {  // slot "none": a spare
+        p.in_sync = false;
+        continue;
+      }
       while (taken.count(next)) ++next;
       if (next < raid_disks) {
         p.role = next;

@@ -99,6 +99,22 @@ ran=$((ran + 1))
 for a in md_a md_b md_c md_d md_f; do "$ADM" -S "$MNT/dev/$a" 2>/dev/null; done
 check "every superblock clean after the passes" "a0 clean|b0 clean|c0 clean|d0 clean|f0 clean" \
   "$(for f in a0 b0 c0 d0 f0; do echo "$f $("$ADM" -E "$SRC/$f" | sed -n 's/^ *State : //p')"; done | paste -sd'|')"
-check "cases run" 6 "$ran"
+# Creating over members of an old array: mdadm's question; no answer
+# (end of input) aborts and changes nothing, "y" or --run go on.
+"$ADM" -S "$MNT/dev/md_e" 2>/dev/null
+"$ADM" -E "$SRC/e0" > "$T/e0.before"
+"$ADM" -C "$MNT/dev/md_g" -l1 -n2 e0 e1 </dev/null 2>"$T/err"
+check "over old superblocks, no answer: exit 1, aborted" "1|mdfsadm: $SRC/e0 appears to be part of a raid array:|       level=raid5 devices=3 ctime|Continue creating array? mdfsadm: create aborted." \
+  "$?|$(sed 's/ctime=.*/ctime/' "$T/err" | sed -n '1,2p;5p' | paste -sd'|')"
+"$ADM" -E "$SRC/e0" | cmp -s - "$T/e0.before" && pass "aborted: the old superblock unchanged" || fail "aborted: e0's superblock changed"
+check "no array left behind" no "$(exists md_g)"
+echo y | "$ADM" -C --assume-clean "$MNT/dev/md_g" -l1 -n2 e0 e1 2>/dev/null
+check "answered y: created" "clean raid1" "$(md md_g array_state) $(md md_g level)"
+"$ADM" -S "$MNT/dev/md_g" 2>/dev/null
+"$ADM" -CR --assume-clean "$MNT/dev/md_h" -l0 -n2 -c64 e0 e1 2>/dev/null
+check "--run: created without asking" "clean raid0" "$(md md_h array_state) $(md md_h level)"
+"$ADM" -S "$MNT/dev/md_h" 2>/dev/null
+ran=$((ran + 1))
+check "cases run" 7 "$ran"
 unmount_mdfs
 finish

@@ -116,7 +116,7 @@ check "member outside SOURCE: names the file" yes "$(grep -q "$outside" "$T/err"
 bad "missing member file" 1 --create "$D" -l1 -n2 nothere.img x1.img
 check "missing member file: names it" yes "$(grep -q "nothere.img" "$T/err" && echo yes)"
 bad "member of another array" 1 --create "$D" -l1 -n2 md0-0.img x1.img
-check "member of another array: says so" yes "$(grep -q "md0-0.img appears to be part of a raid array" "$T/err" && echo yes)"
+check "member of another array: says so" yes "$(grep -q "cannot open .*md0-0.img: Device or resource busy (a member of .*md0)" "$T/err" && echo yes)"
 bad "members too small for mdfs" 1 --create "$D" -l1 -n2 tiny0.img tiny1.img
 adm --create "$MNT/dev/md0" -l1 -n2 x0.img x1.img
 check "array already running: exit 1" 1 "$RC"

@@ -9,12 +9,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
 #include <set>
 
 #include "mdfs/unique_fd.h"
 #include "mdfsadm/bitmap.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/manage.h"
+#include "mdfsadm/misc.h"
 #include "mdfsadm/mdadm_text.h"
 
 namespace mdfsadm {
@@ -40,10 +43,13 @@ void start(const ArrayRef& arr, bool readonly) {
 
 std::string plural(int n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
 
-// The member files, resolved in SOURCE; "missing" stays empty.
-std::vector<std::string> member_names(const ArrayRef& arr, const std::vector<std::string>& members, bool blank) {
+// The member files, resolved in SOURCE; "missing" stays empty. With
+// `old`, the files that hold a superblock already are listed there.
+std::vector<std::string> member_names(const ArrayRef& arr, const std::vector<std::string>& members,
+                                      std::vector<std::string>* old = nullptr) {
   std::vector<std::string> names;
   std::set<std::string> seen;
+  const auto running = read_mdstat(arr.mount);
   for (const auto& m : members) {
     if (m == "missing") {
       names.emplace_back();
@@ -51,14 +57,67 @@ std::vector<std::string> member_names(const ArrayRef& arr, const std::vector<std
     }
     std::string name = resolve_member(arr.mount, m);
     if (!seen.insert(name).second) fail(arr.mount.member_path(name) + " is listed twice");
+    // mdadm opens each member exclusively: one in use cannot be.
+    for (const auto& e : running)
+      for (const auto& mem : e.members)
+        if (mem.name == name)
+          fail("cannot open " + arr.mount.member_path(name) + ": Device or resource busy (a member of " +
+               arr.mount.dev(e.name) + ")");
     int error = 0;
-    if (auto found = find_super(arr.mount.member_path(name), &error); found && blank)
-      fail(arr.mount.member_path(name) + " appears to be part of a raid array (UUID " + uuid_text(found->uuid()) +
-           ", metadata " + found->version() + "): mdfs would assemble it, not create a new one; give a blank file" +
-           " (mdfsadm --zero-superblock)");
+    if (old && find_super(arr.mount.member_path(name), &error)) old->push_back(name);
     names.push_back(name);
   }
   return names;
+}
+
+// mdadm's ask(): a line from stdin, y or n (five tries); end of input is no.
+bool ask(const std::string& question) {
+  for (int tries = 0; tries < 5; ++tries) {
+    std::fprintf(stderr, "%s", question.c_str());
+    std::fflush(stderr);
+    char line[64];
+    if (!std::fgets(line, sizeof line, stdin)) return false;
+    if (line[0] == 'y' || line[0] == 'Y') return true;
+    if (line[0] == 'n' || line[0] == 'N') return false;
+    say("assuming 'no'");  // mdadm keeps asking; after five it says no
+  }
+  return false;
+}
+
+// As mdadm's Create with members that were part of an array: each is named
+// with what its superblock says, then mdadm asks to continue unless --run.
+// Continuing, mdfsadm clears those superblocks (clear_old_superblocks,
+// once the new array exists) so that the start creates the array afresh
+// (mdadm overwrites them with the new ones).
+bool confirm_old_superblocks(const ArrayRef& arr, const std::vector<std::string>& old, const CreateOptions& opts) {
+  if (old.empty()) return true;
+  for (const auto& name : old) {
+    int error = 0;
+    auto found = find_super(arr.mount.member_path(name), &error);
+    if (!found) continue;
+    const int raid_disks = found->sb1 ? static_cast<int>(found->sb1->raid_disks) : found->sb0->raid_disks;
+    const std::time_t when = found->ctime();
+    char ctime_text[64] = "?";
+    std::strftime(ctime_text, sizeof ctime_text, "%a %b %e %H:%M:%S %Y", std::localtime(&when));
+    say(arr.mount.member_path(name) + " appears to be part of a raid array:\n       level=" +
+        level_name(found->level()).value_or(std::to_string(found->level())) + " devices=" + std::to_string(raid_disks) +
+        " ctime=" + ctime_text);
+  }
+  if (!opts.run) {
+    if (!ask("Continue creating array? ")) {
+      say("create aborted.");
+      return false;
+    }
+  } else if (opts.verbose > 0) {
+    say("creation continuing despite oddities due to --run");
+  }
+  return true;
+}
+
+void clear_old_superblocks(const ArrayRef& arr, const std::vector<std::string>& old) {
+  for (const auto& name : old)
+    if (zero_superblock(arr.mount.member_path(name), false, 0) != 0)
+      fail("cannot clear the old superblock of " + arr.mount.member_path(name));
 }
 
 // Members are added in slot order; `rebuilt` (if not -1) is the slot
@@ -71,7 +130,8 @@ void add_members(const ArrayRef& arr, const std::vector<std::string>& given, con
       fail("cannot add " + arr.mount.member_path(names[i]) + " to " + arr.dev() + ": " + errno_text(e));
     const std::string dir = "dev-" + names[i] + "/";
     if (data_offset) write_attr_or_fail(arr.md(dir + "offset"), std::to_string(*data_offset));
-    if (static_cast<int>(i) < raid_disks) write_attr_or_fail(arr.md(dir + "slot"), std::to_string(i));
+    // Members past raid_disks are spares (slot none), not free roles.
+    write_attr_or_fail(arr.md(dir + "slot"), static_cast<int>(i) < raid_disks ? std::to_string(i) : "none");
     if (static_cast<int>(i) == rebuilt) write_attr_or_fail(arr.md(dir + "recovery_start"), "0");
     if (opts.write_mostly.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "writemostly");
     if (opts.failfast.count(given[i])) write_attr_or_fail(arr.md(dir + "state"), "failfast");
@@ -217,7 +277,9 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
            ": mdfs writes the superblocks and names them after its own host (" + host +
            "); create the array without --homehost");
   }
-  const auto names = member_names(arr, members, true);
+  std::vector<std::string> old;
+  const auto names = member_names(arr, members, &old);
+  if (!confirm_old_superblocks(arr, old, opts)) return 1;
   // The bitmap mdadm would give the array (mdfsadm/bitmap.h), sized on the
   // smallest member, or on --size.
   uint64_t member_sectors = size_kib ? *size_kib * 2 : 0;
@@ -232,6 +294,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
   const CreateSync sync = create_sync(*level, *n, names, opts);
   new_array(arr);
   building(arr, [&] {
+    clear_old_superblocks(arr, old);
     write_attr_or_fail(arr.md("metadata_version"), *metadata);
     write_attr_or_fail(arr.md("level"), level_name(*level).value_or(opts.level));
     write_attr_or_fail(arr.md("raid_disks"), std::to_string(*n));
@@ -280,7 +343,7 @@ int build(const std::string& dev, const std::vector<std::string>& members, const
   }
   const auto size_kib = component_kib(opts);
   ArrayRef arr = resolve_array(dev, mopts);
-  const auto names = member_names(arr, members, false);
+  const auto names = member_names(arr, members);
   new_array(arr);
   building(arr, [&] {
     write_attr_or_fail(arr.md("metadata_version"), "none");

@@ -397,6 +397,15 @@ void Array::member_failed(int role, int error) {
                                             " devices."));
     }
   }
+  // md_error: a resync in flight is interrupted (MD_RECOVERY_INTR); the md
+  // thread starts it again from its checkpoint with the members left.
+  if (sync_running_.load() == Sync::kResync) {
+    {
+      std::lock_guard wait_lock(sync_wait_mutex_);
+      sync_interrupt_ = true;
+    }
+    sync_wake_.notify_all();
+  }
   sysfs_notify("sync_action");
   md_new_event();
   wake_md_thread();  // the member leaves its role; a spare may take it

@@ -306,6 +306,20 @@ void Array::md_check_recovery() {
   } else if (recovery_cp_ != kMaxSector && !sync_blocked_) {
     kind = Sync::kResync;
     start = recovery_cp_;
+    // Nothing left to make consistent: a mirror with one working copy, or
+    // a raid4/5/6 missing as many members as its parity covers. The
+    // kernel's sync_request skips all of it, and the pass ends at once.
+    std::lock_guard sb_lock(sb_mutex_);
+    const int level = pers_type_->level;
+    if ((level == 1 || level == 4 || level == 5 || level == 6) &&
+        degraded_locked() >= pers_type_->max_degraded(geometry_locked())) {
+      md_log("md: resync of RAID array %s", name_.c_str());
+      md_log("md: %s: resync done.", name_.c_str());
+      recovery_cp_ = kMaxSector;
+      update_superblocks();
+      sysfs_notify("sync_completed");
+      kind = Sync::kNone;
+    }
   }
   sync_requested_ = Sync::kNone;
   if (kind == Sync::kNone) return;

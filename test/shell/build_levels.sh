@@ -33,6 +33,8 @@ for spec in $LEVELS; do
   check "$level/$layout: raid_disks" ok "$(sysw "$(sys $name raid_disks)" $disks)"
   check "$level/$layout: chunk_size" ok "$(sysw "$(sys $name chunk_size)" 65536)"
   check "$level/$layout: layout" ok "$(sysw "$(sys $name layout)" $layout)"
+  # Blank members are consistent: no resync (a new array owes one otherwise).
+  check "$level/$layout: resync_start none" ok "$(sysw "$(sys $name resync_start)" none)"
   for d in $(seq 0 $((disks - 1))); do
     truncate -s 8M "$SRC/$name-$d.img"
     check "$level/$layout: new_dev $d" ok "$(sysw "$(sys $name new_dev)" $name-$d.img)"

@@ -72,9 +72,14 @@ adm --detail-platform
 check "--detail-platform: not supported by mdfs, exit 2" 2 "$RC"
 adm -CR "$MNT/dev/md1" --bitmap=/tmp/bitmap-file -l1 -n2 c3.img c4.img
 check "--bitmap=FILE: refused, exit 1, nothing made" "1 no" "$RC $(exists md1)"
-adm -A "$D" --update=resync c0.img
-check "--assemble --update: not supported by mdfs yet, exit 1" 1 "$RC"
-grep -q "^mdfsadm: not supported by mdfs yet: --update" "$T/err" && pass "--update: the answer" || fail "--update: $(cat "$T/err")"
+adm -A "$D" --update=sparc2.2 c0.img
+check "--assemble --update=sparc2.2: not supported by mdfs, exit 1" 1 "$RC"
+grep -q "^mdfsadm: not supported by mdfs: --update=sparc2.2" "$T/err" && pass "--update: the answer" || fail "--update: $(cat "$T/err")"
+adm -A "$D" --update=sideways c0.img
+check "--update=sideways: mdadm's usage error, exit 2" "2 mdfsadm: '--update=sideways' is invalid.  Valid --update options are:" \
+  "$RC $(head -1 "$T/err")"
+adm -A --update=?
+check "--update=?: the list on stdout, exit 0" "0 mdfsadm: Valid --update options are:" "$RC $(head -1 "$T/out")"
 adm --stop "$D"
 "$ADM" --zero-superblock "$SRC/c2.img" "$SRC/c3.img" 2>/dev/null
 

@@ -14,6 +14,7 @@
 #include "format/superblock1.h"
 #include "mdfs/unique_fd.h"
 #include "mdfsadm/force.h"
+#include "mdfsadm/update.h"
 #include "mdfsadm/manage.h"
 #include "mdfsadm/mdadm_text.h"
 #include "mdfsadm/super_facts.h"
@@ -164,30 +165,30 @@ Census census(const std::vector<FoundMember>& members) {
 // (v1: resync_offset MaxSector; 0.90: the clean state bit), written back
 // with its checksum before the member is handed to the array.
 void mark_clean(const Mount& mount, const FoundMember& m) {
-  namespace format = mdfs::format;
-  const std::string path = mount.member_path(m.file);
-  mdfs::UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd) fail("Could not open " + path + " for write - cannot Assemble array.");
-  std::vector<std::byte> bytes;
-  uint64_t at = 0;
-  if (m.sb.sb1) {
-    auto sb = *m.sb.sb1;
-    sb.resync_offset = format::kMaxSector;
-    auto out = format::serialize_superblock1(sb);
-    if (!out) fail("Could not re-write superblock on " + path);
-    bytes = std::move(*out);
-    at = sb.super_offset * 512;
-  } else {
-    auto sb = *m.sb.sb0;
-    sb.state |= 1u << MD_SB_CLEAN;
-    bytes = format::serialize_superblock0(sb);
-    auto where = format::superblock0_offset(m.sb.device_sectors * 512);
-    if (!where) fail("Could not re-write superblock on " + path);
-    at = *where;
+  FoundSuper sb = m.sb;
+  if (sb.sb1) sb.sb1->resync_offset = mdfs::format::kMaxSector;
+  else sb.sb0->state |= 1u << MD_SB_CLEAN;
+  store_super(mount, m.file, sb);
+}
+
+// --update: each member's superblock rewritten before anything else, as
+// mdadm does while it loads them (mdfsadm/update.h).
+void update_members(const AssembleContext& ctx, const ArrayRef& arr, std::vector<FoundMember>& members) {
+  UpdateRequest req;
+  req.what = ctx.cmd.update;
+  req.uuid = ctx.cmd.uuid;
+  if (req.what == "uuid" && !req.uuid && members.front().sb.sb1) req.uuid = random_uuid();
+  req.homehost = ctx.homehost;
+  // mdadm names the array after its minor when --name is not given; an
+  // mdfs array's name stands for it (md0: "0", md_home: "home").
+  const std::string& n = arr.name;
+  const bool numbered = n.size() > 2 && n.starts_with("md") && std::all_of(n.begin() + 2, n.end(), ::isdigit);
+  req.name = !ctx.cmd.name.empty() ? ctx.cmd.name : n.starts_with("md_") ? n.substr(3) : numbered ? n.substr(2) : n;
+  if (req.what == "super-minor") {
+    if (!numbered) fail("--update=super-minor needs an array named mdN, not " + arr.dev());
+    req.md_minor = std::stoi(n.substr(2));
   }
-  if (::pwrite(fd.get(), bytes.data(), bytes.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(bytes.size()) ||
-      ::fsync(fd.get()) != 0)
-    fail("Could not re-write superblock on " + path);
+  for (auto& m : members) apply_update(arr.mount, m.file, m.sb, req);
 }
 
 // Assemble() for one array: 0 started, 1 failed or not started (and
@@ -239,6 +240,7 @@ int assemble_one(const AssembleContext& ctx, const Mount& mount, std::string nam
       readonly = true;
     }
   }
+  if (!cmd.update.empty()) update_members(ctx, arr, s.members);
   // mdadm's force_array: out-of-date members brought in (mdfsadm/force.h).
   if (cmd.force) {
     std::vector<std::string> files;
@@ -310,9 +312,11 @@ int assemble_one(const AssembleContext& ctx, const Mount& mount, std::string nam
 
 // The identity the command line gives.
 ArrayIdent command_ident(const Command& cmd) {
+  // With --update=uuid or --update=name, --uuid and --name are what the
+  // superblocks get, not what selects them (as mdadm's ident_matches).
   ArrayIdent ident;
-  ident.uuid = cmd.uuid;
-  ident.name = cmd.name;
+  if (cmd.update != "uuid") ident.uuid = cmd.uuid;
+  if (cmd.update != "name") ident.name = cmd.name;
   if (cmd.super_minor && *cmd.super_minor >= 0) ident.super_minor = cmd.super_minor;
   return ident;
 }

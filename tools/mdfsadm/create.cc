@@ -353,6 +353,8 @@ int build(const std::string& dev, const std::vector<std::string>& members, const
     write_attr_or_fail(arr.md("layout"), std::to_string(layout));
     if (size_kib) write_attr_or_fail(arr.md("component_size"), std::to_string(*size_kib));
     add_members(arr, members, names, *n, opts, std::nullopt);
+    // As mdadm's Build: a mirror is resynced unless --assume-clean.
+    if (opts.assume_clean) write_attr_or_fail(arr.md("resync_start"), "none");
     start(arr, opts.readonly);
   });
   if (opts.verbose >= 0) say("array " + arr.dev() + " built and started.");

@@ -1,6 +1,7 @@
 #include "mdfsadm/options.h"
 
 #include "mdfsadm/mdadm_text.h"
+#include "mdfsadm/update.h"
 
 #include <getopt.h>
 
@@ -21,7 +22,6 @@ constexpr const char* kBitmapIssue = "write-behind comes later: mdfs writes ever
 constexpr const char* kReshapeIssue = "mdfs resumes and freezes reshapes itself (sync_action)";
 constexpr const char* kReplaceIssue = "hot replacement comes with mdfs's replacement support";
 constexpr const char* kBadBlocksIssue = "bad-block lists come with mdfs's bad-block support";
-constexpr const char* kForceIssue = "forced assembly and superblock updates come with mdfs's forced assembly";
 
 const OptionInfo kOptions[] = {
     {"manage", kNo, kOptManage, S::kYes, "manage mode: change an array's members", nullptr},
@@ -92,7 +92,7 @@ const OptionInfo kOptions[] = {
     {"config", kArg, kOptConfig, S::kYes, "mdadm.conf file (ARRAY, DEVICE, AUTO, HOMEHOST, MAILADDR...)", nullptr},
     {"scan", kNo, 's', S::kYes, "every array (of the mounts, or of --config)", nullptr},
     {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); start a dirty degraded array (assemble)", nullptr},
-    {"update", kArg, 'U', S::kLater, "update the superblocks while assembling", kForceIssue},
+    {"update", kArg, 'U', S::kYes, "update the superblocks while assembling (?: the list)", nullptr},
     {"freeze-reshape", kNo, kOptFreezeReshape, S::kLater, "keep a reshape frozen", kReshapeIssue},
     {"add", kNo, kOptAdd, S::kYes, "add the members that follow", nullptr},
     {"add-spare", kNo, kOptAddSpare, S::kYes, "add the members that follow as spares, never re-add", nullptr},
@@ -471,7 +471,18 @@ Command parse_command(int argc, char** argv) {
       c.readonly = c.create.readonly = true;
       continue;
     }
-    if (opt == 'U' && in({kAssemble, kMisc, kManage})) unsupported(*info, spelled(opt, index));
+    if (opt == 'U' && m == kAssemble) {
+      if (!c.update.empty())
+        usage("Can only update one aspect of superblock, both " + c.update + " and " + arg + " given.");
+      check_update_word(arg);
+      c.update = arg;
+      continue;
+    }
+    if (opt == 'U' && m == kMisc) usage("Only subarrays can be updated in misc mode");
+    if (opt == 'U' && m == kManage) {
+      // mdadm: with --re-add only, and only these words.
+      throw Failure(1, "not supported by mdfs yet: --update with --re-add (devicesize, bbl, no-bbl, force-no-bbl)");
+    }
     if (opt == kOptNoDegraded && in({kAssemble, kIncremental})) {
       if (m == kIncremental) say("--no-degraded is deprecated in Incremental mode");
       c.runstop = -1;

@@ -74,6 +74,7 @@ struct Command {
   bool test = false;
   bool scan = false;
   bool force = false;
+  std::string update;        // --update=WHAT (assemble)
   bool no_devices = false;
   bool readonly = false;     // -o with --create/--assemble/--manage
   int runstop = 0;           // 1: --run; -1: --stop, or --no-degraded when assembling

@@ -185,8 +185,10 @@ Result<void> Array::store_member_state(Member& m, std::string_view text) {
     if (pers_) {
       update_superblocks();
       sb_lock.unlock();
-      // A recovery onto this member ends; it leaves its role.
-      if (sync_running_.load() == Sync::kRecover) stop_sync_thread();
+      // A recovery onto this member ends; it leaves its role. A resync is
+      // interrupted too (md_error's MD_RECOVERY_INTR) and starts again
+      // from its checkpoint with the members left.
+      if (sync_running_.load() == Sync::kRecover || sync_running_.load() == Sync::kResync) stop_sync_thread();
       md_check_recovery();
     }
     if (pers_ && broken_) return err(EBUSY);

@@ -99,6 +99,19 @@ ran=$((ran + 1))
 for a in md_a md_b md_c md_d md_f; do "$ADM" -S "$MNT/dev/$a" 2>/dev/null; done
 check "every superblock clean after the passes" "a0 clean|b0 clean|c0 clean|d0 clean|f0 clean" \
   "$(for f in a0 b0 c0 d0 f0; do echo "$f $("$ADM" -E "$SRC/$f" | sed -n 's/^ *State : //p')"; done | paste -sd'|')"
+# A member failed during the resync interrupts it (md_error); it starts
+# again with the members left, and ends at once when one copy is left.
+random_members r0 r1 r2
+"$ADM" -CR "$MNT/dev/md_r" -l1 -n4 r0 r1 r2 missing 2>/dev/null
+echo 1000 > "$(sys md_r sync_speed_max)"
+"$ADM" "$MNT/dev/md_r" --fail r2 2>/dev/null
+eventually "failing r2: the resync goes on from where it was" "2 1 resync" \
+  bash -c "echo \$(grep -c 'md: resync of RAID array md_r\$' '$T/mdfs.log') \$(grep -c 'md: md_r: resync interrupted' '$T/mdfs.log') \$(cat '$(sys md_r sync_action)')"
+"$ADM" "$MNT/dev/md_r" --fail r1 2>/dev/null
+eventually "failing r1 too: one copy left, nothing to sync" "idle none" bash -c "echo \$(cat '$(sys md_r sync_action)') \$(cat '$(sys md_r resync_start)')"
+"$ADM" -S "$MNT/dev/md_r" 2>/dev/null
+ran=$((ran + 1))
+
 # Creating over members of an old array: mdadm's question; no answer
 # (end of input) aborts and changes nothing, "y" or --run go on.
 "$ADM" -S "$MNT/dev/md_e" 2>/dev/null
@@ -115,6 +128,6 @@ check "answered y: created" "clean raid1" "$(md md_g array_state) $(md md_g leve
 check "--run: created without asking" "clean raid0" "$(md md_h array_state) $(md md_h level)"
 "$ADM" -S "$MNT/dev/md_h" 2>/dev/null
 ran=$((ran + 1))
-check "cases run" 7 "$ran"
+check "cases run" 8 "$ran"
 unmount_mdfs
 finish

@@ -22,6 +22,7 @@ make() {
   for i in $(seq 0 $((n - 1))); do members="$members $name-$i.img"; done
   # shellcheck disable=SC2086
   "$ADM" --create "$MNT/dev/$name" -l"$level" -n"$n" -c64 $members 2>/dev/null
+  "$ADM" --wait "$MNT/dev/$name" 2>/dev/null  # the new array's rebuild first
   head -c "$(stat -c %s "$MNT/dev/$name")" /dev/urandom >"$T/$name.data"
   dd if="$T/$name.data" of="$MNT/dev/$name" bs=1M conv=notrunc,fsync status=none
   for i in $(seq "$n" $((n + spares - 1))); do "$ADM" "$MNT/dev/$name" --add "$name-$i.img" >/dev/null 2>&1; done

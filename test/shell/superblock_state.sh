@@ -9,7 +9,8 @@ examine() { mdadm --examine "$SRC/$1" 2>/dev/null | sed -n "s/^ *$2 : //p"; }
 mount_mdfs -o assemble=none
 truncate -s 8M "$SRC/a.img" "$SRC/b.img"
 sysw "$(param new_array)" md_s >/dev/null
-for kv in metadata_version=1.2 level=raid1 raid_disks=2; do sysw "$(sys md_s ${kv%%=*})" "${kv#*=}" >/dev/null; done
+# resync_start none: blank members are consistent (a new array owes a resync otherwise).
+for kv in metadata_version=1.2 level=raid1 raid_disks=2 resync_start=none; do sysw "$(sys md_s ${kv%%=*})" "${kv#*=}" >/dev/null; done
 sysw "$(sys md_s new_dev)" a.img >/dev/null
 sysw "$(sys md_s new_dev)" b.img >/dev/null
 sysw "$(sys md_s array_state)" active >/dev/null

@@ -74,17 +74,40 @@ int Member::pwrite_durable(uint64_t offset, std::span<const std::byte> buf) {
   return 0;
 }
 
+bool Member::meets_bad_block(uint64_t offset, uint64_t length) const {
+  if (!any_bad_.load(std::memory_order_acquire) || length == 0) return false;
+  const uint64_t first = offset / 512, end = (offset + length + 511) / 512;
+  std::lock_guard bb_lock(bb_mutex);
+  return bad_blocks.check(first, end - first).state != 0;
+}
+
+int Member::wrote(uint64_t offset, uint64_t length, int error) {
+  if (error != 0) {
+    write_error_seen = true;  // as the end_write_request of every level
+    return error;
+  }
+  if (!any_bad_.load(std::memory_order_acquire) || write_error_seen.load()) return 0;
+  std::lock_guard bb_lock(bb_mutex);
+  const uint64_t first = offset / 512, end = (offset + length) / 512;
+  // The list is rewritten in the log with the next superblock write, as
+  // rdev_clear_badblocks leaves it.
+  if (bad_blocks.check(first, end - first).state != 0 && bad_blocks.clear(first, end - first) == 0)
+    bad_blocks_changed();
+  return 0;
+}
+
 int Member::read(uint64_t offset, std::span<std::byte> buf) {
   if (offset + buf.size() > sectors * 512) return EIO;
+  if (meets_bad_block(data_start() + offset, buf.size())) return raid::kBadBlock;
   return pread_full(fd_.get(), data_start() + offset, buf);
 }
 
 int Member::write(uint64_t offset, std::span<const std::byte> buf) {
   if (offset + buf.size() > sectors * 512) return EIO;
   Member* by = forwarding_to();
-  if (!by) return pwrite_exact(data_start() + offset, buf);
+  if (!by) return wrote(data_start() + offset, buf.size(), pwrite_exact(data_start() + offset, buf));
   std::shared_lock lock(forward_mutex_);
-  const int e = pwrite_exact(data_start() + offset, buf);
+  const int e = wrote(data_start() + offset, buf.size(), pwrite_exact(data_start() + offset, buf));
   if (int f = by->write(offset, buf)) forward_error(f);
   return e;
 }
@@ -159,6 +182,7 @@ size_t total(const auto& bufs) {
 
 int Member::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
   if (offset + total(bufs) > sectors * 512) return EIO;
+  if (meets_bad_block(data_start() + offset, total(bufs))) return raid::kBadBlock;
   return vectored(fd_.get(), data_start() + offset, bufs, ::preadv, raid::kMemberGone);
 }
 
@@ -166,32 +190,35 @@ int Member::writev(uint64_t offset, std::span<const std::span<const std::byte>> 
   if (!writable_) return EROFS;
   if (offset + total(bufs) > sectors * 512) return EIO;
   Member* by = forwarding_to();
-  if (!by) return vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO);
+  const uint64_t bytes = total(bufs);
+  if (!by) return wrote(data_start() + offset, bytes, vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO));
   std::shared_lock lock(forward_mutex_);
-  const int e = vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO);
+  const int e = wrote(data_start() + offset, bytes, vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO));
   if (int f = by->writev(offset, bufs)) forward_error(f);
   return e;
 }
 
 int MemberView::read(uint64_t offset, std::span<std::byte> buf) {
   if (offset + buf.size() > bytes_) return EIO;
+  if (member_.meets_bad_block(start_ + offset, buf.size())) return raid::kBadBlock;
   return member_.pread_exact(start_ + offset, buf);
 }
 
 int MemberView::write(uint64_t offset, std::span<const std::byte> buf) {
   if (offset + buf.size() > bytes_) return EIO;
-  return member_.pwrite_exact(start_ + offset, buf);
+  return member_.wrote(start_ + offset, buf.size(), member_.pwrite_exact(start_ + offset, buf));
 }
 
 int MemberView::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
   if (offset + total(bufs) > bytes_) return EIO;
+  if (member_.meets_bad_block(start_ + offset, total(bufs))) return raid::kBadBlock;
   return vectored(member_.fd(), start_ + offset, bufs, ::preadv, raid::kMemberGone);
 }
 
 int MemberView::writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
   if (!member_.writable()) return EROFS;
   if (offset + total(bufs) > bytes_) return EIO;
-  return vectored(member_.fd(), start_ + offset, bufs, ::pwritev, EIO);
+  return member_.wrote(start_ + offset, total(bufs), vectored(member_.fd(), start_ + offset, bufs, ::pwritev, EIO));
 }
 
 // The replacement holds what was forwarded below its recovery offset, which

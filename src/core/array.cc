@@ -410,6 +410,8 @@ Array::Io Array::io() const {
 
 bool Array::Io::meets_bad_block(std::span<const raid::Extent> extents) const {
   if (!array_ || !array_->bad_blocks_seen_.load(std::memory_order_acquire)) return false;
+  // sb_mutex_: the member list, as the data path reads it; each member's
+  // bb_mutex is taken under it (meets_bad_block).
   std::lock_guard sb_lock(array_->sb_mutex_);
   for (const raid::Extent& x : extents)
     for (const auto& m : array_->members_)

@@ -464,7 +464,8 @@ void Array::read_error_corrected(int role, uint64_t sector, uint64_t sectors) {
 }
 
 // rdev_set_badblocks: the member keeps its role, with member sectors
-// [sector, sector + sectors) of its data recorded bad, unacknowledged; then
+// [sector, sector + sectors) of its data recorded bad (or, for a write the
+// member narrowed, the pages of it that failed again), unacknowledged; then
 // md_update_sb writes the superblocks and the log (super_1_sync) before the
 // request that failed completes, as the kernel holds it until the log is
 // written (MD_SB_CHANGE_PENDING), and the range counts as acknowledged.
@@ -477,9 +478,23 @@ bool Array::record_bad_block(int role, uint64_t sector, uint64_t sectors) {
   if (!m || sectors == 0) return false;
   const auto* sb = m->super ? std::get_if<format::Superblock1>(&m->super->super) : nullptr;
   if (!sb || sb->bblog_offset == 0 || sb->bblog_size == 0) return false;
+  // A failed write was narrowed (narrow_write_error): only the pages that
+  // failed again are bad; none, and the write is done after all.
+  const uint64_t lo = m->data_offset + sector, hi = lo + sectors;
+  auto ranges = m->take_narrowed(lo, hi).value_or(std::vector<std::pair<uint64_t, uint64_t>>{{lo, hi}});
+  if (ranges.empty()) {
+    log_line(md_prefix() + m->name() + ": a failed write at sector " + std::to_string(lo) +
+             " went through a page at a time: nothing recorded");
+    return true;
+  }
+  uint64_t count = 0;
   {
     std::lock_guard bb_lock(m->bb_mutex);
-    const bool whole = m->bad_blocks.set(m->data_offset + sector, sectors, false);
+    bool whole = true;
+    for (const auto& [r_lo, r_hi] : ranges) {
+      whole = m->bad_blocks.set(r_lo, r_hi - r_lo, false) && whole;
+      count += r_hi - r_lo;
+    }
     m->bad_blocks_changed();
     bad_blocks_seen_ = true;
     if (!whole) return false;
@@ -490,9 +505,9 @@ bool Array::record_bad_block(int role, uint64_t sector, uint64_t sectors) {
     std::lock_guard bb_lock(m->bb_mutex);
     written = !m->bad_blocks.unacknowledged();
   }
-  log_line(md_prefix() + m->name() + ": " + std::to_string(sectors) + " sectors at " +
-           std::to_string(m->data_offset + sector) + (written ? " recorded in the bad block log"
-                                                              : " not recorded: the bad block log was not written"));
+  log_line(md_prefix() + m->name() + ": " + std::to_string(count) + " sectors from " +
+           std::to_string(ranges.front().first) +
+           (written ? " recorded in the bad block log" : " not recorded: the bad block log was not written"));
   sysfs_notify(*m, "state");
   md_new_event();
   return written;

@@ -51,6 +51,14 @@ recorded() {
 # raid1: r1-0 is role 0, which one-request-at-a-time reads go to first.
 make_array md_r1 raid1 - r1-0.img r1-1.img && recorded md_r1 r1-0.img $((1024 * 1024)) && ran=$((ran + 1))
 R1_LINE=$BB_LINE
+# narrow_write_error: a 1 MiB write that fails in 8 KiB of r1-1 is written
+# again a page at a time, and only those 8 KiB are recorded.
+rule weio r1-1.img "$(data_at r1-1.img $(((8 << 20) + 4096)))" 8K
+check "md_r1: a 1 MiB write failing in 8 KiB of r1-1 goes through" "" "$(put $((8 << 20)) 1048576)"
+rule clear
+NARROW_LINE="$(($(md dev-r1-1.img/offset) + 16384 + 8)) 16"
+check "md_r1: only those 8 KiB recorded" "$NARROW_LINE" "$(md dev-r1-1.img/bad_blocks)"
+check "md_r1: and it reads back" "$(ref_sum)" "$(read_array 1M)"
 R1_REF=$(ref_sum)
 cp "$T/ref" "$T/ref1"
 # raid5, left-symmetric over 4 members, 64 KiB chunks: member byte 1 MiB is
@@ -70,7 +78,7 @@ check "md_r1: a write no mirror takes fails" "Input/output error" \
 rule clear
 check "md_r1: both members keep their role" "in_sync,write_error in_sync,write_error 0" \
   "$(md dev-r1-0.img/state) $(md dev-r1-1.img/state) $(md degraded)"
-check "md_r1: its range is on both" "$(printf '%s\n%s 8' "$R1_LINE" "$(($(md dev-r1-0.img/offset) + 8192))") $(($(md dev-r1-1.img/offset) + 8192)) 8" \
+check "md_r1: its range is on both" "$(printf '%s\n%s 8' "$R1_LINE" "$(($(md dev-r1-0.img/offset) + 8192))") $(printf '%s 8\n%s' "$(($(md dev-r1-1.img/offset) + 8192))" "$NARROW_LINE")" \
   "$(md dev-r1-0.img/bad_blocks) $(md dev-r1-1.img/bad_blocks)"
 check "md_r1: reading it: EIO, never old data" "Input/output error" \
   "$(dd if="$MNT/dev/md_r1" of=/dev/null bs=4K skip=1024 count=1 iflag=direct 2>&1 | sed -n 's/.*: //p')"
@@ -133,7 +141,7 @@ check "md_r1: reads right outside the lost 4 KiB" "$(head -c 4194304 "$T/ref1" |
 # seen since) that works clears it, as md's MadeGood.
 head -c 4096 /dev/urandom >"$T/blk"
 dd if="$T/blk" of="$MNT/dev/md_r1" bs=4K seek=1024 oflag=direct conv=notrunc status=none
-check "md_r1: a working write clears the range on both" "$R1_LINE|" \
+check "md_r1: a working write clears the range on both" "$R1_LINE|$NARROW_LINE" \
   "$(md dev-r1-0.img/bad_blocks)|$(md dev-r1-1.img/bad_blocks)"
 check "md_r1: and it reads back" "$(sha256sum <"$T/blk" | cut -d' ' -f1)" \
   "$(dd if="$MNT/dev/md_r1" bs=4K skip=1024 count=1 iflag=direct status=none | sha256sum | cut -d' ' -f1)"

@@ -104,6 +104,7 @@ int misc_mode(const Command& cmd, const std::string& homehost) {
     switch (dv.disposition) {
       case 'D': rv |= detail(resolve_array(dv.name, cmd.mount), d); break;
       case 'X': rv |= examine_bitmap({dv.name}, cmd.brief); break;
+      case kOptExamineBB: rv |= examine_badblocks(dv.name, cmd.brief); break;
       case kOptZero: rv |= zero_superblock(dv.name, cmd.force, cmd.verbose); break;
       case 'Q': rv |= query(dv.name, cmd.mount); break;
       case 'W': rv |= wait({dv.name}, cmd.mount); break;

@@ -74,6 +74,14 @@ using ReshapeCheckpoint = std::function<int(uint64_t position, uint64_t done)>;
 // leave a hole of zeros that reads back without an error.
 inline constexpr int kMemberGone = ENXIO;
 
+// What a Disk read answers, without touching the file, when the range
+// meets a block recorded in the member's bad block log: the data there is
+// not to be trusted, so it is served from another copy or from parity,
+// never counted as a read error (md's read_balance and analyse_stripe skip
+// such a member for the range). A non-redundant level passes it on; the
+// array answers EIO for it.
+inline constexpr int kBadBlock = EBADE;
+
 // One member's data area. Offsets are bytes from the start of its data
 // (the superblock's data_offset); implemented by the core over a file.
 class Disk {
@@ -206,10 +214,16 @@ class ArrayEvents {
   // (rdev->corrected_errors) counts them.
   virtual void read_error_corrected(int /*role*/, uint64_t /*sector*/, uint64_t /*sectors*/) {}
   // rdev_set_badblocks: records member sectors [sector, sector + sectors)
-  // as bad in the member's bad block log, where it has one, and answers
-  // whether it did; without a log the caller fails the member instead
-  // (md_error), as the kernel does. mdfs keeps no bad block log yet.
+  // (from its data start) as bad in the member's bad block log, where it
+  // has one with room, writes the log, and answers whether it did; else
+  // the caller fails the member instead (md_error), as the kernel does.
   virtual bool record_bad_block(int /*role*/, uint64_t /*sector*/, uint64_t /*sectors*/) { return false; }
+  // A read met a recorded bad block of `role` (kBadBlock): nothing is
+  // counted. kFix when the data, once computed from the rest, may be
+  // written back there (raid5's analyse_stripe: the member has seen no
+  // write error and the array is writable; a write that works clears the
+  // range), else kReadAround.
+  virtual ReadErrorPolicy bad_block_read(int /*role*/) { return ReadErrorPolicy::kReadAround; }
   // The array's write-intent bitmap, or nullptr for none. The same object
   // for the personality's whole life (it may have no bitmap behind it).
   virtual WriteIntent* write_intent() { return nullptr; }

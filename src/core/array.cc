@@ -401,16 +401,29 @@ Result<void> Array::ioctl_unsupported() {
 Array::Io Array::io() const {
   io_requests_.fetch_add(1, std::memory_order_relaxed);
   Io io;
+  io.array_ = this;
   io.lock_ = std::shared_lock(pers_lock_);
   io.pers_ = pers_;
   if (io.pers_) io.size_bytes_ = std::min(io.pers_->array_sectors(), size_limit_.load()) * raid::kSectorSize;
   return io;
 }
 
+bool Array::Io::meets_bad_block(std::span<const raid::Extent> extents) const {
+  if (!array_ || !array_->bad_blocks_seen_.load(std::memory_order_acquire)) return false;
+  // sb_mutex_: the member list, as the data path reads it; each member's
+  // bb_mutex is taken under it (meets_bad_block).
+  std::lock_guard sb_lock(array_->sb_mutex_);
+  for (const raid::Extent& x : extents)
+    for (const auto& m : array_->members_)
+      if (m->fd() == x.fd && m->meets_bad_block(x.file_offset, x.length)) return true;
+  return false;
+}
+
 int Array::read(uint64_t offset, std::span<std::byte> out) {
   auto io = this->io();
   if (!io || offset >= io.size_bytes()) return 0;
-  return io->read(offset, out);
+  const int e = io->read(offset, out);
+  return e == raid::kBadBlock ? EIO : e;  // raid0 and linear have no other copy
 }
 
 Result<size_t> Array::write(uint64_t offset, std::span<const std::byte> in) {

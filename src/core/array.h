@@ -192,9 +192,13 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
     explicit operator bool() const { return pers_ != nullptr; }
     raid::Personality* operator->() const { return pers_.get(); }
     uint64_t size_bytes() const { return size_bytes_; }
+    // Whether map_read's extents meet a member's recorded bad block: the
+    // read must then go through the personality, which reads around it.
+    bool meets_bad_block(std::span<const raid::Extent> extents) const;
 
    private:
     friend class Array;
+    const Array* array_ = nullptr;
     std::shared_lock<std::shared_mutex> lock_;
     std::shared_ptr<raid::Personality> pers_;
     uint64_t size_bytes_ = 0;
@@ -214,6 +218,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   raid::ReadErrorPolicy read_error(int role) override;
   void read_error_corrected(int role, uint64_t sector, uint64_t sectors) override;
   bool record_bad_block(int role, uint64_t sector, uint64_t sectors) override;
+  raid::ReadErrorPolicy bad_block_read(int role) override;
   raid::WriteIntent* write_intent() override { return &intent_; }
 
  private:
@@ -496,6 +501,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   mutable std::shared_mutex pers_lock_;
   std::shared_ptr<raid::Personality> pers_;
   std::atomic<int> writes_in_flight_{0};
+  // Some member has had a bad block recorded (set, never cleared): until
+  // then zero-copy reads skip the bad block check.
+  std::atomic<bool> bad_blocks_seen_{false};
   // array_size set by the user on a running array (kMaxSector: the
   // personality's size): the data path ends there.
   std::atomic<uint64_t> size_limit_{kMaxSector};

@@ -71,7 +71,12 @@ Result<void> Array::store_new_dev(std::string_view text) {
     member->desc_nr = n;
   }
   if (member->super) {
-    member->bad_blocks = member->super->bad_blocks;  // as super_1_load reads the log
+    {
+      std::lock_guard bb_lock(member->bb_mutex);
+      member->bad_blocks = member->super->bad_blocks;  // as super_1_load reads the log
+      member->bad_blocks_changed();
+      if (!member->bad_blocks.empty()) bad_blocks_seen_ = true;
+    }
     member->data_offset = member->super->data_offset;
     member->sectors = member->super->data_size;
     member->sb_offset = member->super->super_offset;
@@ -330,7 +335,10 @@ Result<void> Array::store_member_bad_blocks(Member& m, std::string_view text, bo
   auto range = format::parse_bad_block_write(text);
   if (!range) return err(range.error());
   std::lock_guard bb_lock(m.bb_mutex);
-  if (!m.bad_blocks.set(range->sector, range->length, !unacknowledged)) return err(ENOSPC);
+  const bool whole = m.bad_blocks.set(range->sector, range->length, !unacknowledged);
+  m.bad_blocks_changed();  // what fitted is recorded, and avoided by reads from now on
+  if (!m.bad_blocks.empty()) bad_blocks_seen_ = true;
+  if (!whole) return err(ENOSPC);
   return {};
 }
 
@@ -455,9 +463,65 @@ void Array::read_error_corrected(int role, uint64_t sector, uint64_t sectors) {
            std::to_string(m->data_offset + sector) + " on " + m->name() + ")");
 }
 
-// The hook for the kernel's rdev_set_badblocks. mdfs reads and writes no
-// bad block log yet, so there is nowhere to record the sectors: the caller
-// fails the member, as the kernel does for a member without a log.
-bool Array::record_bad_block(int, uint64_t, uint64_t) { return false; }
+// rdev_set_badblocks: the member keeps its role, with member sectors
+// [sector, sector + sectors) of its data recorded bad (or, for a write the
+// member narrowed, the pages of it that failed again), unacknowledged; then
+// md_update_sb writes the superblocks and the log (super_1_sync) before the
+// request that failed completes, as the kernel holds it until the log is
+// written (MD_SB_CHANGE_PENDING), and the range counts as acknowledged.
+// False (the caller fails the member, md_error) without a log (0.90, a v1
+// member without bblog_offset), when the list is full, or when the log
+// cannot be written.
+bool Array::record_bad_block(int role, uint64_t sector, uint64_t sectors) {
+  std::lock_guard sb_lock(sb_mutex_);
+  Member* m = member_in_role_locked(role);
+  if (!m || sectors == 0) return false;
+  const auto* sb = m->super ? std::get_if<format::Superblock1>(&m->super->super) : nullptr;
+  if (!sb || sb->bblog_offset == 0 || sb->bblog_size == 0) return false;
+  // A failed write was narrowed (narrow_write_error): only the pages that
+  // failed again are bad; none, and the write is done after all.
+  const uint64_t lo = m->data_offset + sector, hi = lo + sectors;
+  auto ranges = m->take_narrowed(lo, hi).value_or(std::vector<std::pair<uint64_t, uint64_t>>{{lo, hi}});
+  if (ranges.empty()) {
+    log_line(md_prefix() + m->name() + ": a failed write at sector " + std::to_string(lo) +
+             " went through a page at a time: nothing recorded");
+    return true;
+  }
+  uint64_t count = 0;
+  {
+    std::lock_guard bb_lock(m->bb_mutex);
+    bool whole = true;
+    for (const auto& [r_lo, r_hi] : ranges) {
+      whole = m->bad_blocks.set(r_lo, r_hi - r_lo, false) && whole;
+      count += r_hi - r_lo;
+    }
+    m->bad_blocks_changed();
+    bad_blocks_seen_ = true;
+    if (!whole) return false;
+  }
+  update_superblocks();
+  bool written = false;
+  {
+    std::lock_guard bb_lock(m->bb_mutex);
+    written = !m->bad_blocks.unacknowledged();
+  }
+  log_line(md_prefix() + m->name() + ": " + std::to_string(count) + " sectors from " +
+           std::to_string(ranges.front().first) +
+           (written ? " recorded in the bad block log" : " not recorded: the bad block log was not written"));
+  sysfs_notify(*m, "state");
+  md_new_event();
+  return written;
+}
+
+// analyse_stripe on a member with a recorded bad block: a member that has
+// seen no write error gets the computed data written back (which clears
+// the range when it works); one that has is only read around.
+raid::ReadErrorPolicy Array::bad_block_read(int role) {
+  if (ro_ != ReadOnly::kReadWrite) return raid::ReadErrorPolicy::kReadAround;
+  std::lock_guard sb_lock(sb_mutex_);
+  Member* m = member_in_role_locked(role);
+  if (!m || m->write_error_seen.load()) return raid::ReadErrorPolicy::kReadAround;
+  return raid::ReadErrorPolicy::kFix;
+}
 
 }  // namespace mdfs::core

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <shared_mutex>
 #include <vector>
 
@@ -74,17 +75,99 @@ int Member::pwrite_durable(uint64_t offset, std::span<const std::byte> buf) {
   return 0;
 }
 
+bool Member::meets_bad_block(uint64_t offset, uint64_t length) const {
+  if (!any_bad_.load(std::memory_order_acquire) || length == 0) return false;
+  const uint64_t first = offset / 512, end = (offset + length + 511) / 512;
+  std::lock_guard bb_lock(bb_mutex);
+  return bad_blocks.check(first, end - first).state != 0;
+}
+
+void Member::narrow(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
+  {
+    std::lock_guard bb_lock(bb_mutex);
+    if (!bad_blocks.enabled()) return;  // as narrow_write_error: no log, no retry
+  }
+  constexpr uint64_t kPage = 4096;
+  constexpr std::size_t kMaxNarrowed = 64;
+  uint64_t end = offset;
+  for (const auto& b : bufs) end += b.size();
+  Narrowed n{offset / 512, (end + 511) / 512, {}};
+  std::byte page[kPage];
+  std::size_t bi = 0, bo = 0;  // the buffer being copied, and how far
+  for (uint64_t at = offset; at < end;) {
+    const uint64_t next = std::min(end, (at / kPage + 1) * kPage);
+    std::size_t len = 0;
+    while (at + len < next) {
+      const auto& b = bufs[bi];
+      const std::size_t take = std::min<std::size_t>(b.size() - bo, next - at - len);
+      std::memcpy(page + len, b.data() + bo, take);
+      len += take;
+      bo += take;
+      if (bo == b.size()) {
+        ++bi;
+        bo = 0;
+      }
+    }
+    if (pwrite_exact(at, {page, len}) != 0) {
+      const uint64_t lo = at / 512, hi = (at + len + 511) / 512;
+      if (!n.bad.empty() && n.bad.back().second == lo) n.bad.back().second = hi;
+      else n.bad.emplace_back(lo, hi);
+    }
+    at = next;
+  }
+  std::lock_guard bb_lock(bb_mutex);
+  if (narrowed_.size() >= kMaxNarrowed) narrowed_.erase(narrowed_.begin());
+  narrowed_.push_back(std::move(n));
+}
+
+std::optional<std::vector<std::pair<uint64_t, uint64_t>>> Member::take_narrowed(uint64_t lo, uint64_t hi) {
+  std::lock_guard bb_lock(bb_mutex);
+  std::optional<std::vector<std::pair<uint64_t, uint64_t>>> out;
+  for (auto it = narrowed_.begin(); it != narrowed_.end();) {
+    if (it->hi <= lo || it->lo >= hi) {
+      ++it;
+      continue;
+    }
+    if (!out) out.emplace();
+    for (const auto& [b_lo, b_hi] : it->bad)
+      if (b_lo < hi && lo < b_hi) out->emplace_back(std::max(b_lo, lo), std::min(b_hi, hi));
+    it = narrowed_.erase(it);
+  }
+  if (out) std::sort(out->begin(), out->end());
+  return out;
+}
+
+int Member::wrote(uint64_t offset, std::span<const std::span<const std::byte>> bufs, int error) {
+  uint64_t length = 0;
+  for (const auto& b : bufs) length += b.size();
+  if (error != 0) {
+    write_error_seen = true;  // as the end_write_request of every level
+    if (error != EROFS) narrow(offset, bufs);
+    return error;
+  }
+  if (!any_bad_.load(std::memory_order_acquire) || write_error_seen.load()) return 0;
+  std::lock_guard bb_lock(bb_mutex);
+  const uint64_t first = offset / 512, end = (offset + length) / 512;
+  // The list is rewritten in the log with the next superblock write, as
+  // rdev_clear_badblocks leaves it.
+  if (bad_blocks.check(first, end - first).state != 0 && bad_blocks.clear(first, end - first) == 0)
+    bad_blocks_changed();
+  return 0;
+}
+
 int Member::read(uint64_t offset, std::span<std::byte> buf) {
   if (offset + buf.size() > sectors * 512) return EIO;
+  if (meets_bad_block(data_start() + offset, buf.size())) return raid::kBadBlock;
   return pread_full(fd_.get(), data_start() + offset, buf);
 }
 
 int Member::write(uint64_t offset, std::span<const std::byte> buf) {
   if (offset + buf.size() > sectors * 512) return EIO;
+  const std::span<const std::byte> one[] = {buf};
   Member* by = forwarding_to();
-  if (!by) return pwrite_exact(data_start() + offset, buf);
+  if (!by) return wrote(data_start() + offset, one, pwrite_exact(data_start() + offset, buf));
   std::shared_lock lock(forward_mutex_);
-  const int e = pwrite_exact(data_start() + offset, buf);
+  const int e = wrote(data_start() + offset, one, pwrite_exact(data_start() + offset, buf));
   if (int f = by->write(offset, buf)) forward_error(f);
   return e;
 }
@@ -159,6 +242,7 @@ size_t total(const auto& bufs) {
 
 int Member::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
   if (offset + total(bufs) > sectors * 512) return EIO;
+  if (meets_bad_block(data_start() + offset, total(bufs))) return raid::kBadBlock;
   return vectored(fd_.get(), data_start() + offset, bufs, ::preadv, raid::kMemberGone);
 }
 
@@ -166,32 +250,35 @@ int Member::writev(uint64_t offset, std::span<const std::span<const std::byte>> 
   if (!writable_) return EROFS;
   if (offset + total(bufs) > sectors * 512) return EIO;
   Member* by = forwarding_to();
-  if (!by) return vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO);
+  if (!by) return wrote(data_start() + offset, bufs, vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO));
   std::shared_lock lock(forward_mutex_);
-  const int e = vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO);
+  const int e = wrote(data_start() + offset, bufs, vectored(fd_.get(), data_start() + offset, bufs, ::pwritev, EIO));
   if (int f = by->writev(offset, bufs)) forward_error(f);
   return e;
 }
 
 int MemberView::read(uint64_t offset, std::span<std::byte> buf) {
   if (offset + buf.size() > bytes_) return EIO;
+  if (member_.meets_bad_block(start_ + offset, buf.size())) return raid::kBadBlock;
   return member_.pread_exact(start_ + offset, buf);
 }
 
 int MemberView::write(uint64_t offset, std::span<const std::byte> buf) {
   if (offset + buf.size() > bytes_) return EIO;
-  return member_.pwrite_exact(start_ + offset, buf);
+  const std::span<const std::byte> one[] = {buf};
+  return member_.wrote(start_ + offset, one, member_.pwrite_exact(start_ + offset, buf));
 }
 
 int MemberView::readv(uint64_t offset, std::span<const std::span<std::byte>> bufs) {
   if (offset + total(bufs) > bytes_) return EIO;
+  if (member_.meets_bad_block(start_ + offset, total(bufs))) return raid::kBadBlock;
   return vectored(member_.fd(), start_ + offset, bufs, ::preadv, raid::kMemberGone);
 }
 
 int MemberView::writev(uint64_t offset, std::span<const std::span<const std::byte>> bufs) {
   if (!member_.writable()) return EROFS;
   if (offset + total(bufs) > bytes_) return EIO;
-  return vectored(member_.fd(), start_ + offset, bufs, ::pwritev, EIO);
+  return member_.wrote(start_ + offset, bufs, vectored(member_.fd(), start_ + offset, bufs, ::pwritev, EIO));
 }
 
 // The replacement holds what was forwarded below its recovery offset, which

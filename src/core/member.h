@@ -9,6 +9,8 @@
 #include <shared_mutex>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/shelf.h"
 #include "format/super_info.h"
@@ -111,6 +113,17 @@ class Member : public raid::Disk {
   // taken after the Array's locks and never with another member's.
   mutable std::mutex bb_mutex;
   format::BadBlocks bad_blocks;
+  // After any change to bad_blocks (bb_mutex held): lets the data path skip
+  // the lock while the list is empty.
+  void bad_blocks_changed() { any_bad_.store(!bad_blocks.empty(), std::memory_order_release); }
+  // Whether bytes [offset, offset + length) of the file meet a recorded
+  // bad block (is_badblock).
+  bool meets_bad_block(uint64_t offset, uint64_t length) const;
+  // What narrowing found for failed writes that meet file sectors [lo, hi):
+  // the sector ranges inside it that failed again, a page at a time
+  // (empty: every page was written then); nullopt when no such write was
+  // narrowed. Forgets those writes. Takes bb_mutex.
+  std::optional<std::vector<std::pair<uint64_t, uint64_t>>> take_narrowed(uint64_t lo, uint64_t hi);
   // Sectors rewritten after read errors and read back (rdev->
   // corrected_errors): dev-<member>/errors, and the v1 superblock's
   // cnt_corrected_read, which it is loaded from and saved to.
@@ -136,7 +149,23 @@ class Member : public raid::Disk {
   std::atomic<bool> forward_failed_{false};
   std::function<void(int)> replacement_failed_;
   std::shared_mutex forward_mutex_;
+  std::atomic<bool> any_bad_{false};  // bad_blocks has entries
   void forward_error(int error);
+  // After a write of file bytes [offset, offset + length): a failure sets
+  // WriteErrorSeen; a success over recorded bad blocks of a member that has
+  // seen no write error clears them (raid1/raid10/raid5's R*_MadeGood and
+  // rdev_clear_badblocks). Returns `error`.
+  int wrote(uint64_t offset, std::span<const std::span<const std::byte>> bufs, int error);
+  // narrow_write_error: a write that failed on a member with a log is
+  // written again a 4 KiB page (of the file) at a time, and the pages that
+  // fail again are kept in narrowed_ for the array's record_bad_block.
+  void narrow(uint64_t offset, std::span<const std::span<const std::byte>> bufs);
+  struct Narrowed {
+    uint64_t lo, hi;                                 // the write, file sectors
+    std::vector<std::pair<uint64_t, uint64_t>> bad;  // what failed again
+  };
+  std::vector<Narrowed> narrowed_;  // bb_mutex; the last few writes
+  friend class MemberView;
 };
 
 // A member's data seen from another data offset: during a reshape that

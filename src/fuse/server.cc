@@ -378,7 +378,12 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     // `io` keeps the members open until it is sent.
     std::vector<raid::Extent> extents;
     int failed_role = -1;
-    const bool mapped = io->map_read(offset, size, extents);
+    bool mapped = io->map_read(offset, size, extents);
+    // Recorded bad blocks are read around by the personality.
+    if (mapped && io.meets_bad_block(extents)) {
+      io->map_read_done();
+      mapped = false;
+    }
     if (mapped && size >= kSpliceMin) {
       auto& pipe = SplicePipe::local();
       const auto filled = pipe.fill(extents, failed_role);
@@ -404,8 +409,9 @@ void Server::read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) {
     if (mapped) io->map_read_done();
     // After a member failed, the personality reads that member again
     // first, so that its error meets md's read-error handling.
+    // A recorded bad block with no other copy (raid0, linear) is EIO.
     if (int e = failed_role >= 0 ? io->reread(offset, out, failed_role) : io->read(offset, out))
-      return (void)fuse_reply_err(req, e);
+      return (void)fuse_reply_err(req, e == raid::kBadBlock ? EIO : e);
     fuse_reply_buf(req, reinterpret_cast<const char*>(buf.get()), size);
     return;
   }

@@ -134,10 +134,14 @@ int Members::read_error(std::span<const Copy> copies, size_t bad, int error, siz
   std::vector<bool> tried(copies.size(), false);
   size_t cur = bad;
   int e = error;
+  bool around = false;  // some copy has a recorded bad block in the piece
   for (;;) {
     tried[cur] = true;
     const int role = copies[cur].role;
-    if (working(role)) {
+    // A recorded bad block is read around, nothing counted (read_balance).
+    if (e == kBadBlock) {
+      around = true;
+    } else if (working(role)) {
       // A member whose file ended is gone, never rewritten (kMemberGone).
       const ReadErrorPolicy policy = e == kMemberGone ? ReadErrorPolicy::kFail : events_.read_error(role);
       if (policy == ReadErrorPolicy::kFix) return fix_read_error(copies, cur, in_sector, out);
@@ -147,7 +151,7 @@ int Members::read_error(std::span<const Copy> copies, size_t bad, int error, siz
     size_t next = copies.size();
     for (size_t i = 0; i < copies.size() && next == copies.size(); ++i)
       if (!tried[i] && working(copies[i].role)) next = i;
-    if (next == copies.size()) return EIO;
+    if (next == copies.size()) return around ? read_around(copies, in_sector, out) : EIO;
     cur = next;
     PendingRead pending(*this, copies[cur].role);
     e = disk(copies[cur].role)->read(copies[cur].sector * kSectorSize + in_sector, out);
@@ -203,6 +207,26 @@ int Members::fix_read_error(std::span<const Copy> copies, size_t bad, size_t in_
       else
         bad_block_or_fail(c.role, c.sector + s, n, EIO);
     }
+  }
+  return 0;
+}
+
+// Copies whose recorded bad blocks lie in different places still hold the
+// piece between them: read_balance's max_sectors, read a page at a time
+// from the first copy that has it.
+int Members::read_around(std::span<const Copy> copies, size_t in_sector, std::span<std::byte> out) {
+  constexpr uint64_t kPage = 8 * kSectorSize;
+  for (uint64_t at = 0; at < out.size();) {
+    const uint64_t n = std::min<uint64_t>(kPage - (in_sector + at) % kPage, out.size() - at);
+    const auto part = out.subspan(at, n);
+    int e = EIO;
+    for (size_t i = 0; i < copies.size() && e != 0; ++i) {
+      if (!working(copies[i].role)) continue;
+      PendingRead pending(*this, copies[i].role);
+      e = disk(copies[i].role)->read(copies[i].sector * kSectorSize + in_sector + at, part);
+    }
+    if (e != 0) return EIO;
+    at += n;
   }
   return 0;
 }

@@ -108,13 +108,14 @@ class Members {
   int sync_working();
 
   // ---- read and write errors (raid1's and raid10's handle_read_error,
-  // fix_read_error and narrow_write_error, without a bad block log) ----
+  // fix_read_error and narrow_write_error) ----
   // A read of one piece that every entry of `copies` holds failed on
   // copies[bad] with `error`. `out` starts `in_sector` bytes into the
   // copies' first sector. As md: the array decides (ArrayEvents::read_error)
   // whether the bad sectors are rewritten from another copy and read back
   // (fix_read_error), the member is failed (past max_read_errors; at once
-  // for kMemberGone), or, on a read-only array, only read around. Fills
+  // for kMemberGone), or, on a read-only array, only read around; a
+  // recorded bad block (kBadBlock) is only read around. Fills
   // `out` from a copy that reads; 0, or EIO when no copy can.
   int read_error(std::span<const Copy> copies, size_t bad, int error, size_t in_sector,
                  std::span<std::byte> out);
@@ -161,6 +162,9 @@ class Members {
   // The rewrite half of fix_read_error over the piece, page by page, with
   // writes frozen: 0, or EIO when some page reads from no copy.
   int fix_read_error(std::span<const Copy> copies, size_t bad, size_t in_sector, std::span<std::byte> out);
+  // A piece every copy fails with kBadBlock, read page by page from the
+  // copies that have each page; nothing written. 0 or EIO.
+  int read_around(std::span<const Copy> copies, size_t in_sector, std::span<std::byte> out);
   // sync_copies' copy that failed a read while another one read: each page
   // of it that still fails is rewritten with the good data and read back
   // (fix_sync_read_error).

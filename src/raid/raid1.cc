@@ -42,15 +42,18 @@ class Raid1 final : public Personality {
     auto pass = barrier_.enter(lo, hi);
     auto writing = members_.writing();
     int result = 0;
+    bool written = false;  // R1BIO_Uptodate: some mirror took the data
     for (int r = 0; r < members_.raid_disks(); ++r) {
       if (!members_.writable(r)) continue;
       int e = members_.disk(r)->write(offset, in);
+      written = written || (e == 0 && members_.working(r));
       // The last mirror stays, and the write fails as raid_end_bio_io
       // fails it: EIO, whatever the member said.
       if (e && !members_.write_error(r, lo, hi - lo, e)) result = EIO;
     }
-    // A member still working got the data: a failed write fails it.
-    if (!result && members_.degraded() == members_.raid_disks()) result = EIO;
+    // A member still working got the data: a failed write fails it. So
+    // does one that every mirror recorded as bad blocks instead.
+    if (!result && (!written || members_.degraded() == members_.raid_disks())) result = EIO;
     // raid1's R1BIO_Degraded: a mirror missing or lost keeps the bits.
     intent.complete(!result && members_.all_writable());
     return result;

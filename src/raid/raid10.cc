@@ -71,6 +71,7 @@ class Raid10 final : public Personality {
     }
     int result = 0;
     bool dropped = false;
+    std::vector<Failed> failed;  // runs a working member recorded as bad blocks
     for (const auto& run : plan.runs()) {
       if (!members_.writable(run.role)) {
         dropped = true;
@@ -78,15 +79,17 @@ class Raid10 final : public Personality {
       }
       if (int e = plan.write(run, *members_.disk(run.role), in)) {
         const uint64_t first = run.offset / kSectorSize;
-        if (members_.write_error(run.role, first, (run.offset + run.length + kSectorSize - 1) / kSectorSize - first, e))
+        if (members_.write_error(run.role, first, (run.offset + run.length + kSectorSize - 1) / kSectorSize - first, e)) {
           dropped = true;
-        else
+          if (members_.working(run.role)) failed.push_back({run.role, run.offset, run.offset + run.length});
+        } else {
           result = EIO;  // the last copy of some chunk: kept, and the write fails (raid_end_bio_io)
+        }
       }
     }
     // Copies were dropped on the way: every piece needs a copy that is still
-    // working, since a working member got everything planned for it.
-    if (!result && dropped && !covered(offset, in.size())) result = EIO;
+    // working and took it, as R10BIO_Uptodate.
+    if (!result && dropped && !covered(offset, in.size(), failed)) result = EIO;
     intent.complete(!result && all_copies && !dropped);
     return result;
   }
@@ -277,14 +280,25 @@ class Raid10 final : public Personality {
   }
 
   // Whether every piece of the range has a working copy.
-  bool covered(uint64_t offset, size_t length) const {
+  // A member's bytes [lo, hi) whose write failed and were recorded bad.
+  struct Failed {
+    int role;
+    uint64_t lo, hi;
+  };
+  // Whether every piece of the range has a working copy outside `failed`.
+  bool covered(uint64_t offset, size_t length, std::span<const Failed> failed = {}) const {
     std::vector<Copy> where(layout_.copies());
     uint64_t first = offset / kSectorSize;
     uint64_t last = (offset + length + kSectorSize - 1) / kSectorSize;
     for (uint64_t s = first; s < last;) {
-      uint64_t run = layout_.map(s, where);
-      if (std::none_of(where.begin(), where.end(), [&](const Copy& c) { return members_.working(c.role); }))
-        return false;
+      uint64_t run = std::min(layout_.map(s, where), last - s);
+      const auto took = [&](const Copy& c) {
+        if (!members_.working(c.role)) return false;
+        const uint64_t lo = c.sector * kSectorSize, hi = lo + run * kSectorSize;
+        return std::none_of(failed.begin(), failed.end(),
+                            [&](const Failed& f) { return f.role == c.role && f.lo < hi && lo < f.hi; });
+      };
+      if (std::none_of(where.begin(), where.end(), took)) return false;
       s += run;
     }
     return true;

@@ -3,9 +3,11 @@
 // not read is read again a page at a time (R5_ReadNoMerge, the kernel's
 // 4 KiB stripe pages); a page that still fails is computed from the rest of
 // its stripe, written back onto the member and read again (R5_ReadError,
-// R5_ReWrite). A stripe that has lost more than its parity can cover fails
-// the read, and each member that failed it gets a bad block where it has a
-// log, else md_error (handle_failed_stripe).
+// R5_ReWrite). A page on a recorded bad block is computed the same way,
+// nothing counted, and written back only to a member that has seen no
+// write error (analyse_stripe). A stripe that has lost more than its
+// parity can cover fails the read, and each member that failed it gets a
+// bad block where it has a log, else md_error (handle_failed_stripe).
 #include "raid/parity.h"
 #include "raid/raid5_impl.h"
 
@@ -28,6 +30,13 @@ struct Raid5::FixState {
     decided.emplace_back(role, events.read_error(role));
     return decided.back().second;
   }
+  // The same for a read that met a recorded bad block: nothing counted.
+  ReadErrorPolicy bad_block(ArrayEvents& events, int role) {
+    for (const auto& [r, p] : decided)
+      if (r == role) return p;
+    decided.emplace_back(role, events.bad_block_read(role));
+    return decided.back().second;
+  }
   std::vector<std::pair<int, ReadErrorPolicy>> decided;
   std::vector<std::byte*> data;  // a page per data chunk
   std::byte* p = nullptr;
@@ -43,8 +52,11 @@ int Raid5::read_column(uint64_t stripe, const StripeRoles& roles, int role, size
   if (working(role)) {
     const int e = disks_[role]->read(stripe * chunk_bytes_ + lo, {dst, len});
     if (e == 0) return 0;
-    // A member whose file ended is gone there: failed, never rewritten.
-    const ReadErrorPolicy policy = e == kMemberGone ? ReadErrorPolicy::kFail : fix.policy(events_, role);
+    // A member whose file ended is gone there: failed, never rewritten. A
+    // recorded bad block is computed from the rest, and counts nothing.
+    const ReadErrorPolicy policy = e == kMemberGone ? ReadErrorPolicy::kFail
+                                   : e == kBadBlock ? fix.bad_block(events_, role)
+                                                    : fix.policy(events_, role);
     if (policy == ReadErrorPolicy::kFail) member_error(role, e);
   }
   return rebuild_pages(stripe, roles, role, lo, len, dst, fix);
@@ -100,6 +112,11 @@ int Raid5::compute_page(uint64_t stripe, const StripeRoles& roles, int role, siz
     }
     const int e = disks_[r]->read(off, {buf, kPage});
     if (e == 0) return true;
+    if (e == kBadBlock) {
+      fix.bad_block(events_, r);
+      bad.push_back(r);
+      return false;
+    }
     if (e == kMemberGone || fix.policy(events_, r) == ReadErrorPolicy::kFail) member_error(r, e);
     else bad.push_back(r);
     return false;

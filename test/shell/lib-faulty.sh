@@ -61,6 +61,12 @@ make_array() {
   dd if="$T/ref" of="$MNT/dev/$name" bs=1M conv=notrunc,fsync status=none
 }
 
+# no_log MEMBER: writes to MEMBER's bad block log fail (EIO), so that
+# nothing can be recorded there and md's policy without a log applies
+# (md_error). make_array's members are 1.2: the superblock at 4 KiB, the log
+# 16 sectors after it (12 KiB), as mdadm 4.2 puts them.
+no_log() { rule weio "$1" 12288 4K; }
+
 # data_at MEMBER BYTES: where byte BYTES of MEMBER's data area is in its file.
 data_at() { echo $(( $(md "dev-$1/offset") * 512 + $2 )); }
 

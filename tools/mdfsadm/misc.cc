@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/major.h>
 #include <linux/fs.h>
+#include <linux/raid/md_p.h>
 #include <linux/raid/md_u.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <list>
 
+#include "format/bytes.h"
 #include "mdfs/unique_fd.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/mdadm_text.h"
@@ -181,6 +183,54 @@ int examine_mode(const std::vector<std::string>& files, const ExamineOptions& op
     out(o);
   }
   return rv;
+}
+
+int examine_badblocks(const std::string& file, bool brief) {
+  int error = 0;
+  std::string rejected;
+  auto found = find_super(file, &error, &rejected);
+  if (!found) {
+    if (error) say("cannot open " + file + ": " + errno_text(error));
+    else if (!rejected.empty()) say("the md superblock on " + file + " is refused: " + rejected);
+    else if (!brief) say("No md superblock detected on " + file);
+    return 1;
+  }
+  if (!found->sb1) {
+    say(found->version() + " metadata does not support badblocks");
+    return 1;
+  }
+  const mdfs::format::Superblock1& sb = *found->sb1;
+  // mdadm takes a log of more than 100 sectors for none.
+  if (sb.bblog_size == 0 || sb.bblog_size > 100 || sb.bblog_offset == 0) {
+    out("No bad-blocks list configured on " + file + "\n");
+    return 0;
+  }
+  if (!(sb.feature_map & MD_FEATURE_BAD_BLOCKS)) {
+    out("Bad-blocks list is empty in " + file + "\n");
+    return 0;
+  }
+  const std::size_t size = std::size_t{sb.bblog_size} * 512;
+  std::vector<std::byte> log(size);
+  const int64_t at = (static_cast<int64_t>(sb.super_offset) + sb.bblog_offset) * 512;
+  mdfs::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd || at < 0 || ::pread(fd.get(), log.data(), size, at) != static_cast<ssize_t>(size)) {
+    say("Cannot read bad-blocks list");
+    return 1;
+  }
+  // Each 64-bit entry: the block count in the low 10 bits, the block in
+  // the 54 above; blocks are 1 << bblog_shift sectors; all ones ends it.
+  std::string text = "Bad-blocks on " + file + ":\n";
+  for (std::size_t i = 0; i + 8 <= size; i += 8) {
+    const uint64_t word = mdfs::format::bytes::load<uint64_t>(std::span<const std::byte>(log), i);
+    if (word == ~uint64_t{0}) break;
+    char line[64];
+    std::snprintf(line, sizeof line, "%20llu for %d sectors\n",
+                  static_cast<unsigned long long>((word >> 10) << sb.bblog_shift),
+                  static_cast<int>((word & 0x3ff) << sb.bblog_shift));
+    text += line;
+  }
+  out(text);
+  return 0;
 }
 
 std::vector<std::string> scan_files(const Config& config, const MountOptions& mopts) {

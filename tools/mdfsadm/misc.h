@@ -27,6 +27,13 @@ int examine_mode(const std::vector<std::string>& files, const ExamineOptions& op
 // paths, else every file of each mount's SOURCE (or --mount's).
 std::vector<std::string> scan_files(const Config& config, const MountOptions& mopts);
 
+// --examine-badblocks FILE: the v1 bad block log as mdadm 4.2's
+// examine_badblocks_super1 prints it ("Bad-blocks on FILE:", then one
+// "%20llu for %d sectors" line per entry; or that the list is empty or
+// not configured). 1 when the file cannot be read, holds no superblock, or
+// holds a 0.90 one (which has no log), as mdadm's ExamineBadblocks.
+int examine_badblocks(const std::string& file, bool brief);
+
 // --query FILE-or-ARRAY: one line on what it is, and one on the superblock
 // it holds; 0 unless it cannot be opened.
 int query(const std::string& name, const MountOptions& mopts);

@@ -21,7 +21,6 @@ using S = Support;
 constexpr const char* kBitmapIssue = "write-behind comes later: mdfs writes every member before a write returns";
 constexpr const char* kReshapeIssue = "mdfs resumes and freezes reshapes itself (sync_action)";
 constexpr const char* kReplaceIssue = "hot replacement comes with mdfs's replacement support";
-constexpr const char* kBadBlocksIssue = "bad-block lists come with mdfs's bad-block support";
 
 const OptionInfo kOptions[] = {
     {"manage", kNo, kOptManage, S::kYes, "manage mode: change an array's members", nullptr},
@@ -47,7 +46,7 @@ const OptionInfo kOptions[] = {
      "containers (imsm/ddf external metadata)"},
     {"udev-rules", kOptional, kOptUdevRules, S::kNever, "print udev rules", "udev rules (mdfs sends no uevents)"},
     {"offroot", kNo, kOptOffroot, S::kIgnored, "(ignored, as by mdadm)", "an old option mdadm ignores"},
-    {"examine-badblocks", kNo, kOptExamineBB, S::kLater, "print a member's bad-block list", kBadBlocksIssue},
+    {"examine-badblocks", kNo, kOptExamineBB, S::kYes, "print a member's bad-block list", nullptr},
     {"dump", kArg, kOptDump, S::kLater, "copy member metadata into sparse files",
      "copying metadata out (--dump) comes with mdfs's metadata backup support"},
     {"restore", kArg, kOptRestore, S::kLater, "restore member metadata from sparse files",

@@ -63,6 +63,8 @@ TEST_CASE("a superblock's verdict is its most restrictive feature, with the bit 
   CHECK(judge(v1_with(MD_FEATURE_PPL | MD_FEATURE_MULTIPLE_PPLS)).support == Support::kRefused);
 
   CHECK(judge(v1_with(MD_FEATURE_CLUSTERED)).support == Support::kRefused);
+  // A bad block log with entries: read, avoided and written, as the kernel.
+  CHECK(judge(v1_with(MD_FEATURE_BAD_BLOCKS)).support == Support::kKept);
   CHECK(judge(v1_with(0, WriteMostly1 | FailFast1)).support == Support::kKept);
   // Device flags the kernel does not know are ignored, as the kernel does.
   CHECK(judge(v1_with(0, 0x80)).support == Support::kKept);

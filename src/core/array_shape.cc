@@ -37,7 +37,10 @@ Result<std::unique_ptr<raid::Personality>> Array::run_shape(const raid::Personal
 // of the new shape becomes a spare.
 void Array::install_shape(std::unique_ptr<raid::Personality> pers, const std::vector<Member*>& roles,
                           const std::function<void()>& apply) {
-  std::unique_lock io_lock(pers_lock_);  // no request in flight: the new mapping starts clean
+  // mutex_ (held by the caller) -> pers_lock_ exclusive: no request in
+  // flight, the new mapping starts clean -> sb_mutex_: the configuration the
+  // data path and the superblock writer read.
+  std::unique_lock io_lock(pers_lock_);
   std::lock_guard sb_lock(sb_mutex_);
   pers_ = std::shared_ptr<raid::Personality>(std::move(pers));
   for (const auto& m : members_) {

@@ -245,12 +245,17 @@ Result<void> Array::takeover(std::string_view text) {
   g.dev_sectors = t.dev_sectors;
   // raid0 sizes itself by each member's sectors: from raid4/5 those are the
   // component size (the kernel's rdev->sectors = dev_sectors).
+  // Member sizes change with sb_mutex_ held, as the superblock writer reads
+  // them; the old shape never reaches past dev_sectors.
   std::vector<std::pair<Member*, uint64_t>> old_sectors;
-  if (t.member_sectors_to_dev)
+  if (t.member_sectors_to_dev) {
+    std::lock_guard sb_lock(sb_mutex_);
     for (Member* m : roles)
       if (m) old_sectors.emplace_back(m, std::exchange(m->sectors, t.dev_sectors));
+  }
   auto pers = run_shape(*type, g, roles);
   if (!pers) {
+    std::lock_guard sb_lock(sb_mutex_);
     for (auto [m, s] : old_sectors) m->sectors = s;
     log_line(name_ + ": " + std::string(type->name) + " would not accept array");
     return err(EINVAL);

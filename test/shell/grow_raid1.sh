@@ -6,9 +6,10 @@
 # without spares needs --force and leaves an empty slot that an --add
 # fills; a shrink while every mirror is in use is EBUSY (mdfsadm exits 1,
 # nothing changed); after a --fail/--remove the shrink renumbers the
-# mirrors left from 0; every superblock records the new count (mdadm
-# --examine), the array reassembles with it, and raid_disks answers the
-# kernel's errnos (EINVAL, EROFS, EBUSY during a recovery).
+# mirrors left from 0 (rd0 follows); every superblock, v1.2 and 0.90,
+# records the new count (mdadm --examine), the array reassembles with it,
+# and raid_disks answers the kernel's errnos (EINVAL, EROFS, EBUSY during
+# a recovery).
 . "$(dirname "$0")/lib.sh"
 requires mdadm cmp
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
@@ -65,6 +66,8 @@ check "-n 1: raid_disks, the mirror's slot" "1 0 0" \
 mdadm --examine "$SRC/m2.img" 2>/dev/null | grep -q "Device Role : Active device 0" && pass "-n 1: m2's superblock: role 0" ||
   fail "-n 1: $(mdadm --examine "$SRC/m2.img" 2>&1 | grep Role)"
 cmp -s "$D" "$T/ref" && pass "-n 1: data intact" || fail "-n 1: data differs"
+check "-n 1: rd0 links to the mirror left" dev-m2.img "$(readlink "$MNT/sys/block/md_m/md/rd0")"
+check "-n 1: no rd2 left" no "$([ -e "$MNT/sys/block/md_m/md/rd2" ] && echo yes || echo no)"
 
 # Growing without spares: mdadm's refusal, then --force: an empty slot.
 "$ADM" --grow "$D" -n 2 2>"$T/err"
@@ -111,5 +114,16 @@ cmp -s "$D" "$T/ref" && pass "the recovered member alone reads the data" || fail
 "$ADM" --create "$MNT/dev/md_b" -l1 -n2 --bitmap=internal m4.img m5.img 2>/dev/null
 "$ADM" --grow "$MNT/dev/md_b" -n 3 --force 2>/dev/null
 check "with a bitmap: -n 3" "3 1" "$(cat "$(sys md_b raid_disks)") $(cat "$(sys md_b degraded)")"
+
+# 0.90 superblocks record the new count too (their disk table renumbered).
+truncate -s 16M "$SRC"/z{0,1,2}.img
+"$ADM" --create "$MNT/dev/md_z" -e 0.90 -l1 -n2 z0.img z1.img 2>/dev/null
+"$ADM" "$MNT/dev/md_z" --add z2.img >/dev/null 2>&1
+"$ADM" --grow "$MNT/dev/md_z" -n 3 2>/dev/null
+"$ADM" --wait "$MNT/dev/md_z" 2>/dev/null
+check "0.90: raid_disks, degraded" "3 0" "$(cat "$(sys md_z raid_disks)") $(cat "$(sys md_z degraded)")"
+check "0.90: every superblock says 3" "3 3 3" "$(examined z0.img z1.img z2.img)"
+mdadm --examine "$SRC/z2.img" 2>/dev/null | grep -qE "^this +2 .*active sync" && pass "0.90: z2 is disk 2, active sync" ||
+  fail "0.90: $(mdadm --examine "$SRC/z2.img" 2>&1 | grep '^this')"
 unmount_mdfs
 finish

@@ -90,7 +90,7 @@ const OptionInfo kOptions[] = {
     {"name", kArg, 'N', S::kYes, "the array's name (create), or the array with this name (assemble)", nullptr},
     {"config", kArg, kOptConfig, S::kYes, "mdadm.conf file (ARRAY, DEVICE, AUTO, HOMEHOST, MAILADDR...)", nullptr},
     {"scan", kNo, 's', S::kYes, "every array (of the mounts, or of --config)", nullptr},
-    {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); start a dirty degraded array (assemble)", nullptr},
+    {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); start a dirty degraded array (assemble); grow without spares", nullptr},
     {"update", kArg, 'U', S::kYes, "update the superblocks while assembling (?: the list)", nullptr},
     {"freeze-reshape", kNo, kOptFreezeReshape, S::kLater, "keep a reshape frozen", kReshapeIssue},
     {"add", kNo, kOptAdd, S::kYes, "add the members that follow", nullptr},

@@ -22,7 +22,7 @@ truncate -s 16M "$SRC"/o1-{0,1,2}.img "$SRC"/ol-{0,1,2}.img "$SRC"/o05-{0,1,2}.i
 "$ADM" --create "$MNT/dev/md_o010" -l0 -n2 -c64 o010-0.img o010-1.img 2>/dev/null
 ARRAYS="md_o1 md_ol md_o05 md_o56 md_o010"
 for a in $ARRAYS; do
-  "$ADM" --wait "$MNT/dev/$a" 2>/dev/null
+  settled "$a"
   head -c "$(stat -c %s "$MNT/dev/$a")" /dev/urandom | dd of="$MNT/dev/$a" bs=1M conv=notrunc,fsync status=none
 done
 "$ADM" "$MNT/dev/md_o1" --add o1-2.img >/dev/null 2>&1

@@ -19,7 +19,7 @@ D=$MNT/dev/md_m
 
 for i in 0 1 2 3 4 5; do truncate -s 24M "$SRC/m$i.img"; done
 "$ADM" --create "$D" -l1 -n2 m0.img m1.img 2>/dev/null
-"$ADM" --wait "$D" 2>/dev/null
+settled md_m
 have_ext4=no
 if command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null; then
   mkfs.ext4 -q -F "$D" 2>/dev/null && have_ext4=yes
@@ -112,14 +112,14 @@ cmp -s "$D" "$T/ref" && pass "the recovered member alone reads the data" || fail
 
 # With a write-intent bitmap the count changes too (no data moves).
 "$ADM" --create "$MNT/dev/md_b" -l1 -n2 --bitmap=internal m4.img m5.img 2>/dev/null
-"$ADM" --wait "$MNT/dev/md_b" 2>/dev/null  # the new array's resync
+settled md_b
 "$ADM" --grow "$MNT/dev/md_b" -n 3 --force 2>/dev/null
 check "with a bitmap: -n 3" "3 1" "$(cat "$(sys md_b raid_disks)") $(cat "$(sys md_b degraded)")"
 
 # 0.90 superblocks record the new count too (their disk table renumbered).
 truncate -s 16M "$SRC"/z{0,1,2}.img
 "$ADM" --create "$MNT/dev/md_z" -e 0.90 -l1 -n2 z0.img z1.img 2>/dev/null
-"$ADM" --wait "$MNT/dev/md_z" 2>/dev/null
+settled md_z
 "$ADM" "$MNT/dev/md_z" --add z2.img >/dev/null 2>&1
 "$ADM" --grow "$MNT/dev/md_z" -n 3 2>/dev/null
 "$ADM" --wait "$MNT/dev/md_z" 2>/dev/null

@@ -31,7 +31,7 @@ make() {
   else
     "$ADM" --create "$MNT/dev/$name" -l"$level" -n"$n" -c64 $members 2>/dev/null
   fi
-  "$ADM" --wait "$MNT/dev/$name" 2>/dev/null
+  settled "$name"
   head -c "$(stat -c %s "$MNT/dev/$name")" /dev/urandom >"$T/$name.data"
   dd if="$T/$name.data" of="$MNT/dev/$name" bs=1M conv=notrunc,fsync status=none
 }

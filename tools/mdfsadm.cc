@@ -163,12 +163,19 @@ int run(int argc, char** argv) {
     case Mode::kIncremental: return incremental_mode({cmd, config, homehost});
     case Mode::kMonitor: return monitor_mode(cmd, config);
     case Mode::kGrow: {
-      if (cmd.devices.size() != 1) usage("--grow needs exactly one array");
+      if (cmd.devices.empty()) usage("--grow needs an array");
       const CreateOptions& c = cmd.create;
-      const bool shape = c.raid_devices || c.chunk || c.layout || c.size || cmd.array_size;
-      if (c.bitmap && shape) usage("--bitmap cannot be changed together with the shape or size: one --grow at a time");
+      const bool shape = c.raid_devices || c.chunk || c.layout || c.size || cmd.array_size || cmd.grow_level;
+      std::vector<std::string> add;
+      for (std::size_t i = 1; i < cmd.devices.size(); ++i) {
+        if (cmd.devices[i].disposition != 'a') usage("--grow needs exactly one array; members to add follow --add");
+        add.push_back(cmd.devices[i].name);
+      }
+      if (c.bitmap && (shape || !add.empty()))
+        usage("--bitmap cannot be changed together with the shape or size: one --grow at a time");
       if (c.bitmap || c.bitmap_chunk) return grow_bitmap(cmd.devices.front().name, {c.bitmap, c.bitmap_chunk}, cmd.mount);
-      GrowOptions g{c.raid_devices, c.chunk, c.layout, std::nullopt, c.size, cmd.array_size, cmd.backup_file};
+      GrowOptions g{c.raid_devices, c.chunk, c.layout, cmd.grow_level, c.size, cmd.array_size, cmd.backup_file,
+                    add, cmd.force};
       return grow(cmd.devices.front().name, g, cmd.mount);
     }
     default: usage(std::string("mode ") + mode_name(cmd.mode) + " is not available");

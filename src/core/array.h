@@ -304,6 +304,18 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> start_reshape();
   Result<void> store_running_array_size(std::string_view text);
   Result<void> update_size(uint64_t sectors);
+  // ---- shapes that move no data (array_shape.cc), mutex_ held ----
+  Result<std::unique_ptr<raid::Personality>> run_shape(const raid::PersonalityType& type, raid::Geometry g,
+                                                       const std::vector<Member*>& roles);
+  void install_shape(std::unique_ptr<raid::Personality> pers, const std::vector<Member*>& roles,
+                     const std::function<void()>& apply);
+  Result<void> reshape_mirrors(int n);
+  Result<void> linear_append(Member& m, int slot);
+  // ---- level takeovers (array_takeover.cc), mutex_ held ----
+  struct Takeover;
+  uint64_t raid0_zone_sectors() const;
+  Result<Takeover> plan_takeover(const raid::PersonalityType& type) const;
+  Result<void> takeover(std::string_view text);
   // md_do_sync's reshape pass, without mutex_.
   void md_do_reshape(std::shared_ptr<raid::Personality> pers, uint64_t total);
   // A reshape checkpoint: the position in every superblock (sb_mutex_).

@@ -34,7 +34,7 @@ Result<void> Array::store_level(std::string_view text) {
   if (text.empty()) return {};
   if (text.size() >= 16) return err(EINVAL);
   std::lock_guard lock(mutex_);
-  if (pers_) return ro_ == ReadOnly::kReadWrite ? err(EINVAL) : err(EROFS);  // no takeover
+  if (pers_) return takeover(text);  // array_takeover.cc
   clevel_ = std::string(strip_newline(text));
   level_ = LEVEL_NONE;
   return {};

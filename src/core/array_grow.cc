@@ -8,6 +8,8 @@
 #include "core/log.h"
 #include "core/parse.h"
 #include "core/registry.h"
+#include "format/superblock0.h"
+#include "format/superblock1.h"
 #include "raid/raid5_layout.h"
 #include "raid/reshape.h"
 
@@ -48,15 +50,19 @@ int Array::check_reshape_locked() const {
 
 // update_raid_disks: a running array records the new count (delta_disks)
 // for the reshape that sync_action "reshape" starts.
-// A level mdfs does not reshape (raid1, raid10 and the rest: the kernel
-// would take raid1/raid10 counts) answers EBUSY, as chunk_size and layout
-// do: "not now", never a silent half-change.
+// raid1 changes its count at once (reshape_mirrors, array_shape.cc). A
+// level mdfs does not reshape (raid10 and the rest: the kernel would take
+// raid10 counts) answers EBUSY, as chunk_size and layout do: "not now",
+// never a silent half-change.
 Result<void> Array::update_raid_disks(int n) {
-  if (!pers_type_ || !parity_level(pers_type_->level)) return err(EBUSY);
-  if (bitmap_) return refuse_reshape_with_bitmap();
+  const bool mirrors = pers_type_ && pers_type_->level == 1;
+  if (!pers_type_ || (!parity_level(pers_type_->level) && !mirrors)) return err(EBUSY);
+  if (bitmap_ && !mirrors) return refuse_reshape_with_bitmap();
   if (ro_ != ReadOnly::kReadWrite) return err(EROFS);
-  if (n <= 0) return err(EINVAL);
+  const bool meta090 = persistent_ && major_version_ == 0;
+  if (n <= 0 || n >= static_cast<int>(meta090 ? format::kSb0Disks : format::kSb1MaxDisks)) return err(EINVAL);
   if (sync_thread_.joinable() || reshape_position_ != kMaxSector) return err(EBUSY);
+  if (mirrors) return n == raid_disks_ ? Result<void>{} : reshape_mirrors(n);
   for (const auto& m : members_) {
     if (raid_disks_ < n && m->data_offset < m->new_data_offset) return err(EINVAL);
     if (raid_disks_ > n && m->data_offset > m->new_data_offset) return err(EINVAL);

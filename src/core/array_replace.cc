@@ -226,6 +226,7 @@ Result<void> Array::store_running_slot(Member& m, int slot) {
     update_superblocks();
     return {};
   }
+  if (pers_type_->level == LEVEL_LINEAR) return linear_append(m, slot);
   if (m.raid_disk != -1 || m.journal || m.faulty) return err(EBUSY);
   if (!redundant) return err(EINVAL);
   if (slot >= raid_disks_) return err(ENOSPC);

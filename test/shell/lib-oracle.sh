@@ -36,6 +36,14 @@ oracle_arrays() {
   done < <(oracle_section arrays)
 }
 
+# oracle_match NAME SHA: the array of the last run with mdfs's sha256 SHA,
+# its kernel name in $K (a pass), or a fail and status 1.
+oracle_match() {
+  K=${KSHA[$2]:-}
+  [ -n "$K" ] || { fail "$1: no array the kernel assembled has mdfs's sha256"; return 1; }
+  pass "$1: the kernel assembled it ($K) with mdfs's data"
+}
+
 # run_readd readd N IMAGE... | run_readd add N IMAGE... | run_readd resume
 # IMAGE...: `oracle readd` (assemble without image N, mdadm --re-add it, or
 # --add it after zeroing) or `oracle resume` (assemble all, let the kernel

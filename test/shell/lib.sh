@@ -128,6 +128,20 @@ eventually() {
   fail "$name: expected [$want], got [$got]"
 }
 
+# settled NAME: a new array's first resync or recovery has run (mdfsadm
+# --create may return before it starts): idle, nothing owed, nothing missing.
+settled() {
+  local adm=${ADM:-$(dirname "$MDFS")/tools/mdfsadm} state
+  for _ in $(seq 100); do
+    "$adm" --wait "$MNT/dev/$1" 2>/dev/null
+    state="$(cat "$(sys "$1" sync_action)" 2>/dev/null || echo idle) $(cat "$(sys "$1" resync_start)" 2>/dev/null ||
+      echo none) $(cat "$(sys "$1" degraded)" 2>/dev/null || echo 0)"
+    [ "$state" = "idle none 0" ] && return 0
+    sleep 0.1
+  done
+  fail "$1: the new array never settled: $state"
+}
+
 finish() {
   [ "$FAILED" -eq 0 ] && exit 0
   echo "--- mdfs log:"; cat "$T/mdfs.log" 2>/dev/null | tail -20

@@ -57,12 +57,8 @@ oracle_arrays
 check "oracle exit status (every array assembled and checked clean)" 0 "$ORACLE_RC"
 n=0
 for a in $ARRAYS; do
-  k=${KSHA[${SHA[$a]}]:-}
-  if [ -z "$k" ]; then
-    fail "$a: no array the kernel assembled has mdfs's sha256"
-    continue
-  fi
-  pass "$a: the kernel assembled it ($k) with mdfs's data"
+  oracle_match "$a" "${SHA[$a]}" || continue
+  k=$K
   check "$a: clean and idle in the kernel" "clean idle" "${KSTATE[$k]} ${KSYNC[$k]}"
   check "$a: the kernel's check finds no mismatch" 0 "${KMISMATCH[$k]:-missing}"
   n=$((n + 1))

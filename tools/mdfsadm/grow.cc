@@ -6,6 +6,7 @@
 // raid_disks and writes "reshape" to sync_action.
 #include "mdfsadm/grow.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <numeric>
 
@@ -48,6 +49,123 @@ void reset_offsets(const std::vector<std::pair<std::string, bool>>& dirs) {
     if (auto off = read_attr(dir + "/offset")) write_attr(dir + "/new_offset", *off);
 }
 
+// --add on a linear array (Grow_Add_device, md's linear_add): the member
+// joins (new_dev) and takes the role after the last (its slot), the
+// array growing by its size at once. Elsewhere it joins as a spare.
+void add_member(const ArrayRef& arr, const std::string& member, bool append) {
+  const std::string name = resolve_member(arr.mount, member);
+  const std::string path = arr.mount.member_path(name);
+  if (int e = write_attr(arr.md("new_dev"), name)) fail("add new device failed for " + path + ": " + errno_text(e));
+  if (!append) return;
+  const uint64_t role = number(arr, "raid_disks");
+  if (int e = write_attr(arr.md("dev-" + name + "/slot"), std::to_string(role))) {
+    (void)write_attr(arr.md("dev-" + name + "/state"), "remove");
+    fail("cannot add " + path + " to " + arr.dev() + ": " + errno_text(e));
+  }
+}
+
+// raid1 --raid-devices (mdadm's Grow_reshape for a level that needs no
+// restriping): raid_disks set at once. Growing without the spares to fill
+// the new mirrors needs --force, as mdadm; shrinking is refused by md
+// (EBUSY) while a mirror to drop is in use: fail and remove it first.
+int grow_mirrors(const ArrayRef& arr, const std::string& text, bool force) {
+  auto n = parse_num(text);
+  if (!n || *n < 1) usage("invalid number of raid devices: " + text);
+  const int old_disks = static_cast<int>(number(arr, "raid_disks"));
+  if (*n == old_disks) {
+    say(arr.dev() + ": no change requested");
+    return 0;
+  }
+  if (*n > old_disks && !force) {
+    int spares = 0;
+    for (const auto& d : member_dirs(arr)) spares += d.second ? 1 : 0;
+    const int need = *n - old_disks;
+    if (spares < need)
+      fail("Need " + std::to_string(need) + " spare" + (need > 1 ? "s" : "") + " to avoid degraded array, and only have " +
+           std::to_string(spares) + ".\n       Use --force to over-ride this check.");
+  }
+  if (int e = write_attr(arr.md("raid_disks"), std::to_string(*n))) {
+    if (e == EBUSY && *n < old_disks)
+      fail("failed to set raid disks for " + arr.dev() + ": " + errno_text(e) +
+           " (more than " + std::to_string(*n) + " members hold a mirror: --fail and --remove one first)");
+    fail("failed to set raid disks for " + arr.dev() + ": " + errno_text(e));
+  }
+  say("raid_disks for " + arr.dev() + " set to " + std::to_string(*n));
+  return 0;
+}
+
+// Fails and removes the member in `slot`, as mdadm's
+// remove_disks_for_takeover: the takeovers to raid0 need the members it
+// will not use gone first.
+void drop_slot(const ArrayRef& arr, int slot) {
+  for (const auto& [dir, spare] : member_dirs(arr)) {
+    if (spare || read_attr(dir + "/slot").value_or("none") != std::to_string(slot)) continue;
+    const std::string who = dir.substr(dir.rfind("/dev-") + 5);
+    if (int e = write_attr(dir + "/state", "faulty")) fail("cannot fail " + who + ": " + errno_text(e));
+    if (int e = write_attr(dir + "/state", "remove")) fail("cannot remove " + who + ": " + errno_text(e));
+    say("removed " + who + " (slot " + std::to_string(slot) + ") from " + arr.dev());
+  }
+}
+
+// --level: the takeovers md does without moving data (the kernel's
+// level_store), with what mdadm does around them: raid1 <-> raid5 of two
+// members; raid0 -> raid4/raid5 (parity-last, the new parity member
+// recovered onto a spare) and raid4/raid5 (parity-last) -> raid0 after
+// removing the parity member; raid4 <-> raid5 (parity-last); raid5 ->
+// raid6 keeps the raid5 layout with Q on a new last member (the -6
+// layouts, mdadm's --layout=preserve), raid6 (-6 layouts) -> raid5 drops
+// it; raid0 -> raid10 (near=2, the new mirrors recovered onto spares) and
+// raid10 (near=2) -> raid0 after removing one member of each pair; raid1
+// -> raid0 after removing all mirrors but one.
+int grow_level(const ArrayRef& arr, int from, int to, bool force) {
+  const std::string to_name = level_name(to).value_or(std::to_string(to));
+  const int disks = static_cast<int>(number(arr, "raid_disks"));
+  const int layout = from == 1 || from == kLevelLinear ? 0 : static_cast<int>(number(arr, "layout"));
+  const int degraded = from == 0 || from == kLevelLinear ? 0 : static_cast<int>(number(arr, "degraded"));
+  int spares = 0;
+  for (const auto& d : member_dirs(arr)) spares += d.second ? 1 : 0;
+  if ((from == 1 && to == 5) || (from == 5 && to == 1)) {
+    if (disks != 2) fail(std::string("Can only convert a 2-device array to ") + (to == 5 ? "RAID5" : "RAID1"));
+  } else if (from == 6 && to == 5) {
+    if (!(layout >= 16 && layout <= 20) && layout != 5)
+      fail(arr.dev() + ": raid6 layout " + raid6_layout_name(layout).value_or(std::to_string(layout)) +
+           " is not a -6 layout: --grow --layout=" + raid6_layout_name(layout).value_or("?") + "-6 first");
+  } else if (from == 5 && to == 6) {
+    if (spares < 1 && !force)
+      fail("Need 1 spare to avoid degraded array, and only have 0.\n       Use --force to over-ride this check.");
+  } else if ((from == 4 || from == 5) && to == 0) {
+    if (from == 5 && layout != 5)
+      fail(arr.dev() + ": raid5 becomes raid0 from the parity-last layout only: --grow --layout=parity-last first");
+    if (degraded == 0) drop_slot(arr, disks - 1);
+  } else if (from == 10 && to == 0) {
+    if (layout != 0x102 || disks % 2) fail(arr.dev() + ": raid10 becomes raid0 from an even near=2 layout only");
+    for (int pair = 0; pair < disks; pair += 2) {
+      bool first = false;
+      for (const auto& [dir, spare] : member_dirs(arr))
+        if (!spare && read_attr(dir + "/slot").value_or("none") == std::to_string(pair)) first = true;
+      if (first) drop_slot(arr, pair + 1);
+    }
+  } else if (from == 1 && to == 0) {
+    // All mirrors but the first working one go.
+    std::vector<int> working;
+    for (const auto& [dir, spare] : member_dirs(arr))
+      if (!spare) working.push_back(std::stoi(read_attr(dir + "/slot").value_or("0")));
+    std::sort(working.begin(), working.end());
+    for (size_t i = 1; i < working.size(); ++i) drop_slot(arr, working[i]);
+  } else if (!((from == 0 && (to == 4 || to == 5 || to == 10)) || (from == 4 && to == 5) || (from == 5 && to == 4))) {
+    fail(arr.dev() + ": md cannot take " + level_name(from).value_or("?") + " over to " + to_name +
+         " without moving data, which mdfs does not do for a level change");
+  }
+  if (int e = write_attr(arr.md("level"), to_name)) {
+    std::string why = arr.dev() + ": could not set level to " + to_name + ": " + errno_text(e);
+    if (e == EBUSY && read_attr(arr.md("bitmap/location")).value_or("none") != "none")
+      why += "\n       Bitmap must be removed before level can be changed";
+    fail(why + " (the daemon's log says why)");
+  }
+  say("level of " + arr.dev() + " changed to " + to_name);
+  return 0;
+}
+
 }  // namespace
 
 int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts) {
@@ -74,8 +192,32 @@ int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts
       fail("Cannot set device size for " + arr.dev() + ": " + errno_text(e));
     return 0;
   }
-  if (o.level) fail("level changes (takeovers) are not supported by mdfsadm --grow yet");
-  if (!o.raid_devices && !o.chunk && !o.layout) usage("--grow needs --raid-devices, --chunk, --layout, --size or --array-size");
+  if (!o.add.empty()) {
+    // Grow_Add_device: --add alone appends to a linear array; with a new
+    // shape the members join as spares first (mdadm's devlist).
+    const bool shape = o.raid_devices || o.chunk || o.layout || o.level;
+    if (!shape && level != kLevelLinear) fail("can only add devices to linear arrays");
+    for (const auto& member : o.add) add_member(arr, member, level == kLevelLinear && !shape);
+    if (!shape) return 0;
+  }
+  if (o.level) {
+    auto to = parse_level(*o.level);
+    if (!to) usage("invalid raid level: " + *o.level);
+    if (!level) fail(arr.dev() + ": unknown level " + *level_text);
+    if (*to != *level) {
+      if (o.chunk || o.layout || o.raid_devices)
+        fail("mdfsadm changes the level alone (a takeover); --chunk, --layout and --raid-devices in a second --grow");
+      return grow_level(arr, *level, *to, o.force);
+    }
+    if (!o.raid_devices && !o.chunk && !o.layout) {
+      say(arr.dev() + ": no change requested");
+      return 0;
+    }
+  }
+  if (!o.raid_devices && !o.chunk && !o.layout)
+    usage("--grow needs --raid-devices, --chunk, --layout, --level, --size, --array-size or --add");
+  if (level == 1 && o.raid_devices && !o.chunk && !o.layout) return grow_mirrors(arr, *o.raid_devices, o.force);
+  if (level == kLevelLinear) fail("Only --add is supported for LINEAR, other --grow options are not meaningful");
   if (!level || !parity_level(*level))
     fail(arr.dev() + ": mdfs reshapes raid4, raid5 and raid6 only (this is " + *level_text + ")");
 

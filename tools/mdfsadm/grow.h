@@ -3,6 +3,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mdfsadm/mount.h"
 
@@ -16,12 +17,16 @@ struct GrowOptions {
   std::optional<std::string> size;        // component size, or "max"
   std::optional<std::string> array_size;  // or "max"
   std::optional<std::string> backup_file;
+  std::vector<std::string> add;  // --add: members appended to a linear array
+  bool force = false;            // grow a member count without spares
 };
 
 // --grow DEV: for raid4/5/6 --raid-devices, --chunk and --layout start a
 // reshape (new_offset of each member, chunk_size, layout, raid_disks,
-// sync_action reshape); --size writes component_size, --array-size
-// array_size.
+// sync_action reshape); for raid1 --raid-devices sets raid_disks at once
+// (spares fill new mirrors by recovery); --add appends members to a
+// linear array; --level takes the array over to another level; --size
+// writes component_size, --array-size array_size.
 int grow(const std::string& dev, const GrowOptions& opts, const MountOptions& mopts);
 
 }  // namespace mdfsadm

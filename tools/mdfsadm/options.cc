@@ -90,7 +90,7 @@ const OptionInfo kOptions[] = {
     {"name", kArg, 'N', S::kYes, "the array's name (create), or the array with this name (assemble)", nullptr},
     {"config", kArg, kOptConfig, S::kYes, "mdadm.conf file (ARRAY, DEVICE, AUTO, HOMEHOST, MAILADDR...)", nullptr},
     {"scan", kNo, 's', S::kYes, "every array (of the mounts, or of --config)", nullptr},
-    {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); start a dirty degraded array (assemble)", nullptr},
+    {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); start a dirty degraded array (assemble); grow without spares", nullptr},
     {"update", kArg, 'U', S::kYes, "update the superblocks while assembling (?: the list)", nullptr},
     {"freeze-reshape", kNo, kOptFreezeReshape, S::kLater, "keep a reshape frozen", kReshapeIssue},
     {"add", kNo, kOptAdd, S::kYes, "add the members that follow", nullptr},
@@ -439,6 +439,10 @@ Command parse_command(int argc, char** argv) {
       c.force = true;  // mdadm: add a device that is too large; mdfs adds any that fits
       continue;
     }
+    if ((opt == 'f' || opt == kOptForce) && m == kGrow) {
+      c.force = true;  // mdadm: grow a member count without the spares to fill it
+      continue;
+    }
     if ((opt == 'f' || opt == kOptForce) && m == kAssemble) {
       // mdadm's start_partial_ok, and a dirty degraded raid4/5/6 marked
       // clean; bringing members that fell behind back in is not done.
@@ -604,14 +608,16 @@ Command parse_command(int argc, char** argv) {
       if (opt == 'z') slot = &c.create.size;
       if (opt == 'Z') slot = &c.array_size;
       if (opt == kOptBackupFile) slot = &c.backup_file;
+      if (opt == 'l') slot = &c.grow_level;
       if (slot) {
         if (*slot) usage(spelled(opt, index) + " may only be given once. Second value is " + arg + ".");
         *slot = arg;
         continue;
       }
-      if (opt == 'l' || opt == 'a' || opt == kOptAdd)
-        throw Failure(1, "not supported by mdfs yet: " + spelled(opt, index) +
-                             " with --grow (level changes and adding members while growing)");
+      if (opt == 'a' || opt == kOptAdd) {
+        c.devmode = 'a';  // the members that follow are added (linear: appended)
+        continue;
+      }
     }
     if ((opt == 'b' || opt == kOptBitmap) && in({kCreate, kGrow})) {
       if (c.create.bitmap) usage("bitmap cannot be set twice. Second value: " + arg + ".");

@@ -90,6 +90,7 @@ struct Command {
   // --grow (with create.raid_devices, chunk, layout, size, bitmap)
   std::optional<std::string> array_size;   // --array-size
   std::optional<std::string> backup_file;  // --backup-file
+  std::optional<std::string> grow_level;   // --level: a takeover
   // --monitor
   std::string mailaddr;
   std::string program;

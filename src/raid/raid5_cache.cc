@@ -15,11 +15,21 @@ namespace mdfs::raid::r5 {
 namespace {
 
 // How long a leader waits for neighbours: it gives up once none joined for
-// kIdle, and at the latest after kMaxDelay (md's delayed stripes wait for
-// the queue's unplug, a few ms at most).
+// kIdle (kGrace when every write the array has in flight already waits in
+// the cache, and more can only be on their way from the kernel), and at
+// the latest after kMaxDelay (md's delayed stripes wait for the queue's
+// unplug, a few ms at most). With no two writes in flight together lately
+// (kConcurrent), as at queue depth 1, nobody can join: no wait at all.
 constexpr auto kIdle = std::chrono::microseconds(400);
+constexpr auto kGrace = std::chrono::microseconds(150);
 constexpr auto kMaxDelay = std::chrono::milliseconds(4);
-constexpr auto kPoll = std::chrono::microseconds(100);
+constexpr auto kPoll = std::chrono::microseconds(50);
+constexpr auto kConcurrent = std::chrono::milliseconds(50);
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 // Adds [lo, hi) to a chunk's sorted, disjoint ranges; answers the bytes
 // newly covered.
@@ -149,6 +159,7 @@ int Raid5::do_write(uint64_t offset, std::span<const std::byte> in) {
     InFlight(const InFlight&) = delete;
     InFlight& operator=(const InFlight&) = delete;
   } inflight(writes_inflight_);
+  if (writes_inflight_.load() > 1) last_concurrent_ns_.store(now_ns(), std::memory_order_relaxed);
   const bool stream = near_recent_write(offset, offset + in.size());
 
   // The write's partial stripes (its first and last) and its whole ones.
@@ -225,20 +236,23 @@ int Raid5::cache_finish(const std::shared_ptr<CachedStripe>& entry, bool leader,
     return entry->result;
   }
   {
-    // Neighbours may join while the stripe is not full, other writes are
-    // in flight that are not waiting themselves, and one joined lately.
+    // Neighbours may join while the stripe is not full, writes came
+    // together lately, and one joined lately.
     std::unique_lock lock(entry->mutex);
     const auto start = std::chrono::steady_clock::now();
+    const bool concurrent =
+        now_ns() - last_concurrent_ns_.load(std::memory_order_relaxed) <
+        std::chrono::duration_cast<std::chrono::nanoseconds>(kConcurrent).count();
     auto last_join = start;
     int seen = entry->writers;
-    while (wait_for_more && entry->covered_bytes < stripe_bytes &&
-           writes_parked_.load() < writes_inflight_.load()) {
+    while (wait_for_more && concurrent && entry->covered_bytes < stripe_bytes) {
       const auto now = std::chrono::steady_clock::now();
       if (entry->writers != seen) {
         seen = entry->writers;
         last_join = now;
       }
-      if (now - last_join >= kIdle || now - start >= kMaxDelay) break;
+      const auto idle = writes_parked_.load() < writes_inflight_.load() ? kIdle : kGrace;
+      if (now - last_join >= idle || now - start >= kMaxDelay) break;
       entry->changed.wait_for(lock, kPoll);
     }
   }

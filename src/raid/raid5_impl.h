@@ -305,6 +305,8 @@ class Raid5 final : public Personality {
   // since none can come before one of them is answered.
   std::atomic<int> writes_inflight_{0};
   std::atomic<int> writes_parked_{0};
+  // When a write last found another in flight (steady clock, ns).
+  std::atomic<int64_t> last_concurrent_ns_{0};
   // The byte ranges of the last few writes (a heuristic: racy pairs only
   // make a leader wait or not).
   static constexpr size_t kRecent = 8;

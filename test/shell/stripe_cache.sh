@@ -75,7 +75,11 @@ pieces() {
     oflag=direct conv=notrunc status=none
   # The tail that is not a whole piece.
   dd if="$T/$1.ref" of="$dev" bs=4096 skip=$((n * 5)) seek=$((n * 5)) oflag=direct conv=notrunc status=none
-  if cmp -s "$T/$1.ref" "$dev"; then pass "$1: $n concurrent pieces read back as written, $2"; else fail "$1: pieces differ from the image, $2"; fi
+  if cmp -s "$T/$1.ref" "$dev"; then
+    pass "$1: $n concurrent pieces read back as written, $2"
+  else
+    fail "$1: pieces differ from the image, $2"
+  fi
 }
 
 checked() {  # ARRAY WHEN: a check finds parity and data agree
@@ -88,9 +92,17 @@ ran=0
 for a in $ARRAYS; do
   fio_verify $a healthy
   active=$(cat "$T/active")
-  if [ "$active" -gt 0 ]; then pass "$a: stripe_cache_active rose under load ($active)"; else fail "$a: stripe_cache_active stayed 0 under load"; fi
+  if [ "$active" -gt 0 ]; then
+    pass "$a: stripe_cache_active rose under load ($active)"
+  else
+    fail "$a: stripe_cache_active stayed 0 under load"
+  fi
   limit=$(cat "$(sys $a stripe_cache_size)")
-  if [ "$active" -le "$limit" ]; then pass "$a: at most stripe_cache_size ($limit) in use"; else fail "$a: $active in use, more than $limit"; fi
+  if [ "$active" -le "$limit" ]; then
+    pass "$a: at most stripe_cache_size ($limit) in use"
+  else
+    fail "$a: $active in use, more than $limit"
+  fi
   eventually "$a: stripe_cache_active 0 after the load" 0 cat "$(sys $a stripe_cache_active)"
   checked $a "after fio"
   pieces $a healthy
@@ -100,7 +112,11 @@ for a in $ARRAYS; do
   m=$(ls "$SRC" | grep "^m${a#md}-" | sed -n 2p)
   "$ADM" "$MNT/dev/$a" --fail "$SRC/$m" >/dev/null 2>&1
   check "$a: degraded" 1 "$(cat "$(sys $a degraded)")"
-  if cmp -s "$T/$a.ref" "$MNT/dev/$a"; then pass "$a: degraded reads rebuild the image"; else fail "$a: degraded reads differ"; fi
+  if cmp -s "$T/$a.ref" "$MNT/dev/$a"; then
+    pass "$a: degraded reads rebuild the image"
+  else
+    fail "$a: degraded reads differ"
+  fi
   fio_verify $a degraded
   pieces $a degraded
   # Writes while the member comes back (recovery) and then while a check runs.
@@ -167,7 +183,11 @@ fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
 wait "$load" 2>/dev/null
 mount_mdfs -o assemble=none
 assemble md5
-if cmp -s -n $((half * 20480)) "$T/kill.ref" "$dev"; then pass "md5: every answered write survived kill -9"; else fail "md5: answered writes lost at kill -9"; fi
+if cmp -s -n $((half * 20480)) "$T/kill.ref" "$dev"; then
+  pass "md5: every answered write survived kill -9"
+else
+  fail "md5: answered writes lost at kill -9"
+fi
 "$ADM" --wait "$dev" 2>/dev/null
 checked md5 "after kill -9"
 unmount_mdfs

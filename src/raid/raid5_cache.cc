@@ -25,6 +25,8 @@ constexpr auto kGrace = std::chrono::microseconds(150);
 constexpr auto kMaxDelay = std::chrono::milliseconds(4);
 constexpr auto kPoll = std::chrono::microseconds(50);
 constexpr auto kConcurrent = std::chrono::milliseconds(50);
+constexpr int kMaxCredit = 16;
+constexpr unsigned kProbe = 16;
 
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -245,7 +247,11 @@ int Raid5::cache_finish(const std::shared_ptr<CachedStripe>& entry, bool leader,
         std::chrono::duration_cast<std::chrono::nanoseconds>(kConcurrent).count();
     auto last_join = start;
     int seen = entry->writers;
-    while (wait_for_more && concurrent && entry->covered_bytes < stripe_bytes) {
+    // Waiting pays only while neighbours do come: after leaders waited in
+    // vain, only every kProbe-th waits, until one finds company again.
+    const int credit = gather_credit_.load(std::memory_order_relaxed);
+    const bool worth = credit > 0 || probe_next_.fetch_add(1, std::memory_order_relaxed) % kProbe == 0;
+    while (wait_for_more && concurrent && worth && entry->covered_bytes < stripe_bytes) {
       const auto now = std::chrono::steady_clock::now();
       if (entry->writers != seen) {
         seen = entry->writers;
@@ -255,6 +261,12 @@ int Raid5::cache_finish(const std::shared_ptr<CachedStripe>& entry, bool leader,
       if (now - last_join >= idle || now - start >= kMaxDelay) break;
       entry->changed.wait_for(lock, kPoll);
     }
+  }
+  {
+    std::lock_guard lock(entry->mutex);
+    const int credit = gather_credit_.load(std::memory_order_relaxed);
+    gather_credit_.store(entry->writers > 1 ? std::min(kMaxCredit, credit + 2) : std::max(0, credit - 1),
+                         std::memory_order_relaxed);
   }
   cache_.close(entry);
   int result;

@@ -307,6 +307,12 @@ class Raid5 final : public Personality {
   std::atomic<int> writes_parked_{0};
   // When a write last found another in flight (steady clock, ns).
   std::atomic<int64_t> last_concurrent_ns_{0};
+  // Whether leaders lately found writes joining them (raised by 2 for a
+  // leader that had company, lowered by 1 for one alone; a heuristic, so
+  // racy updates only shift when leaders wait), and the count that picks
+  // the leaders that probe while it is 0.
+  std::atomic<int> gather_credit_{0};
+  std::atomic<unsigned> probe_next_{0};
   // The byte ranges of the last few writes (a heuristic: racy pairs only
   // make a leader wait or not).
   static constexpr size_t kRecent = 8;

@@ -227,6 +227,9 @@ class ArrayEvents {
   // The array's write-intent bitmap, or nullptr for none. The same object
   // for the personality's whole life (it may have no bitmap behind it).
   virtual WriteIntent* write_intent() { return nullptr; }
+  // raid4/5/6's stripe_cache_size: how many stripes its stripe cache may
+  // gather writes in at once (read for each partial-stripe write).
+  virtual unsigned stripe_cache_size() const { return 0; }
 };
 
 class Personality {
@@ -276,6 +279,13 @@ class Personality {
   virtual int add_disk(int, Disk*) { return EINVAL; }
   // spare_active: a rebuilt role is read from now on.
   virtual void disk_recovered(int) {}
+
+  // ---- raid4/5/6's stripe cache ----
+  // Stripes in use (stripe_cache_active).
+  virtual unsigned stripe_cache_active() const { return 0; }
+  // Writes bypass the stripe cache (the shapes of a reshape); called
+  // before any I/O.
+  virtual void no_stripe_cache() {}
 
   // ---- reshape (raid5.c's reshape_request), for a personality made by
   // raid::run_reshape; the others keep these defaults ----

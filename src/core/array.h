@@ -146,9 +146,11 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> store_sync_max(std::string_view text);
   std::string mismatch_cnt_text() const;
   // raid4/5/6's stripe cache tunables (raid5.c's conf): stripe_cache_size
-  // and preread_bypass_threshold are kept with the kernel's ranges and
-  // errors for the stripe cache that will use them; a start resets them.
+  // sizes the personality's stripe cache (raid5_cache.h) and
+  // stripe_cache_active shows its use; preread_bypass_threshold is kept
+  // with the kernel's range and errors. A start resets them.
   std::string stripe_cache_size_text() const;
+  std::string stripe_cache_active_text() const;
   Result<void> store_stripe_cache_size(std::string_view text);
   std::string preread_bypass_threshold_text() const;
   Result<void> store_preread_bypass_threshold(std::string_view text);
@@ -220,6 +222,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   bool record_bad_block(int role, uint64_t sector, uint64_t sectors) override;
   raid::ReadErrorPolicy bad_block_read(int role) override;
   raid::WriteIntent* write_intent() override { return &intent_; }
+  unsigned stripe_cache_size() const override { return stripe_cache_size_.load(std::memory_order_relaxed); }
 
  private:
   friend class Registry;
@@ -563,8 +566,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // throttle's measure of whether the array is busy (is_mddev_idle).
   mutable std::atomic<uint64_t> io_requests_{0};
   uint64_t io_requests_seen_ = 0;                // the sync thread's alone
-  // raid5.c's conf tunables; mutex_.
-  unsigned stripe_cache_size_ = 256;             // NR_STRIPES
+  // raid5.c's conf tunables; mutex_ for stores, the size read without it
+  // by the data path.
+  std::atomic<unsigned> stripe_cache_size_{256};  // NR_STRIPES
   unsigned long preread_bypass_threshold_ = 1;   // IO_THRESHOLD
   // sync_wait_mutex_: the speed marks; the throttle waits on sync_wake_,
   // which an interrupt or a speed change signals. Taken after the others.

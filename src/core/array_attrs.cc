@@ -78,7 +78,12 @@ Result<void> Array::store_chunk_size(std::string_view text) {
 
 std::string Array::stripe_cache_size_text() const {
   std::lock_guard lock(mutex_);
-  return std::to_string(stripe_cache_size_) + "\n";
+  return std::to_string(stripe_cache_size_.load()) + "\n";
+}
+
+std::string Array::stripe_cache_active_text() const {
+  std::shared_lock lock(pers_lock_);
+  return std::to_string(pers_ ? pers_->stripe_cache_active() : 0) + "\n";
 }
 
 // raid5_store_stripe_cache_size: 17 to 32768 stripes; ENODEV once the
@@ -89,7 +94,7 @@ Result<void> Array::store_stripe_cache_size(std::string_view text) {
   std::lock_guard lock(mutex_);
   if (!pers_type_ || (pers_type_->level != 4 && pers_type_->level != 5 && pers_type_->level != 6)) return err(ENODEV);
   if (*n <= 16 || *n > 32768) return err(EINVAL);
-  stripe_cache_size_ = static_cast<unsigned>(*n);
+  stripe_cache_size_.store(static_cast<unsigned>(*n));
   return {};
 }
 

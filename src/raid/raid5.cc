@@ -198,8 +198,7 @@ int Raid5::write(uint64_t offset, std::span<const std::byte> in) {
   return r;
 }
 
-int Raid5::do_write(uint64_t offset, std::span<const std::byte> in) {
-  if (!in_array(offset, in.size())) return EINVAL;
+int Raid5::write_range(uint64_t offset, std::span<const std::byte> in) {
   const uint64_t stripe_bytes = chunk_bytes_ * static_cast<uint64_t>(data_disks_);
   const uint64_t batch_stripes = std::clamp<uint64_t>(kBatchBytes / stripe_bytes, 1, kMaxBatchStripes);
   uint64_t pos = offset;
@@ -212,15 +211,10 @@ int Raid5::do_write(uint64_t offset, std::span<const std::byte> in) {
   return 0;
 }
 
-// Writes [offset, offset + in.size()) of a few whole stripes: locks them,
-// reads what each stripe's parity update needs and computes the new parity
-// (prepare), then sends each member one request for the whole batch where
-// its pieces continue each other. Every read happens before any write, so a
-// member failing a read lets the stripe be planned again from scratch.
+// Writes [offset, offset + in.size()) of a few whole stripes.
 int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
   std::vector<StripeJob> jobs;
   Parts parts;
-  size_t parity_bytes = 0;
   for_each_stripe(offset, in.size(), [&](uint64_t stripe, const Parts& stripe_parts) {
     StripeJob job{stripe, parts.size(), chunk_bytes_, 0};
     for (const ChunkPart& part : stripe_parts) {
@@ -229,10 +223,21 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
       job.lo = std::min(job.lo, part.lo);
       job.hi = std::max(job.hi, part.hi);
     }
-    parity_bytes += static_cast<size_t>(layout_.parity_disks()) * round_up(job.hi - job.lo);
     jobs.push_back(job);
     return 0;
   });
+  return write_jobs(jobs, parts, in.data());
+}
+
+// Locks the jobs' stripes, reads what each stripe's parity update needs and
+// computes the new parity (prepare), then sends each member one request for
+// the whole batch where its pieces continue each other. Every read happens
+// before any write, so a member failing a read lets the stripe be planned
+// again from scratch.
+int Raid5::write_jobs(std::vector<StripeJob>& jobs, const Parts& parts, const std::byte* src) {
+  size_t parity_bytes = 0;
+  for (const StripeJob& job : jobs)
+    parity_bytes += static_cast<size_t>(layout_.parity_disks()) * round_up(job.hi - job.lo);
 
   // md_bitmap_startwrite: the columns the batch touches, in whole 4 KiB
   // pages as the kernel's stripe heads count them, are dirty in the bitmap
@@ -261,7 +266,7 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
     layout_.roles(job.stripe, roles);
     int r = kRetry;
     for (size_t attempt = 0; r == kRetry && attempt <= disks_.size(); ++attempt) {
-      r = prepare(job, roles, parts.data() + job.first_part, in.data());
+      r = prepare(job, roles, parts.data() + job.first_part, src);
     }
     if (r != 0) return r == kRetry ? EIO : r;
   }
@@ -272,7 +277,7 @@ int Raid5::write_batch(uint64_t offset, std::span<const std::byte> in) {
     const uint64_t base = job.stripe * chunk_bytes_;
     for (int k = 0; k < data_disks_; ++k) {
       const ChunkPart& part = parts[job.first_part + k];
-      if (!part.empty()) gathers[roles.data[k]].add(base + part.lo, in.subspan(part.buf_off, part.size()));
+      if (!part.empty()) gathers[roles.data[k]].add(base + part.lo, {src + part.buf_off, part.size()});
     }
     gathers[roles.p].add(base + job.lo, {job.p, job.hi - job.lo});
     if (job.q) gathers[roles.q].add(base + job.lo, {job.q, job.hi - job.lo});

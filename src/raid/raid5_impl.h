@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "mdfs/personality.h"
+#include "raid/raid5_cache.h"
 #include "raid/raid5_layout.h"
 
 namespace mdfs::raid::r5 {
@@ -156,7 +157,8 @@ class Raid5 final : public Personality {
         failed_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
         recovering_(std::make_unique<std::atomic<bool>[]>(disks_.size())),
         events_(events),
-        intent_(events.write_intent()) {}
+        intent_(events.write_intent()),
+        cache_(chunk_bytes_ * static_cast<size_t>(data_disks_), static_cast<size_t>(data_disks_)) {}
 
   Raid5(const Raid5&) = delete;
   Raid5& operator=(const Raid5&) = delete;
@@ -179,6 +181,8 @@ class Raid5 final : public Personality {
   SyncResult sync_window(SyncKind kind, uint64_t start, uint64_t count) override;
   int add_disk(int role, Disk* disk) override;
   void disk_recovered(int role) override { recovering_[role].store(false); }
+  unsigned stripe_cache_active() const override { return cache_.active(); }
+  void no_stripe_cache() override { cache_on_ = false; }
 
  private:
   using Parts = std::vector<ChunkPart>;
@@ -227,8 +231,24 @@ class Raid5 final : public Personality {
                     FixState& fix);
   int compute_page(uint64_t stripe, const StripeRoles& roles, int role, size_t at, std::byte* dst, FixState& fix);
 
+  // ---- writes: do_write (raid5_cache.cc) sends whole stripes to
+  // write_range and gathers the partial ones in the stripe cache ----
   int do_write(uint64_t offset, std::span<const std::byte> in);
+  int write_range(uint64_t offset, std::span<const std::byte> in);
   int write_batch(uint64_t offset, std::span<const std::byte> in);
+  // Writes the stripes of `jobs`, whose parts are in `parts` and whose
+  // data is at src + part.buf_off.
+  int write_jobs(std::vector<StripeJob>& jobs, const Parts& parts, const std::byte* src);
+  // A partial stripe [offset, offset + in.size()) joins the stripe's entry;
+  // false when the cache has no room (then it is written directly).
+  bool cache_join(uint64_t offset, std::span<const std::byte> in, std::shared_ptr<CachedStripe>& entry,
+                  bool* leader);
+  // Waits for the entry to be written (a joiner) or writes it (its leader).
+  int cache_finish(const std::shared_ptr<CachedStripe>& entry, bool leader, bool wait_for_more);
+  int cache_flush(CachedStripe& entry);
+  // Whether a recent write lay within a stripe of [lo, hi): the writes
+  // come in a stream, and waiting for neighbours to join is worth it.
+  bool near_recent_write(uint64_t lo, uint64_t hi);
   int prepare(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
   int read_modify_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
   int reconstruct_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
@@ -268,9 +288,37 @@ class Raid5 final : public Personality {
   // released (report_failures); the read-error accounting (read_error,
   // read_error_corrected, record_bad_block) takes only the array's
   // sb_mutex_, which is never held while waiting for a stripe lock.
+  //
+  // The stripe cache's entries (raid5_cache.h) are flushed through
+  // write_jobs: their leader takes the stripe lock as any write does, and
+  // holds no entry or cache lock while it waits for it.
   static constexpr size_t kStripeLocks = 1024;
   static_assert(kMaxBatchStripes <= kStripeLocks);
   std::array<std::shared_mutex, kStripeLocks> stripe_locks_;
+
+  StripeCache cache_;
+  // False for the two shapes of a reshape (run_reshape): their writes go
+  // straight to write_range. Set before any I/O.
+  bool cache_on_ = true;
+  // Writes inside do_write, and those of them waiting on a cache entry: a
+  // leader stops waiting for neighbours once every write in flight waits,
+  // since none can come before one of them is answered.
+  std::atomic<int> writes_inflight_{0};
+  std::atomic<int> writes_parked_{0};
+  // When a write last found another in flight (steady clock, ns).
+  std::atomic<int64_t> last_concurrent_ns_{0};
+  // Whether leaders lately found writes joining them (raised by 2 for a
+  // leader that had company, lowered by 1 for one alone; a heuristic, so
+  // racy updates only shift when leaders wait), and the count that picks
+  // the leaders that probe while it is 0.
+  std::atomic<int> gather_credit_{0};
+  std::atomic<unsigned> probe_next_{0};
+  // The byte ranges of the last few writes (a heuristic: racy pairs only
+  // make a leader wait or not).
+  static constexpr size_t kRecent = 8;
+  std::array<std::atomic<uint64_t>, kRecent> recent_lo_{};
+  std::array<std::atomic<uint64_t>, kRecent> recent_hi_{};
+  std::atomic<size_t> recent_next_{0};
 };
 
 template <class Fn>

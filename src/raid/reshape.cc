@@ -323,6 +323,10 @@ Result<std::unique_ptr<Personality>> run_reshape(const Geometry& geo, const Resh
   if (!old_pers) return err(old_pers.error());
   auto new_pers = new_type->run(n, new_roles, events);
   if (!new_pers) return err(new_pers.error());
+  // Writes during a reshape bypass raid5's stripe cache: each goes to one
+  // shape or the other, whole, as the reshape window decides.
+  (*old_pers)->no_stripe_cache();
+  (*new_pers)->no_stripe_cache();
   // As raid5's run(): the position must fall on a whole new stripe of the
   // larger chunk, and be inside the array.
   const Rows nr = rows_of(n);

@@ -170,7 +170,7 @@ const Attribute kMdAttributes[] = {
      store<&Array::store_preread_bypass_threshold>, if_parity},
     {"rmw_level", 0644, [](const Target&) -> std::string { return "1\n"; }, refuse, if_parity},
     {"skip_copy", 0644, constant<kZero>, fixed_zero<~0UL>, if_parity},
-    {"stripe_cache_active", 0444, constant<kZero>, nullptr, if_parity},
+    {"stripe_cache_active", 0444, show<&Array::stripe_cache_active_text>, nullptr, if_parity},
     {"stripe_cache_size", 0644, show<&Array::stripe_cache_size_text>, store<&Array::store_stripe_cache_size>,
      if_parity},
     {"stripe_size", 0444, [](const Target&) -> std::string { return "4096\n"; }, nullptr, if_parity},

@@ -89,7 +89,7 @@ ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
 rm -f "$SRC"/*
 truncate -s 8M "$SRC"/r5-{0,1,2}.img "$SRC"/s{1,2,3}.img "$SRC"/r1-{0,1}.img
 mount_mdfs -o assemble=none
-"$ADM" --create "$MNT/dev/md5" -l5 -n3 -c64 r5-{0,1,2}.img >/dev/null 2>&1 || fail "create md5"
+"$ADM" --create --assume-clean "$MNT/dev/md5" -l5 -n3 -c64 r5-{0,1,2}.img >/dev/null 2>&1 || fail "create md5"
 head -c "$(stat -c %s "$MNT/dev/md5")" /dev/urandom > "$T/md5.ref"
 dd if="$T/md5.ref" of="$MNT/dev/md5" bs=1M conv=notrunc,fsync status=none
 echo 4096 > "$(sys md5 sync_max)"  # the replacement waits half-way
@@ -116,7 +116,7 @@ echo faulty > "$(sys md5 dev-r5-0.img/state)"
 cmp -s "$T/md5.ref" "$MNT/dev/md5" && pass "degraded reads through the replacement" || fail "degraded reads through the replacement"
 
 # mdadm --replace X --with Y: with the array frozen, Y's slot picks it.
-"$ADM" --create "$MNT/dev/md1" -l1 -n2 r1-{0,1}.img >/dev/null 2>&1 || fail "create md1"
+"$ADM" --create --assume-clean "$MNT/dev/md1" -l1 -n2 r1-{0,1}.img >/dev/null 2>&1 || fail "create md1"
 head -c "$(stat -c %s "$MNT/dev/md1")" /dev/urandom > "$T/md1.ref"
 dd if="$T/md1.ref" of="$MNT/dev/md1" bs=1M conv=notrunc,fsync status=none
 echo s2.img > "$(sys md1 new_dev)"
@@ -150,7 +150,7 @@ cmp -s "$T/md1.ref" "$MNT/dev/md1" && pass "the rebuilt replacement alone holds 
 # then b-1 comes back (its role taken: a spare) and replaces that spare.
 # Skipping the clean chunks would leave b-1's stale data in its role.
 truncate -s 8M "$SRC"/b-{0,1}.img "$SRC"/bs.img
-"$ADM" --create "$MNT/dev/md2" -l1 -n2 --bitmap=internal --bitmap-chunk=64K b-{0,1}.img >/dev/null 2>&1 || fail "create md2"
+"$ADM" --create --assume-clean "$MNT/dev/md2" -l1 -n2 --bitmap=internal --bitmap-chunk=64K b-{0,1}.img >/dev/null 2>&1 || fail "create md2"
 wait_idle md2
 head -c "$(stat -c %s "$MNT/dev/md2")" /dev/urandom > "$T/md2.ref"
 dd if="$T/md2.ref" of="$MNT/dev/md2" bs=1M conv=notrunc,fsync status=none

@@ -201,15 +201,11 @@ std::string Array::resync_start_text() const {
 }
 
 Result<void> Array::store_resync_start(std::string_view text) {
-  uint64_t n = kMaxSector;
-  if (!cmd_match(text, "none")) {
-    auto v = parse_kstrto<uint64_t>(text);
-    if (!v) return err(v.error());
-    n = *v;
-  }
+  auto n = parse_sector_or_none(text);
+  if (!n) return err(n.error());
   std::lock_guard lock(mutex_);
   if (pers_) return err(EBUSY);
-  recovery_cp_ = n;
+  recovery_cp_ = *n;
   return {};
 }
 
@@ -288,15 +284,11 @@ std::string Array::reshape_position_text() const {
 }
 
 Result<void> Array::store_reshape_position(std::string_view text) {
-  uint64_t position = kMaxSector;
-  if (!cmd_match(text, "none")) {
-    auto v = parse_kstrto<uint64_t>(text);
-    if (!v) return err(v.error());
-    position = *v;
-  }
+  auto position = parse_sector_or_none(text);
+  if (!position) return err(position.error());
   std::lock_guard lock(mutex_);
   if (pers_) return err(EBUSY);
-  reshape_position_ = position;
+  reshape_position_ = *position;
   return {};
 }
 

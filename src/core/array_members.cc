@@ -353,16 +353,12 @@ std::string Array::member_recovery_start_text(const Member& m) const {
 // array, where its recovery starts ("none": it is in sync); the start
 // takes it over whatever the member's superblock says.
 Result<void> Array::store_member_recovery_start(Member& m, std::string_view text) {
-  uint64_t n = kMaxSector;
-  if (!cmd_match(text, "none")) {
-    auto v = parse_kstrto<uint64_t>(text);
-    if (!v) return err(v.error());
-    n = *v;
-  }
+  auto n = parse_sector_or_none(text);
+  if (!n) return err(n.error());
   std::lock_guard lock(mutex_);
   if (pers_ && m.raid_disk >= 0) return err(EBUSY);
-  m.recovery_offset = n;
-  m.in_sync = n == kMaxSector;
+  m.recovery_offset = *n;
+  m.in_sync = *n == kMaxSector;
   m.recovery_set = true;
   return {};
 }

@@ -113,4 +113,11 @@ inline Result<uint64_t> parse_blocks_to_sectors(std::string_view text) {
   return *kib * 2;
 }
 
+// A sector, or "none" (~0: no sector), as resync_start, reshape_position
+// and recovery_start take them.
+inline Result<uint64_t> parse_sector_or_none(std::string_view text) {
+  if (cmd_match(text, "none")) return ~uint64_t{0};
+  return parse_kstrto<uint64_t>(text);
+}
+
 }  // namespace mdfs::core

@@ -44,9 +44,9 @@ void start(const ArrayRef& arr, bool readonly) {
 std::string plural(int n, const char* word) { return std::to_string(n) + " " + word + (n == 1 ? "" : "s"); }
 
 // The member files, resolved in SOURCE; "missing" stays empty. With
-// `old`, the files that hold a superblock already are listed there.
+// `old`, the files that hold a superblock already are listed there with it.
 std::vector<std::string> member_names(const ArrayRef& arr, const std::vector<std::string>& members,
-                                      std::vector<std::string>* old = nullptr) {
+                                      std::vector<std::pair<std::string, FoundSuper>>* old = nullptr) {
   std::vector<std::string> names;
   std::set<std::string> seen;
   const auto running = read_mdstat(arr.mount);
@@ -64,7 +64,8 @@ std::vector<std::string> member_names(const ArrayRef& arr, const std::vector<std
           fail("cannot open " + arr.mount.member_path(name) + ": Device or resource busy (a member of " +
                arr.mount.dev(e.name) + ")");
     int error = 0;
-    if (old && find_super(arr.mount.member_path(name), &error)) old->push_back(name);
+    if (old)
+      if (auto found = find_super(arr.mount.member_path(name), &error)) old->emplace_back(name, std::move(*found));
     names.push_back(name);
   }
   return names;
@@ -89,12 +90,11 @@ bool ask(const std::string& question) {
 // Continuing, mdfsadm clears those superblocks (clear_old_superblocks,
 // once the new array exists) so that the start creates the array afresh
 // (mdadm overwrites them with the new ones).
-bool confirm_old_superblocks(const ArrayRef& arr, const std::vector<std::string>& old, const CreateOptions& opts) {
+bool confirm_old_superblocks(const ArrayRef& arr, const std::vector<std::pair<std::string, FoundSuper>>& old,
+                             const CreateOptions& opts) {
   if (old.empty()) return true;
-  for (const auto& name : old) {
-    int error = 0;
-    auto found = find_super(arr.mount.member_path(name), &error);
-    if (!found) continue;
+  for (const auto& [name, sb] : old) {
+    const FoundSuper* found = &sb;
     const int raid_disks = found->sb1 ? static_cast<int>(found->sb1->raid_disks) : found->sb0->raid_disks;
     const std::time_t when = found->ctime();
     char ctime_text[64] = "?";
@@ -114,8 +114,8 @@ bool confirm_old_superblocks(const ArrayRef& arr, const std::vector<std::string>
   return true;
 }
 
-void clear_old_superblocks(const ArrayRef& arr, const std::vector<std::string>& old) {
-  for (const auto& name : old)
+void clear_old_superblocks(const ArrayRef& arr, const std::vector<std::pair<std::string, FoundSuper>>& old) {
+  for (const auto& [name, sb] : old)
     if (zero_superblock(arr.mount.member_path(name), false, 0) != 0)
       fail("cannot clear the old superblock of " + arr.mount.member_path(name));
 }
@@ -277,7 +277,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
            ": mdfs writes the superblocks and names them after its own host (" + host +
            "); create the array without --homehost");
   }
-  std::vector<std::string> old;
+  std::vector<std::pair<std::string, FoundSuper>> old;
   const auto names = member_names(arr, members, &old);
   if (!confirm_old_superblocks(arr, old, opts)) return 1;
   // The bitmap mdadm would give the array (mdfsadm/bitmap.h), sized on the

@@ -244,11 +244,8 @@ class Raid5 final : public Personality {
   bool cache_join(uint64_t offset, std::span<const std::byte> in, std::shared_ptr<CachedStripe>& entry,
                   bool* leader);
   // Waits for the entry to be written (a joiner) or writes it (its leader).
-  int cache_finish(const std::shared_ptr<CachedStripe>& entry, bool leader, bool wait_for_more);
+  int cache_finish(const std::shared_ptr<CachedStripe>& entry, bool leader);
   int cache_flush(CachedStripe& entry);
-  // Whether a recent write lay within a stripe of [lo, hi): the writes
-  // come in a stream, and waiting for neighbours to join is worth it.
-  bool near_recent_write(uint64_t lo, uint64_t hi);
   int prepare(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
   int read_modify_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
   int reconstruct_write(StripeJob& job, const StripeRoles& roles, const ChunkPart* parts, const std::byte* src);
@@ -300,25 +297,6 @@ class Raid5 final : public Personality {
   // False for the two shapes of a reshape (run_reshape): their writes go
   // straight to write_range. Set before any I/O.
   bool cache_on_ = true;
-  // Writes inside do_write, and those of them waiting on a cache entry: a
-  // leader stops waiting for neighbours once every write in flight waits,
-  // since none can come before one of them is answered.
-  std::atomic<int> writes_inflight_{0};
-  std::atomic<int> writes_parked_{0};
-  // When a write last found another in flight (steady clock, ns).
-  std::atomic<int64_t> last_concurrent_ns_{0};
-  // Whether leaders lately found writes joining them (raised by 2 for a
-  // leader that had company, lowered by 1 for one alone; a heuristic, so
-  // racy updates only shift when leaders wait), and the count that picks
-  // the leaders that probe while it is 0.
-  std::atomic<int> gather_credit_{0};
-  std::atomic<unsigned> probe_next_{0};
-  // The byte ranges of the last few writes (a heuristic: racy pairs only
-  // make a leader wait or not).
-  static constexpr size_t kRecent = 8;
-  std::array<std::atomic<uint64_t>, kRecent> recent_lo_{};
-  std::array<std::atomic<uint64_t>, kRecent> recent_hi_{};
-  std::atomic<size_t> recent_next_{0};
 };
 
 template <class Fn>

@@ -137,6 +137,7 @@ Result<void> Array::store_array_state(std::string_view text) {
       } else {
         ro_ = ReadOnly::kReadWrite;
         r = do_md_run();
+        if (r) md_check_recovery();  // a pass owed starts before the write returns
       }
       break;
     default:  // suspended, write-pending, active-idle, broken, garbage
@@ -344,7 +345,11 @@ Result<void> Array::ioctl_run_array() {
   std::lock_guard lock(mutex_);
   return locked_ioctl([&]() -> Result<void> {
     if (pers_) return err(EBUSY);
-    return do_md_run();
+    auto r = do_md_run();
+    // As do_md_run's md_wakeup_thread: a pass the array owes has started
+    // when RUN_ARRAY returns, so a `--wait` right after it sees it.
+    if (r) md_check_recovery();
+    return r;
   });
 }
 

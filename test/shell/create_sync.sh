@@ -88,6 +88,10 @@ check "recovery_start garbage: EINVAL" "Invalid argument" "$(sysw "$(sys md_f de
 check "recovery_start 0 before the start" ok "$(sysw "$(sys md_f dev-f1/recovery_start)" 0)"
 check "resync_start none" ok "$(sysw "$(sys md_f resync_start)" none)"
 echo active > "$(sys md_f array_state)"
+# The pass the array owes has begun when the write that starts it returns
+# (as md_run's wake of the md thread), so a --wait straight after cannot
+# miss it.
+check "sysfs: the rebuild began before the start returned" 1 "$(passes recovery md_f)"
 check "recovery_start of a member in a running array: EBUSY" "Device or resource busy" \
   "$(sysw "$(sys md_f dev-f0/recovery_start)" 0)"
 "$ADM" --wait "$MNT/dev/md_f" 2>/dev/null

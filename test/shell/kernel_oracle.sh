@@ -67,7 +67,7 @@ run_oracle "${images[@]}"
 declare -A KUUID KSIZE KSHA KSTATE KSYNC KMISMATCH
 while read -r k u; do KUUID[$u]=$k; done < <(oracle_section detail |
   awk '/^== /{k=$2} /^ *UUID : /{print k, $3}')
-while read -r k size sha state sync _ _ mismatch; do
+while read -r k size sha state sync _ _ mismatch _; do
   KSIZE[$k]=$size KSHA[$k]=$sha KSTATE[$k]=$state KSYNC[$k]=$sync KMISMATCH[$k]=$mismatch
 done < <(oracle_section arrays)
 check "oracle exit status (every array assembled and checked clean)" 0 "$ORACLE_RC"

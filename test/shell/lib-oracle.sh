@@ -11,8 +11,9 @@ ls /boot/vmlinuz-* >/dev/null 2>&1 || { echo "FAIL: no kernel in /boot (linux-im
 # ~/.cache/mdfs/kernel-oracle).
 export ORACLE_TMP=$T
 
-# run_oracle IMAGE...: one boot of the kernel over copies of all the images
-# (`oracle assemble`), its report in $T/oracle.txt, its exit status in
+# run_oracle [--finish] IMAGE...: one boot of the kernel over copies of all
+# the images (`oracle assemble`; --finish: what it resumes runs to its end
+# before the arrays are read), its report in $T/oracle.txt, its exit status in
 # $ORACLE_RC (0: assembled, every check 0; 1: nothing; 3: a mismatch; 4: the
 # oracle could not boot). The oracle retries a boot that never ran its script.
 run_oracle() {
@@ -27,12 +28,14 @@ run_oracle() {
 oracle_section() { awk -v t="# $1" 'index($0, "# ") == 1 { on = (index($0, t) == 1); next } on && NF' "$T/oracle.txt"; }
 
 # oracle_arrays: the arrays section of the last run, by name (KSTATE,
-# KSYNC, idle for none, KMISMATCH) and by sha256 (KSHA: the name).
+# KSYNC, idle for none, KMISMATCH, KRESUMED: the pass the kernel took up at
+# assembly, resync, recovery or reshape, else its sync_action) and by
+# sha256 (KSHA: the name).
 oracle_arrays() {
-  declare -gA KSHA=() KSTATE=() KSYNC=() KMISMATCH=()
-  local k size sha state sync mismatch
-  while read -r k size sha state sync _ _ mismatch; do
-    KSHA[$sha]=$k KSTATE[$k]=$state KSYNC[$k]=${sync:-none} KMISMATCH[$k]=$mismatch
+  declare -gA KSHA=() KSTATE=() KSYNC=() KMISMATCH=() KRESUMED=()
+  local k size sha state sync mismatch resumed
+  while read -r k size sha state sync _ _ mismatch resumed; do
+    KSHA[$sha]=$k KSTATE[$k]=$state KSYNC[$k]=${sync:-none} KMISMATCH[$k]=$mismatch KRESUMED[$k]=${resumed:-none}
   done < <(oracle_section arrays)
 }
 

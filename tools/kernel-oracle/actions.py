@@ -13,8 +13,18 @@ ASSEMBLE = r"""
 mdadm --examine --scan > examine-scan.txt 2>&1
 ( @ASSEMBLE@ ) > assemble.txt 2>&1
 sleep 1
-cat /proc/mdstat > mdstat.txt
 arrays=$(ls /sys/block | grep '^md' | sort)
+if [ -n "$FINISH" ]; then
+  for a in $arrays; do [ -e /sys/block/$a/md/sync_action ] && wait_idle 1800 /sys/block/$a/md; done
+fi
+# What the kernel took up at assembly, before any check: the first pass its
+# log names for the array (md_do_sync's "md: recovery of RAID array mdX";
+# a replacement is a recovery), else the sync_action it shows now.
+for a in $arrays; do
+  r=$(dmesg | sed -n "s/.*md: \([a-z-]*\) of RAID array $a\$/\1/p" | head -1)
+  echo "$a ${r:-$(cat /sys/block/$a/md/sync_action 2>/dev/null || echo none)}" >> resumed.txt
+done
+cat /proc/mdstat > mdstat.txt
 for a in $arrays; do
   { echo "== $a"; mdadm --detail /dev/$a 2>&1; } >> detail.txt
 done
@@ -51,21 +61,25 @@ def copies_of(images, work):
     return out
 
 
-def assemble(images, outdir=None, check=True, readonly=False, timeout=1800):
+def assemble(images, outdir=None, check=True, readonly=False, finish=False, timeout=1800):
     """mdadm --assemble --scan --run on copies of IMAGES; prints the report
-    and returns the exit status."""
+    and returns the exit status. With finish, every pass the kernel resumed
+    at assembly runs to its end before the arrays are read and checked."""
     work = guest.scratch_dir()
     try:
         res = outdir or os.path.join(work, "res")
         script = ASSEMBLE.replace("@ASSEMBLE@", "mdadm --assemble --scan --run" + (" --readonly" if readonly else ""))
         if not check:
             script = "NOCHECK=1\n" + script
+        if finish:
+            script = "FINISH=1\n" + script
         boot = guest.run(script, copies_of(images, work), res, timeout=timeout)
         print(f"# kernel {guest.kernel()[0]}, {boot.attempts} boot(s), {boot.seconds:.0f} s")
         print("# images: " + "  ".join(f"/dev/{guest.disk_name(i)}={p}" for i, p in enumerate(images)))
         for title, f in (("examine --scan", "examine-scan.txt"), ("assemble", "assemble.txt"),
-                         ("mdstat", "mdstat.txt"), ("detail", "detail.txt")):
+                         ("mdstat", "mdstat.txt"), ("detail", "detail.txt"), ("kernel log", "kernel-log.txt")):
             print(f"# {title}\n{boot.read(f).rstrip()}\n")
+        resumed = dict(line.split(None, 1) for line in boot.read("resumed.txt").splitlines() if " " in line)
         checks = {}
         for line in boot.read("check.txt").splitlines():
             a, action, n = line.split()
@@ -73,8 +87,8 @@ def assemble(images, outdir=None, check=True, readonly=False, timeout=1800):
         rows = []
         for line in boot.read("arrays.txt").splitlines():
             w = line.split()
-            rows.append(w + [checks.get(w[0], "-")])
-        print("# arrays (name size sha256 array_state sync_action degraded uuid mismatch_cnt)")
+            rows.append(w + [checks.get(w[0], "-"), resumed.get(w[0], "none").strip()])
+        print("# arrays (name size sha256 array_state sync_action degraded uuid mismatch_cnt resumed)")
         for r in rows:
             print(" ".join(r))
         if boot.script_exit != 0:
@@ -83,7 +97,7 @@ def assemble(images, outdir=None, check=True, readonly=False, timeout=1800):
         if not rows:
             print("kernel-oracle: the kernel assembled nothing", file=sys.stderr)
             return NOTHING
-        if any(r[-1] not in ("-", "0") for r in rows):
+        if any(r[-2] not in ("-", "0") for r in rows):
             return MISMATCH
         return OK
     finally:

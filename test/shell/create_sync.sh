@@ -25,7 +25,8 @@ ran=0
 # raid5: the last member is rebuilt, the others are not written.
 random_members a0 a1 a2 a3
 "$ADM" -CR "$MNT/dev/md_a" -l5 -n4 -c64 a0 a1 a2 a3 2>/dev/null
-check "raid5: the last member rebuilds, resync_start none" "spare none" "$(md md_a dev-a3/state) $(md md_a resync_start)"
+# (The rebuild itself shows in the log below: it may be over already.)
+check "raid5: nothing to resync" none "$(md md_a resync_start)"
 sums=$(for f in a0 a1 a2; do data_sum md_a "$f"; done)
 "$ADM" --wait "$MNT/dev/md_a" 2>/dev/null
 check "raid5: one recovery ran, no resync" "1 0" "$(passes recovery md_a) $(passes resync md_a)"

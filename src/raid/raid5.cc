@@ -113,6 +113,9 @@ int Raid5::do_read(uint64_t offset, std::span<std::byte> out) {
   StripeRoles roles;
   return for_each_stripe(offset, out.size(), [&](uint64_t stripe, const Parts& parts) {
     layout_.roles(stripe, roles);
+    bool lost = false;
+    for (int k = 0; k < data_disks_; ++k) lost = lost || (!parts[k].empty() && !working(roles.data[k]));
+    if (lost && degraded_stripe_read(stripe, roles, parts, out) == 0) return 0;
     for (int k = 0; k < data_disks_; ++k) {
       const ChunkPart& part = parts[k];
       if (part.empty()) continue;
@@ -148,6 +151,54 @@ int Raid5::gathered_read(uint64_t offset, std::span<std::byte> out) {
   for (size_t role = 0; role < disks_.size(); ++role) {
     if (gathers[role].empty()) continue;
     if (const int e = gathers[role].issue(*disks_[role]); e != 0) return e;
+  }
+  return 0;
+}
+
+// A stripe with a lost data chunk among those asked for, as the kernel's
+// degraded read fetches each block of the stripe once: every member left
+// is read once over the span of the stripe that is asked for (into the
+// caller's buffer when its piece is exactly that span), the lost chunks are
+// computed from those reads together, and the pieces asked for are copied
+// out. Nonzero (nothing is to be trusted) when a member fails to read or
+// too many are lost: the caller goes chunk by chunk, where md's read-error
+// handling and EIO live.
+int Raid5::degraded_stripe_read(uint64_t stripe, const StripeRoles& roles, const Parts& parts,
+                                std::span<std::byte> out) {
+  size_t lo = chunk_bytes_, hi = 0;
+  for (int k = 0; k < data_disks_; ++k) {
+    if (parts[k].empty()) continue;
+    lo = std::min(lo, parts[k].lo);
+    hi = std::max(hi, parts[k].hi);
+  }
+  const size_t len = hi - lo;
+  const uint64_t offset = stripe * chunk_bytes_ + lo;
+  std::vector<int> missing;
+  for (int k = 0; k < data_disks_; ++k)
+    if (!working(roles.data[k])) missing.push_back(k);
+  const bool use_p = working(roles.p);
+  const bool use_q = working(roles.q) && (missing.size() > 1 || !use_p);
+  if (missing.size() > static_cast<size_t>(use_p) + static_cast<size_t>(use_q)) return EIO;
+
+  std::shared_lock lock(stripe_lock(stripe));
+  Scratch scratch(Scratch::kWork, static_cast<size_t>(data_disks_ + 2) * round_up(len));
+  if (!scratch.ok()) return ENOMEM;
+  std::vector<std::byte*> data(data_disks_, nullptr);
+  for (int k = 0; k < data_disks_; ++k) {
+    const ChunkPart& part = parts[k];
+    const bool whole = part.lo == lo && part.hi == hi;
+    data[k] = whole ? out.data() + part.buf_off : scratch.take(len);
+    if (working(roles.data[k]) && disks_[roles.data[k]]->read(offset, {data[k], len}) != 0) return EIO;
+  }
+  std::byte* p = use_p ? scratch.take(len) : nullptr;
+  std::byte* q = use_q ? scratch.take(len) : nullptr;
+  if (p && disks_[roles.p]->read(offset, {p, len}) != 0) return EIO;
+  if (q && disks_[roles.q]->read(offset, {q, len}) != 0) return EIO;
+  if (const int r = parity::recover(data, roles.q_exp, missing, p, q, len); r != 0) return r;
+  for (int k = 0; k < data_disks_; ++k) {
+    const ChunkPart& part = parts[k];
+    std::byte* dst = out.data() + part.buf_off;
+    if (!part.empty() && data[k] != dst) std::memcpy(dst, data[k] + (part.lo - lo), part.size());
   }
   return 0;
 }

@@ -5,7 +5,7 @@
 # freshest's event count, and the freshest's superblock gives back the role
 # it had marked faulty. Without --force nothing is written and mdadm's
 # message says why. A raid1 that one fresh member can run leaves its stale
-# member out.
+# member out. 0.90 metadata as well as 1.x.
 . "$(dirname "$0")/lib.sh"
 requires xz python3 sha256sum
 SB_EDIT=$(cd "$(dirname "$0")/../.." && pwd)/tools/sb-edit
@@ -56,6 +56,36 @@ mdfsadm: $D has been started with 3 drives (out of 4)." "$(cat "$T/err")"
   cases=$((cases + 1))
 done
 check "raid5 cases run" 2 "$cases"
+
+# The same with 0.90 metadata (a raid5 mdfs made): r0 and r1 two events
+# ahead, r2's descriptor in their disks[] tables marked faulty. --force
+# raises r2's events and makes its descriptor in r0, the freshest, active
+# and in sync in role 2 again.
+rm -f "$SRC"/*.img
+truncate -s 8M "$SRC"/r0.img "$SRC"/r1.img "$SRC"/r2.img "$SRC"/r3.img
+mount_mdfs -o assemble=none
+adm --create --assume-clean -e0.90 "$D" -l5 -n4 -c64 r0.img r1.img r2.img r3.img
+check "0.90: created" 0 "$RC"
+head -c "$(stat -c %s "$D")" /dev/urandom >"$T/r5.ref"
+dd if="$T/r5.ref" of="$D" bs=1M conv=notrunc,fsync status=none
+unmount_mdfs
+rm -f "$SRC/r3.img"
+E=$("$SB_EDIT" --minor 90 "$SRC/r2.img" events)
+for i in 0 1; do
+  "$SB_EDIT" --minor 90 "$SRC/r$i.img" events=$((E + 2)) 'disk[2].state=1' >/dev/null || fail "sb-edit r$i.img"
+done
+mount_mdfs -o assemble=none
+adm --assemble --force "$D" r0.img r1.img r2.img
+check "0.90, --force: what mdadm says" \
+"mdfsadm: forcing event count in $SRC/r2.img(2) from $E up to $((E + 2))
+mdfsadm: clearing FAULTY flag for device 2 in $SRC/r0.img for $SRC/r2.img
+mdfsadm: $D has been started with 3 drives (out of 4)." "$(cat "$T/err")"
+check "0.90, --force: degraded, r2 in role 2" "[4/3] [UUU_] 2 in_sync" \
+  "$(grep -o '\[4/3\] \[UUU_\]' "$MNT/proc/mdstat") $(cat "$(sys md5 dev-r2.img/slot)") $(cat "$(sys md5 dev-r2.img/state)")"
+cmp -s "$T/r5.ref" "$D" && pass "0.90, --force: the array's content" || fail "0.90, --force: content differs"
+unmount_mdfs
+check "0.90: r0's descriptor of r2 active and in sync in role 2" "6 2" \
+  "$("$SB_EDIT" --minor 90 "$SRC/r0.img" 'disk[2].state') $("$SB_EDIT" --minor 90 "$SRC/r0.img" 'disk[2].raid_disk')"
 
 # raid1 of 3: r2 missing, r1 stale. r0 alone runs the array, so --force
 # brings nothing in (mdadm's force_array only acts while the array could

@@ -123,20 +123,38 @@ int force_members(const Mount& mount, const std::vector<std::string>& names, std
   if (!forced) return 0;
   // update_super "assemble" on the freshest member, whose superblock the
   // array starts from: the roles it marked faulty for members now brought
-  // in are given back ("clearing FAULTY flag").
-  if (FoundSuper& chosen = supers[most_recent]; chosen.sb1) {
-    bool change = false;
-    for (const auto& [role, i] : best) {
-      if (!uptodate[i] || i == most_recent || !supers[i].sb1) continue;
+  // in are given back ("clearing FAULTY flag"). 1.x: the role in
+  // dev_roles; 0.90: the member's disks[] descriptor made active and in
+  // sync in its role again, keeping its write-mostly and failfast bits
+  // (during a reshape, minor 91, mdadm does not insist on the sync bit).
+  FoundSuper& chosen = supers[most_recent];
+  bool change = false;
+  const auto cleared = [&](uint32_t d, size_t i) {
+    say("clearing FAULTY flag for device " + std::to_string(d) + " in " + mount.member_path(names[most_recent]) +
+        " for " + mount.member_path(names[i]));
+    change = true;
+  };
+  for (const auto& [role, i] : best) {
+    if (!uptodate[i] || i == most_recent) continue;
+    if (chosen.sb1 && supers[i].sb1) {
       const uint32_t d = supers[i].sb1->dev_number;
       if (d >= chosen.sb1->dev_roles.size() || chosen.sb1->dev_roles[d] == role) continue;
-      say("clearing FAULTY flag for device " + std::to_string(d) + " in " + mount.member_path(names[most_recent]) +
-          " for " + mount.member_path(names[i]));
       chosen.sb1->dev_roles[d] = static_cast<uint16_t>(role);
-      change = true;
+      cleared(d, i);
+    } else if (chosen.sb0 && supers[i].sb0) {
+      const uint32_t d = supers[i].sb0->this_disk.number;
+      if (d >= chosen.sb0->disks.size()) continue;
+      auto& desc = chosen.sb0->disks[d];
+      const uint32_t keep = (1u << MD_DISK_WRITEMOSTLY) | (1u << MD_DISK_FAILFAST);
+      const uint32_t want = (1u << MD_DISK_ACTIVE) | (1u << MD_DISK_SYNC);
+      const uint32_t add = chosen.sb0->minor_version >= 91 ? (1u << MD_DISK_SYNC) : 0;
+      if (((desc.state & ~keep) | add) == want && desc.raid_disk == static_cast<uint32_t>(role)) continue;
+      desc.state = want | (desc.state & keep);
+      desc.raid_disk = static_cast<uint32_t>(role);
+      cleared(d, i);
     }
-    if (change) store_super(mount, names[most_recent], chosen);
   }
+  if (change) store_super(mount, names[most_recent], chosen);
   return forced;
 }
 

@@ -2,9 +2,10 @@
 # The real Linux md driver accepts what mdfs's sync thread leaves behind:
 # arrays whose member was failed, removed and rebuilt onto a blank spare
 # (raid1, raid5, raid6 two at once, raid10, and the kernel's raid5 with an
-# internal bitmap), one repaired after damage, one resynced after its
-# daemon was killed, and one whose member was replaced (want_replacement)
-# with writes during the copy, are assembled by Debian's kernel (under
+# internal bitmap), one repaired after damage, two resynced after the
+# daemon was killed (a raid5 after a write, a raid6 under random partial
+# writes through the stripe cache), one whose member was replaced
+# (want_replacement) with writes during the copy, are assembled by Debian's kernel (under
 # qemu, tools/kernel-oracle/oracle assemble, one boot) with the sha256 mdfs
 # shows, clean and idle (no recovery or resync owed), and mismatch_cnt 0
 # after the kernel's own check. A raid5 stopped half-way through a
@@ -15,11 +16,12 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-oracle.sh"
 ADM=${MDFSADM:-$(dirname "$MDFS")/tools/mdfsadm}
+requires fio
 
 mount_mdfs -o assemble=none
 truncate -s 8M "$SRC"/k1-{0,1,s}.img "$SRC"/k5-{0,1,2,3,s}.img "$SRC"/k6-{0,1,2,3,4,s,t}.img \
   "$SRC"/k10-{0,1,2,3,s}.img "$SRC"/kr-{0,1,2}.img "$SRC"/ks-{0,1,2}.img \
-  "$SRC"/kq-{0,1,2,s}.img "$SRC"/kp-{0,1,2,s}.img
+  "$SRC"/kq-{0,1,2,s}.img "$SRC"/kp-{0,1,2,s}.img "$SRC"/kl-{0,1,2,3,4}.img
 "$ADM" --create "$MNT/dev/md_k1" -l1 -n2 k1-{0,1}.img 2>/dev/null
 "$ADM" --create "$MNT/dev/md_k5" -l5 -n4 -c64 k5-{0,1,2,3}.img 2>/dev/null
 "$ADM" --create "$MNT/dev/md_k6" -l6 -n5 -c64 k6-{0,1,2,3,4}.img 2>/dev/null
@@ -28,7 +30,8 @@ truncate -s 8M "$SRC"/k1-{0,1,s}.img "$SRC"/k5-{0,1,2,3,s}.img "$SRC"/k6-{0,1,2,
 "$ADM" --create "$MNT/dev/md_ks" -l5 -n3 -c64 ks-{0,1,2}.img 2>/dev/null
 "$ADM" --create "$MNT/dev/md_kq" -l5 -n3 -c64 kq-{0,1,2}.img 2>/dev/null
 "$ADM" --create "$MNT/dev/md_kp" -l5 -n3 -c64 kp-{0,1,2}.img 2>/dev/null
-ARRAYS="md_k1 md_k5 md_k6 md_k10 md_kr md_ks md_kq md_kp"
+"$ADM" --create "$MNT/dev/md_kl" -l6 -n5 -c64 kl-{0,1,2,3,4}.img 2>/dev/null
+ARRAYS="md_k1 md_k5 md_k6 md_k10 md_kr md_ks md_kq md_kp md_kl"
 for a in $ARRAYS; do
   head -c "$(stat -c %s "$MNT/dev/$a")" /dev/urandom | dd of="$MNT/dev/$a" bs=1M conv=notrunc,fsync status=none
 done
@@ -77,16 +80,29 @@ sysw "$(sys md_ks safe_mode_delay)" 0 >/dev/null
 head -c 65536 /dev/urandom | dd of="$MNT/dev/md_ks" bs=64k seek=3 conv=notrunc,fsync status=none
 declare -A SHA
 for a in $ARRAYS; do SHA[$a]=$(sha256sum < "$MNT/dev/$a" | cut -d' ' -f1); done
+# md_kl: the daemon killed under random partial-stripe writes (four fio
+# jobs at queue depth 16 through the stripe cache); resynced at the next
+# mount, then judged by the kernel as it is.
+"$ADM" --wait "$MNT/dev/md_kl" 2>/dev/null
+fio --name=load --filename="$MNT/dev/md_kl" --rw=randwrite --bsrange=4k-96k --bs_unaligned --iodepth=16 \
+  --numjobs=4 --direct=1 --ioengine=libaio --time_based --runtime=30 --group_reporting >"$T/fio.log" 2>&1 &
+fio_pid=$!
+sleep 2
+kill -0 "$fio_pid" 2>/dev/null && pass "md_kl: killed with fio writing" || fail "md_kl: fio ended early: $(tail -5 "$T/fio.log")"
 # md_kp stopped cleanly mid-replacement, and kept out of the next mount
 # (which would finish the copy itself).
 "$ADM" --stop "$MNT/dev/md_kp" 2>/dev/null
 mkdir "$T/kp" && mv "$SRC"/kp-*.img "$T/kp/"
 kill -9 "$MDFS_PID"; wait "$MDFS_PID" 2>/dev/null; MDFS_PID=
+wait "$fio_pid" 2>/dev/null
 fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT"
 mount_mdfs
 eventually "md_ks: resynced at the next mount" none cat "$(sys md_ks resync_start)"
+"$ADM" --wait "$MNT/dev/md_kl" 2>/dev/null
+eventually "md_kl: resynced at the next mount" none cat "$(sys md_kl resync_start)"
+SHA[md_kl]=$(sha256sum < "$MNT/dev/md_kl" | cut -d' ' -f1)
 for a in $ARRAYS; do
-  [ $a = md_kp ] && continue
+  [ $a = md_kp ] || [ $a = md_kl ] && continue
   check "$a: same data after the remount" "${SHA[$a]}" "$(sha256sum < "$MNT/dev/$a" | cut -d' ' -f1)"
 done
 unmount_mdfs

@@ -16,6 +16,7 @@
 #include "mdfsadm/bitmap.h"
 #include "mdfsadm/config.h"
 #include "mdfsadm/detail.h"
+#include "mdfsadm/dump.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/grow.h"
 #include "mdfsadm/manage.h"
@@ -68,7 +69,7 @@ int manage_mode(const Command& cmd) {
         case 'f': op = MemberOp::kFail; break;
         default: usage("Must give one of -a/-r/-f for subsequent devices at " + d.name);
       }
-      actions.push_back({op, d.name, d.write_mostly, d.failfast});
+      actions.push_back({op, d.name, d.write_mostly, d.failfast, cmd.update});
     }
     rv = manage(dev, actions, cmd.mount, cmd.verbose);
   }
@@ -110,6 +111,15 @@ int misc_mode(const Command& cmd, const std::string& homehost) {
       case 'W': rv |= wait({dv.name}, cmd.mount); break;
       case kOptWaitClean: rv |= wait_clean(dv.name, cmd.mount, cmd.verbose); break;
       case kOptAction: rv |= action(cmd.action, {dv.name}, cmd.mount); break;
+      case kOptDump:
+        rv |= dump_metadata(dv.name, cmd.dump_dir, metadata_kind(cmd.create.metadata_set ? cmd.create.metadata : ""),
+                            cmd.verbose);
+        break;
+      case kOptRestore:
+        rv |= restore_metadata(dv.name, cmd.dump_dir,
+                               metadata_kind(cmd.create.metadata_set ? cmd.create.metadata : ""),
+                               cmd.devices.size() == 1, cmd.verbose);
+        break;
       case 'R': rv |= array_op(ArrayOp::kRun, {dv.name}, cmd.mount); break;
       case 'S':
         if (cmd.scan) {

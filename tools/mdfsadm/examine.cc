@@ -552,6 +552,32 @@ std::optional<FoundSuper> find_super(const std::string& path, int* error, std::s
   return best;
 }
 
+std::optional<FoundSuper> find_super_as(const std::string& path, int major, int minor, int* error) {
+  auto best = find_super(path, error);
+  if (!best || (best->major == major && (minor < 0 || best->minor == minor))) return best;
+  // Not the best kind on the file: the one asked for, if it is there.
+  File f(path);
+  struct stat st {};
+  if (!f.ok() || ::fstat(f.fd(), &st) != 0) {
+    *error = errno;
+    return std::nullopt;
+  }
+  uint64_t dev_bytes = static_cast<uint64_t>(st.st_size);
+  if (S_ISBLK(st.st_mode)) {
+    const off_t end = ::lseek(f.fd(), 0, SEEK_END);
+    dev_bytes = end > 0 ? static_cast<uint64_t>(end) : 0;
+  }
+  std::string why;
+  if (major == 0) return load0(f, dev_bytes, &why);
+  std::optional<FoundSuper> found;
+  for (int m : {0, 1, 2}) {
+    if (minor >= 0 && m != minor) continue;
+    auto s = load1(f, dev_bytes, m, &why);
+    if (s && (!found || found->ctime() < s->ctime())) found = std::move(s);
+  }
+  return found;
+}
+
 std::string examine_text(const FoundSuper& found, const std::string& homehost) {
   std::string out;
   if (found.sb1)

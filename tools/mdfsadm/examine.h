@@ -46,6 +46,10 @@ struct FoundSuper {
 // 4294967295 exceeds ..."): the bounds mdfs assembles by.
 std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected = nullptr);
 
+// As find_super, only the superblock of one kind: major 0 (0.90) or 1,
+// minor -1 for any 1.x (--metadata given with --dump or --restore).
+std::optional<FoundSuper> find_super_as(const std::string& path, int major, int minor, int* error);
+
 // The array's size in bytes from one member's, as mdadm's --examine derives
 // it (data members, raid10 divided by its copies); 0 when not derivable,
 // clamped to INT64_MAX.

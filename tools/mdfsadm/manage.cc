@@ -18,6 +18,9 @@
 #include "mdfsadm/bitmap.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/mdadm_text.h"
+#include "mdfsadm/options.h"
+#include "mdfsadm/super_facts.h"
+#include "mdfsadm/update.h"
 
 namespace mdfsadm {
 namespace {
@@ -28,6 +31,28 @@ std::string member_in_array(const ArrayRef& arr, const std::string& member) {
   if (!read_attr(arr.md("dev-" + name + "/state")))
     fail(arr.mount.member_path(name) + " is not a member of " + arr.dev());
   return name;
+}
+
+// --re-add --update=WHAT: as mdadm's attempt_re_add, the member's
+// superblock is updated once it looks worth a try (it was active in this
+// array and is not faulty), before the array is asked to take it back;
+// whether the array does (its bitmap) is decided after.
+void update_for_re_add(const ArrayRef& arr, const std::string& name, const std::string& what) {
+  const std::string path = arr.mount.member_path(name);
+  int error = 0;
+  auto found = find_super(path, &error);
+  if (!found) return;
+  const auto array_uuid = parse_uuid(read_attr(arr.md("uuid")).value_or(""));
+  if (sb_role(*found) < 0 || !array_uuid || *array_uuid != found->uuid()) return;
+  if (read_attr(arr.md("dev-" + name + "/state"))) return;  // still in the array: nothing to re-add
+  UpdateRequest req;
+  req.what = what;
+  try {
+    apply_update(arr.mount, name, *found, req);
+  } catch (const Failure& f) {
+    say(f.what());
+    fail("failed to update superblock during re-add");
+  }
 }
 
 }  // namespace
@@ -125,9 +150,12 @@ int manage(const std::string& dev, const std::vector<MemberAction>& actions, con
   for (const auto& a : actions) {
     try {
       switch (a.op) {
-        case MemberOp::kReAdd:
-          if (re_add(arr, resolve_member(arr.mount, a.member), false) == ReAdd::kNotPossible) rc = 1;
+        case MemberOp::kReAdd: {
+          const std::string name = resolve_member(arr.mount, a.member);
+          if (!a.update.empty()) update_for_re_add(arr, name, a.update);
+          if (re_add(arr, name, false) == ReAdd::kNotPossible) rc = 1;
           break;
+        }
         case MemberOp::kAdd:
         case MemberOp::kAddSpare: {
           std::string name = resolve_member(arr.mount, a.member);

@@ -25,6 +25,7 @@ struct CreateOptions {
   std::string name;
   std::string homehost;                    // the resolved homehost ("" for none)
   bool assume_clean = false;
+  bool write_zeroes = false;               // --write-zeroes (implies assume_clean)
   bool readonly = false;
   bool force = false;
   bool run = false;                        // --run: mdadm asks nothing then; nor does mdfsadm
@@ -71,6 +72,7 @@ struct MemberAction {
   std::string member;
   bool write_mostly = false;
   int failfast = 0;  // 1: set the flag, -1: clear it
+  std::string update = {};  // --re-add --update=WHAT: devicesize, bbl, no-bbl, force-no-bbl
 };
 int manage(const std::string& dev, const std::vector<MemberAction>& actions, const MountOptions& mopts,
            int verbose = 0);

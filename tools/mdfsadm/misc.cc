@@ -301,6 +301,11 @@ int query(const std::string& name, const MountOptions& mopts) {
   return 0;
 }
 
+std::optional<std::string> member_in_use(const std::string& path) {
+  if (auto use = used_by(path, {})) return use->mount.dev(use->array);
+  return std::nullopt;
+}
+
 int zero_superblock(const std::string& file, bool force, int verbose) {
   (void)force;  // mdadm's --force skips O_EXCL; a member in use is never zeroed here
   if (auto use = used_by(file, {})) {

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 
 namespace mdfsadm {
@@ -47,10 +48,8 @@ const OptionInfo kOptions[] = {
     {"udev-rules", kOptional, kOptUdevRules, S::kNever, "print udev rules", "udev rules (mdfs sends no uevents)"},
     {"offroot", kNo, kOptOffroot, S::kIgnored, "(ignored, as by mdadm)", "an old option mdadm ignores"},
     {"examine-badblocks", kNo, kOptExamineBB, S::kYes, "print a member's bad-block list", nullptr},
-    {"dump", kArg, kOptDump, S::kLater, "copy member metadata into sparse files",
-     "copying metadata out (--dump) comes with mdfs's metadata backup support"},
-    {"restore", kArg, kOptRestore, S::kLater, "restore member metadata from sparse files",
-     "restoring metadata (--restore) comes with mdfs's metadata backup support"},
+    {"dump", kArg, kOptDump, S::kYes, "copy members' metadata into sparse files in this directory", nullptr},
+    {"restore", kArg, kOptRestore, S::kYes, "copy members' metadata back from a --dump directory (or file)", nullptr},
     {"monitor", kNo, 'F', S::kYes, "monitor arrays and report events", nullptr},
     {"help", kNo, 'h', S::kYes, "this help, or the help of the mode given before it", nullptr},
     {"help-options", kNo, kOptHelpOptions, S::kYes, "every option, one a line", nullptr},
@@ -69,6 +68,8 @@ const OptionInfo kOptions[] = {
     {"size", kArg, 'z', S::kYes, "KiB of each member to use (create, build, grow; or max)", nullptr},
     {"auto", kArg, kOptAuto, S::kIgnored, "device node creation (md, yes, no)", "mdfs makes its own array files"},
     {"assume-clean", kNo, kOptAssumeClean, S::kYes, "do not resync the new array", nullptr},
+    {"write-zeroes", kNo, kOptWriteZeroes, S::kYes, "zero each member's data area, then start without a resync",
+     nullptr},
     {"metadata", kArg, 'e', S::kYes, "superblock format: 1.2 (default), 1.1, 1.0, 0.90", nullptr},
     {"bitmap", kArg, kOptBitmap, S::kYes, "write-intent bitmap: internal or none (create, grow)", nullptr},
     {"bitmap-chunk", kArg, kOptBitmapChunk, S::kYes, "bitmap chunk size (KiB, or with K, M, G)", nullptr},
@@ -91,7 +92,7 @@ const OptionInfo kOptions[] = {
     {"config", kArg, kOptConfig, S::kYes, "mdadm.conf file (ARRAY, DEVICE, AUTO, HOMEHOST, MAILADDR...)", nullptr},
     {"scan", kNo, 's', S::kYes, "every array (of the mounts, or of --config)", nullptr},
     {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); start a dirty degraded array (assemble); grow without spares", nullptr},
-    {"update", kArg, 'U', S::kYes, "update the superblocks while assembling (?: the list)", nullptr},
+    {"update", kArg, 'U', S::kYes, "update the superblocks (assemble; manage after --re-add) (?: the list)", nullptr},
     {"freeze-reshape", kNo, kOptFreezeReshape, S::kLater, "keep a reshape frozen", kReshapeIssue},
     {"add", kNo, kOptAdd, S::kYes, "add the members that follow", nullptr},
     {"add-spare", kNo, kOptAddSpare, S::kYes, "add the members that follow as spares, never re-add", nullptr},
@@ -400,6 +401,10 @@ Command parse_command(int argc, char** argv) {
       c.create.assume_clean = true;
       continue;
     }
+    if (opt == kOptWriteZeroes && m == kCreate) {
+      c.create.write_zeroes = true;
+      continue;
+    }
     if (opt == 'n' && in({kCreate, kBuild})) {
       if (c.create.raid_devices) usage("raid-devices set twice: " + *c.create.raid_devices + " and " + arg);
       auto n = parse_num(arg);
@@ -483,8 +488,15 @@ Command parse_command(int argc, char** argv) {
     }
     if (opt == 'U' && m == kMisc) usage("Only subarrays can be updated in misc mode");
     if (opt == 'U' && m == kManage) {
-      // mdadm: with --re-add only, and only these words.
-      throw Failure(1, "not supported by mdfs yet: --update with --re-add (devicesize, bbl, no-bbl, force-no-bbl)");
+      // As mdadm: after --re-add only, and only the updates a member being
+      // re-added can take.
+      if (c.devmode != 'A') throw Failure(1, "--update in Manage mode only allowed with --re-add.");
+      if (!c.update.empty())
+        usage("Can only update one aspect of superblock, both " + c.update + " and " + arg + " given.");
+      if (arg != "devicesize" && arg != "bbl" && arg != "force-no-bbl" && arg != "no-bbl")
+        usage("only 'devicesize', 'bbl', 'no-bbl', and 'force-no-bbl' can be updated with --re-add");
+      c.update = arg;
+      continue;
     }
     if (opt == kOptNoDegraded && in({kAssemble, kIncremental})) {
       if (m == kIncremental) say("--no-degraded is deprecated in Incremental mode");
@@ -584,6 +596,11 @@ Command parse_command(int argc, char** argv) {
                        opt == kOptAction)) {
       if (info && info->support == Support::kLater) unsupported(*info, spelled(opt, index));
       const int action = opt == kOptWait ? 'W' : opt;
+      if (opt == kOptDump || opt == kOptRestore) {
+        if (!c.dump_dir.empty())
+          usage("dump/restore directory specified twice: " + c.dump_dir + " and " + arg);
+        c.dump_dir = arg;
+      }
       if (opt == kOptAction) {
         if (!c.action.empty()) usage("Only one --action can be specified");
         if (arg != "idle" && arg != "frozen" && arg != "check" && arg != "repair")
@@ -653,6 +670,12 @@ Command parse_command(int argc, char** argv) {
   if (c.mode == Mode::kNone) usage("no mode given: --create, --assemble, --detail, --examine, --stop, --add... (see mdfsadm --help)");
   if (c.mode == Mode::kAutoDetect) unsupported(*info_of(kOptAutoDetect, -1), "--auto-detect");
   if (c.scan && c.verbose < 2) c.brief = true;  // --scan implies --brief unless -vv
+  if (c.create.write_zeroes && !c.create.assume_clean) {
+    // As mdadm (pr_info, on standard output): zeroed members are consistent.
+    std::printf("mdfsadm: Disk zeroing requested, setting --assume-clean to skip resync\n");
+    std::fflush(stdout);
+    c.create.assume_clean = true;
+  }
   return c;
 }
 

@@ -20,6 +20,7 @@
 #include "mdfsadm/examine.h"
 #include "mdfsadm/grow.h"
 #include "mdfsadm/manage.h"
+#include "mdfsadm/mdadm_text.h"
 #include "mdfsadm/misc.h"
 #include "mdfsadm/monitor.h"
 #include "mdfsadm/mount.h"
@@ -81,7 +82,8 @@ int manage_mode(const Command& cmd) {
 int misc_mode(const Command& cmd, const std::string& homehost) {
   const int devmode = cmd.devmode;
   if (devmode == 'E') {
-    ExamineOptions e{homehost, cmd.brief, cmd.scan, cmd.export_vars, cmd.verbose};
+    ExamineOptions e{homehost, cmd.brief, cmd.scan, cmd.export_vars, cmd.verbose,
+                     cmd.create.metadata_set && swapped_metadata(cmd.create.metadata)};
     if (cmd.devices.empty() && !cmd.scan) usage("No devices to examine");
     std::vector<std::string> files = names_of(cmd.devices);
     if (files.empty()) {

@@ -135,7 +135,7 @@ int examine_mode(const std::vector<std::string>& files, const ExamineOptions& op
   for (const auto& file : files) {
     int error = 0;
     std::string rejected;
-    auto sb = find_super(file, &error, &rejected);
+    auto sb = find_super(file, &error, &rejected, opts.swapped0);
     if (!sb) {
       if (error) {
         if (!opts.scan) {

@@ -18,6 +18,7 @@ struct ExamineOptions {
   bool scan = false;
   bool export_vars = false;
   int verbose = 0;
+  bool swapped0 = false;  // --metadata=0.swap: byte-swapped 0.90 superblocks
 };
 
 // --examine FILE...: as mdadm's Examine(); 0, or 1 when a file could not be

@@ -669,6 +669,7 @@ Command parse_command(int argc, char** argv) {
   }
   if (c.mode == Mode::kNone) usage("no mode given: --create, --assemble, --detail, --examine, --stop, --add... (see mdfsadm --help)");
   if (c.mode == Mode::kAutoDetect) unsupported(*info_of(kOptAutoDetect, -1), "--auto-detect");
+  if (c.update == "byteorder" && c.create.metadata_set) usage("must not set metadata type with --update=byteorder.");
   if (c.scan && c.verbose < 2) c.brief = true;  // --scan implies --brief unless -vv
   if (c.create.write_zeroes && !c.create.assume_clean) {
     // As mdadm (pr_info, on standard output): zeroed members are consistent.

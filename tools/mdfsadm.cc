@@ -68,6 +68,8 @@ int manage_mode(const Command& cmd) {
         case 'A': op = MemberOp::kReAdd; break;
         case 'r': op = MemberOp::kRemove; break;
         case 'f': op = MemberOp::kFail; break;
+        case 'R': op = MemberOp::kReplace; break;
+        case 'W': op = MemberOp::kWith; break;
         default: usage("Must give one of -a/-r/-f for subsequent devices at " + d.name);
       }
       actions.push_back({op, d.name, d.write_mostly, d.failfast, cmd.update});

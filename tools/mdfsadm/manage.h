@@ -61,12 +61,15 @@ int stop(const std::vector<std::string>& devs, bool scan, const MountOptions& mo
 enum class ArrayOp { kRun, kReadonly, kReadwrite };
 int array_op(ArrayOp op, const std::vector<std::string>& devs, const MountOptions& mopts);
 
-// Manage mode: DEV then --add/--fail/--remove applied to the members that
+// Manage mode: DEV then --add/--fail/--remove/--replace applied to the members that
 // follow each, in order (mdadm /dev/md0 --fail sdb --remove sdb).
 // --add-spare adds as --add does but never re-adds; --re-add only re-adds
 // (through the bitmap, mdfsadm/bitmap.h); --write-mostly marks the member
 // write-mostly as it joins.
-enum class MemberOp { kAdd, kAddSpare, kReAdd, kFail, kRemove };
+// --replace marks a member want_replacement (a spare then rebuilds its
+// role beside it); --with names the spare to use, as mdadm pairs each
+// --with member with the --replace member before it.
+enum class MemberOp { kAdd, kAddSpare, kReAdd, kFail, kRemove, kReplace, kWith };
 struct MemberAction {
   MemberOp op;
   std::string member;

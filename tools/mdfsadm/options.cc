@@ -21,7 +21,6 @@ using S = Support;
 // Missing md features, named once for the answers.
 constexpr const char* kBitmapIssue = "write-behind comes later: mdfs writes every member before a write returns";
 constexpr const char* kReshapeIssue = "mdfs resumes and freezes reshapes itself (sync_action)";
-constexpr const char* kReplaceIssue = "hot replacement comes with mdfs's replacement support";
 
 const OptionInfo kOptions[] = {
     {"manage", kNo, kOptManage, S::kYes, "manage mode: change an array's members", nullptr},
@@ -100,8 +99,8 @@ const OptionInfo kOptions[] = {
     {"remove", kNo, kOptRemove, S::kYes, "remove the members that follow ('failed': every faulty one)", nullptr},
     {"fail", kNo, kOptFail, S::kYes, "mark the members that follow faulty", nullptr},
     {"set-faulty", kNo, kOptFail, S::kYes, "as --fail", nullptr},
-    {"replace", kNo, kOptReplace, S::kLater, "replace the members that follow", kReplaceIssue},
-    {"with", kNo, kOptWith, S::kLater, "the spares for --replace", kReplaceIssue},
+    {"replace", kNo, kOptReplace, S::kYes, "rebuild the members that follow onto a spare, then fail them", nullptr},
+    {"with", kNo, kOptWith, S::kYes, "the spares (already added) to rebuild the --replace members onto", nullptr},
     {"run", kNo, 'R', S::kYes, "start an array (also with --create, --assemble, --build, --incremental)", nullptr},
     {"stop", kNo, 'S', S::kYes, "stop arrays", nullptr},
     {"readonly", kNo, 'o', S::kYes, "make an array read-only (with --create/--assemble: start it so)", nullptr},
@@ -578,7 +577,15 @@ Command parse_command(int argc, char** argv) {
       c.devmode = 'A';  // mdadm's disposition for --re-add
       continue;
     }
-    if ((opt == kOptReplace || opt == kOptWith) && m == kManage) unsupported(*info, spelled(opt, index));
+    if (opt == kOptReplace && m == kManage) {
+      c.devmode = 'R';
+      continue;
+    }
+    if (opt == kOptWith && m == kManage) {
+      if (c.devmode != 'R') usage("--with must follow --replace");
+      c.devmode = 'W';
+      continue;
+    }
     if (opt == 'R' && in({kIncremental, kManage, kAssemble, kBuild, kCreate})) {
       if (c.runstop < 0) usage("Cannot both Stop and Run an array");
       c.runstop = 1;

@@ -26,7 +26,7 @@ answer() {  # answer NAME STATUS MESSAGE ARGS...
 }
 answer "--with before --replace" 2 "mdfsadm: --with must follow --replace" md5 --with s1.img
 
-truncate -s 12M "$SRC"/r{0,1,2}.img "$SRC"/s{1,2}.img
+truncate -s 12M "$SRC"/r{0,1,2}.img "$SRC"/s{1,2,3}.img
 mount_mdfs -o assemble=none
 "$ADM" -CR "$MD" -l5 -n3 -c64 --assume-clean r0.img r1.img r2.img 2>"$T/err" || fail "create: $(cat "$T/err")"
 head -c "$(stat -c %s "$MD")" /dev/urandom > "$T/ref"
@@ -45,24 +45,31 @@ check "sync_action idle again (unfrozen)" idle "$(md sync_action)"
 cmp -s "$T/ref" "$MD" && pass "the data after --replace --with" || fail "the data differs after --replace --with"
 "$ADM" "$MD" --remove r1.img 2>/dev/null || fail "removing r1"
 
-# --replace alone: the array picks the spare (s1).
+# --replace alone: the array picks the spare, the newest first as the
+# kernel's member list runs (s3, added after s1).
+"$ADM" "$MD" --add s3.img 2>/dev/null || fail "adding s3"
 "$ADM" "$MD" --replace "$SRC/r0.img" 2>"$T/err" || fail "--replace r0: $(cat "$T/err")"
 wait_over
-check "s1 took role 0, r0 is faulty" "in_sync 0 faulty" "$(md dev-s1.img/state) $(md dev-s1.img/slot) $(md dev-r0.img/state)"
+check "s3 took role 0, r0 is faulty, s1 still a spare" "in_sync 0 faulty spare" \
+  "$(md dev-s3.img/state) $(md dev-s3.img/slot) $(md dev-r0.img/state) $(md dev-s1.img/state)"
+"$ADM" "$MD" --remove r0.img 2>/dev/null || fail "removing r0"
+"$ADM" "$MD" --replace "$SRC/r2.img" 2>"$T/err" || fail "--replace r2: $(cat "$T/err")"
+wait_over
+check "s1 took role 2" "in_sync 2 faulty" "$(md dev-s1.img/state) $(md dev-s1.img/slot) $(md dev-r2.img/state)"
 cmp -s "$T/ref" "$MD" && pass "the data after --replace" || fail "the data differs after --replace"
 check "three in sync" "[UUU]" "$(grep -o '\[[U_]*\]' "$MNT/proc/mdstat")"
 
 # Refusals.
-answer "--replace of a faulty member no longer in a role" 1 "$SRC/r0.img is not active and so cannot be replaced." \
-  "$MD" --replace r0.img
+answer "--replace of a faulty member no longer in a role" 1 "$SRC/r2.img is not active and so cannot be replaced." \
+  "$MD" --replace r2.img
 answer "--replace of a file not in the array" 1 "$SRC/r1.img not found in $MD so cannot --replace it" \
   "$MD" --replace r1.img
 answer "--with a file not in the array" 1 "$SRC/r1.img not found in $MD so cannot make it preferred replacement" \
-  "$MD" --replace r2.img --with r1.img
-echo -want_replacement > "$(sys md5 dev-r2.img/state)"
+  "$MD" --replace s2.img --with r1.img
+echo -want_replacement > "$(sys md5 dev-s2.img/state)"
 answer "--with an active member" 1 "$SRC/s1.img is active and cannot be a replacement" \
-  "$MD" --replace r2.img --with s1.img
-echo -want_replacement > "$(sys md5 dev-r2.img/state)"
+  "$MD" --replace s2.img --with s1.img
+echo -want_replacement > "$(sys md5 dev-s2.img/state)"
 check "no replacement left wanted" "" "$(grep -l want_replacement "$MNT"/sys/block/md5/md/dev-*/state)"
 check "sync_action idle after the refusals" idle "$(md sync_action)"
 cmp -s "$T/ref" "$MD" && pass "the data after the refusals" || fail "the data differs after the refusals"

@@ -16,9 +16,11 @@
 #include "mdfsadm/bitmap.h"
 #include "mdfsadm/config.h"
 #include "mdfsadm/detail.h"
+#include "mdfsadm/dump.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/grow.h"
 #include "mdfsadm/manage.h"
+#include "mdfsadm/mdadm_text.h"
 #include "mdfsadm/misc.h"
 #include "mdfsadm/monitor.h"
 #include "mdfsadm/mount.h"
@@ -66,9 +68,11 @@ int manage_mode(const Command& cmd) {
         case 'A': op = MemberOp::kReAdd; break;
         case 'r': op = MemberOp::kRemove; break;
         case 'f': op = MemberOp::kFail; break;
+        case 'R': op = MemberOp::kReplace; break;
+        case 'W': op = MemberOp::kWith; break;
         default: usage("Must give one of -a/-r/-f for subsequent devices at " + d.name);
       }
-      actions.push_back({op, d.name, d.write_mostly, d.failfast});
+      actions.push_back({op, d.name, d.write_mostly, d.failfast, cmd.update});
     }
     rv = manage(dev, actions, cmd.mount, cmd.verbose);
   }
@@ -80,7 +84,8 @@ int manage_mode(const Command& cmd) {
 int misc_mode(const Command& cmd, const std::string& homehost) {
   const int devmode = cmd.devmode;
   if (devmode == 'E') {
-    ExamineOptions e{homehost, cmd.brief, cmd.scan, cmd.export_vars, cmd.verbose};
+    ExamineOptions e{homehost, cmd.brief, cmd.scan, cmd.export_vars, cmd.verbose,
+                     cmd.create.metadata_set && swapped_metadata(cmd.create.metadata)};
     if (cmd.devices.empty() && !cmd.scan) usage("No devices to examine");
     std::vector<std::string> files = names_of(cmd.devices);
     if (files.empty()) {
@@ -110,6 +115,15 @@ int misc_mode(const Command& cmd, const std::string& homehost) {
       case 'W': rv |= wait({dv.name}, cmd.mount); break;
       case kOptWaitClean: rv |= wait_clean(dv.name, cmd.mount, cmd.verbose); break;
       case kOptAction: rv |= action(cmd.action, {dv.name}, cmd.mount); break;
+      case kOptDump:
+        rv |= dump_metadata(dv.name, cmd.dump_dir, metadata_kind(cmd.create.metadata_set ? cmd.create.metadata : ""),
+                            cmd.verbose);
+        break;
+      case kOptRestore:
+        rv |= restore_metadata(dv.name, cmd.dump_dir,
+                               metadata_kind(cmd.create.metadata_set ? cmd.create.metadata : ""),
+                               cmd.devices.size() == 1, cmd.verbose);
+        break;
       case 'R': rv |= array_op(ArrayOp::kRun, {dv.name}, cmd.mount); break;
       case 'S':
         if (cmd.scan) {

@@ -69,7 +69,7 @@ void Array::promote_replacement_locked(int role) {
 }
 
 // remove_and_add_spares for replacements (mutex_ held): a member that
-// wants replacing gets the first spare whole enough, once no role lacks a
+// wants replacing gets the newest spare whole enough, once no role lacks a
 // member (raid*_add_disk fills missing roles first). True while some
 // replacement is still to be rebuilt.
 bool Array::add_replacements(bool failed) {
@@ -80,7 +80,9 @@ bool Array::add_replacements(bool failed) {
     for (const auto& o : members_) {
       if (!o->want_replacement || o->replacement || o->faulty || !o->in_sync || o->raid_disk < 0) continue;
       if (replacement_in(o->raid_disk)) continue;
-      for (const auto& s : members_) {
+      // Newest spare first, as remove_and_add_spares walks the kernel's list.
+      for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
+        const auto& s = *it;
         if (s->raid_disk >= 0 || s->faulty || s->journal || s->sectors < dev_sectors_) continue;
         if (std::any_of(pairs.begin(), pairs.end(), [&](const auto& p) { return p.second == s.get(); })) continue;
         pairs.emplace_back(o.get(), s.get());

@@ -241,7 +241,11 @@ bool Array::remove_and_add_spares() {
   std::vector<bool> taken(static_cast<size_t>(raid_disks_), false);
   for (const auto& m : members_)
     if (!m->faulty && m->raid_disk >= 0 && m->raid_disk < raid_disks_) taken[static_cast<size_t>(m->raid_disk)] = true;
-  for (const auto& m : members_) {
+  // rdev_for_each: the kernel's list of members holds the newest first
+  // (bind_rdev_to_array adds at its head, as mdstat shows), so of several
+  // spares the one added last is taken first.
+  for (auto it = members_.rbegin(); it != members_.rend(); ++it) {
+    const auto& m = *it;
     if (failed || sync_blocked_) break;
     if (m->faulty || m->in_sync || m->replacement || m->journal || m->sectors < dev_sectors_) continue;
     int role = m->raid_disk;

@@ -65,6 +65,7 @@ while read -r spec rest; do
   fi
   count=$((count + 1))
 done <<<"$table"
-# mdadm 4.2's long_options (ReadMe.c) are 103, and mdfs adds --mount and --source.
-check "mdadm 4.2's options and mdfs's two, all checked" 105 "$count"
+# mdadm 4.2's long_options (ReadMe.c) are 103, mdadm 4.3 adds --write-zeroes,
+# and mdfs adds --mount and --source.
+check "mdadm 4.2's options, 4.3's --write-zeroes and mdfs's two, all checked" 106 "$count"
 finish

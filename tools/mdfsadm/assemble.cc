@@ -84,7 +84,9 @@ Selection select_members(const AssembleContext& ctx, const Mount& mount, ArrayId
     }
     int error = 0;
     std::string rejected;
-    auto sb = find_super(path, &error, &rejected);
+    // --update=byteorder: only byte-swapped 0.90 superblocks, as mdadm's
+    // "0.swap" metadata reads them.
+    auto sb = find_super(path, &error, &rejected, ctx.cmd.update == "byteorder");
     if (!sb) {
       // A superblock mdfs refuses (a value out of bounds) is named with the
       // reason mdfs would give at mount.

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -19,6 +20,7 @@
 #include "mdfsadm/manage.h"
 #include "mdfsadm/misc.h"
 #include "mdfsadm/mdadm_text.h"
+#include "mdfsadm/zero.h"
 
 namespace mdfsadm {
 namespace {
@@ -176,6 +178,44 @@ std::optional<uint64_t> component_kib(const CreateOptions& opts) {
   return *sectors / 2;
 }
 
+// A whole number as an attribute shows it.
+std::optional<uint64_t> attr_number(const std::optional<std::string>& text) {
+  uint64_t n = 0;
+  if (!text || text->empty()) return std::nullopt;
+  const auto [end, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (ec != std::errc() || end != text->data() + text->size()) return std::nullopt;
+  return n;
+}
+
+// --write-zeroes: each member's data area, where mdfs has placed it
+// (dev-*/offset, dev-*/size; --size shortens it), zeroed before the start,
+// as mdadm zeroes before it writes the superblocks. The superblock and
+// bitmap areas lie outside it; mdfs writes them when the array starts.
+void zero_members(const ArrayRef& arr, const std::vector<std::string>& names, std::optional<uint64_t> size_kib) {
+  ZeroingInterrupts interrupts;
+  for (const auto& name : names) {
+    if (name.empty()) continue;
+    const std::string dir = "dev-" + name + "/";
+    const auto offset_sectors = attr_number(read_attr(arr.md(dir + "offset")));
+    auto kib = attr_number(read_attr(arr.md(dir + "size")));
+    if (!offset_sectors || !kib) fail("cannot find the data area of " + arr.mount.member_path(name));
+    if (size_kib) kib = std::min(*kib, *size_kib);
+    ZeroRange r{arr.mount.member_path(name), *offset_sectors * 512, *kib * 1024};
+    struct stat st;
+    if (::stat(r.file.c_str(), &st) != 0) fail("zeroing " + r.file + " failed: " + errno_text(errno));
+    const uint64_t file_bytes = static_cast<uint64_t>(st.st_size);
+    r.length = r.offset >= file_bytes ? 0 : std::min(r.length, file_bytes - r.offset);
+    // mdadm's line, on standard output; mdadm prints the length where this
+    // says the end.
+    std::printf("mdfsadm: zeroing data from %llu to %llu on: %s\n", static_cast<unsigned long long>(r.offset),
+                static_cast<unsigned long long>(r.offset + r.length), r.file.c_str());
+    std::fflush(stdout);
+    zero_data(r);
+  }
+  std::printf("mdfsadm: zeroing finished\n");
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 void new_array(const ArrayRef& arr) {
@@ -306,6 +346,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
     // the array starts, where bitmap/location says.
     if (bitmap.chunk) write_attr_or_fail(arr.md("bitmap/chunksize"), std::to_string(bitmap.chunk));
     if (!bitmap.location.empty()) write_attr_or_fail(arr.md("bitmap/location"), bitmap.location);
+    if (opts.write_zeroes) zero_members(arr, names, size_kib);
     if (sync.clean) write_attr_or_fail(arr.md("resync_start"), "none");
     start(arr, opts.readonly);
   });

@@ -92,21 +92,24 @@ std::optional<FoundSuper> load1(const File& f, uint64_t dev_bytes, int minor, st
   return found;
 }
 
-std::optional<FoundSuper> load0(const File& f, uint64_t dev_bytes, std::string* why) {
+// `swapped`: mdadm's "0.swap" metadata, a superblock read byte-swapped
+// (a big-endian machine's, on this little-endian one).
+std::optional<FoundSuper> load0(const File& f, uint64_t dev_bytes, std::string* why, bool swapped = false) {
   auto at = format::superblock0_offset(dev_bytes);
   if (!at) return std::nullopt;
   auto raw = f.read(*at, format::kSb0Bytes);
   if (raw.size() < format::kSb0Bytes) return std::nullopt;
-  // mdadm reads 0.90 in host order only: a superblock of the other byte
-  // order is no superblock to it.
-  if (bytes::load<uint32_t>(raw, offsetof(mdp_super_t, md_magic)) != MD_SB_MAGIC) return std::nullopt;
-  const uint32_t stored = bytes::load<uint32_t>(raw, offsetof(mdp_super_t, sb_csum));
+  // mdadm reads 0.90 in host order only, unless told to swap it: a
+  // superblock of the other byte order is no superblock to it.
+  const bytes::Order order = swapped ? bytes::Order::kBig : bytes::Order::kLittle;
+  if (bytes::load<uint32_t>(raw, offsetof(mdp_super_t, md_magic), order) != MD_SB_MAGIC) return std::nullopt;
+  const uint32_t stored = bytes::load<uint32_t>(raw, offsetof(mdp_super_t, sb_csum), order);
   FoundSuper found;
   found.major = 0;
   found.minor = 90;
   found.device_sectors = dev_bytes / kSector;
-  found.expected_csum = format::superblock0_checksum(raw, false);
-  bytes::store<uint32_t>(raw, offsetof(mdp_super_t, sb_csum), found.expected_csum);
+  found.expected_csum = format::superblock0_checksum(raw, swapped);
+  bytes::store<uint32_t>(raw, offsetof(mdp_super_t, sb_csum), found.expected_csum, order);
   auto sb = format::parse_superblock0(raw, dev_bytes, why);
   if (!sb) return std::nullopt;
   sb->sb_csum = stored;
@@ -518,7 +521,7 @@ int64_t FoundSuper::ctime() const {
 int FoundSuper::level() const { return sb1 ? sb1->level : sb0->level; }
 uint64_t FoundSuper::events() const { return sb1 ? sb1->events : sb0->events; }
 
-std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected) {
+std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected, bool swapped0) {
   *error = 0;
   File f(path);
   if (!f.ok()) {
@@ -537,9 +540,14 @@ std::optional<FoundSuper> find_super(const std::string& path, int* error, std::s
   } else if (!S_ISREG(st.st_mode)) {
     return std::nullopt;
   }
+  std::string why;
+  if (swapped0) {
+    auto found = load0(f, dev_bytes, &why, true);
+    if (!found && !why.empty() && rejected) *rejected = "0.90: " + why;
+    return found;
+  }
   // guess_super: 0.90, then 1.x (1.0, 1.1, 1.2); the latest creation time
   // wins, the earlier tried on a tie.
-  std::string why;
   std::optional<FoundSuper> best = load0(f, dev_bytes, &why);
   if (!best && !why.empty() && rejected) *rejected = "0.90: " + why;
   for (int minor : {0, 1, 2}) {
@@ -550,6 +558,32 @@ std::optional<FoundSuper> find_super(const std::string& path, int* error, std::s
   }
   if (best && rejected) rejected->clear();
   return best;
+}
+
+std::optional<FoundSuper> find_super_as(const std::string& path, int major, int minor, int* error) {
+  auto best = find_super(path, error);
+  if (!best || (best->major == major && (minor < 0 || best->minor == minor))) return best;
+  // Not the best kind on the file: the one asked for, if it is there.
+  File f(path);
+  struct stat st {};
+  if (!f.ok() || ::fstat(f.fd(), &st) != 0) {
+    *error = errno;
+    return std::nullopt;
+  }
+  uint64_t dev_bytes = static_cast<uint64_t>(st.st_size);
+  if (S_ISBLK(st.st_mode)) {
+    const off_t end = ::lseek(f.fd(), 0, SEEK_END);
+    dev_bytes = end > 0 ? static_cast<uint64_t>(end) : 0;
+  }
+  std::string why;
+  if (major == 0) return load0(f, dev_bytes, &why);
+  std::optional<FoundSuper> found;
+  for (int m : {0, 1, 2}) {
+    if (minor >= 0 && m != minor) continue;
+    auto s = load1(f, dev_bytes, m, &why);
+    if (s && (!found || found->ctime() < s->ctime())) found = std::move(s);
+  }
+  return found;
 }
 
 std::string examine_text(const FoundSuper& found, const std::string& homehost) {

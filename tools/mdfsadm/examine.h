@@ -44,7 +44,14 @@ struct FoundSuper {
 // nullopt with *error 0 when it has no md superblock, and *rejected (if
 // given) says why a superblock found there was refused ("1.2: raid_disks
 // 4294967295 exceeds ..."): the bounds mdfs assembles by.
-std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected = nullptr);
+// With `swapped0`, only a byte-swapped 0.90 superblock is looked for
+// (mdadm's --metadata=0.swap, and --update=byteorder).
+std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected = nullptr,
+                                     bool swapped0 = false);
+
+// As find_super, only the superblock of one kind: major 0 (0.90) or 1,
+// minor -1 for any 1.x (--metadata given with --dump or --restore).
+std::optional<FoundSuper> find_super_as(const std::string& path, int major, int minor, int* error);
 
 // The array's size in bytes from one member's, as mdadm's --examine derives
 // it (data members, raid10 divided by its copies); 0 when not derivable,

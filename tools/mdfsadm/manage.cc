@@ -18,6 +18,9 @@
 #include "mdfsadm/bitmap.h"
 #include "mdfsadm/examine.h"
 #include "mdfsadm/mdadm_text.h"
+#include "mdfsadm/options.h"
+#include "mdfsadm/super_facts.h"
+#include "mdfsadm/update.h"
 
 namespace mdfsadm {
 namespace {
@@ -28,6 +31,93 @@ std::string member_in_array(const ArrayRef& arr, const std::string& member) {
   if (!read_attr(arr.md("dev-" + name + "/state")))
     fail(arr.mount.member_path(name) + " is not a member of " + arr.dev());
   return name;
+}
+
+// --replace and --with, as mdadm's Manage_replace and Manage_with: the
+// array's recovery is frozen (when idle or recovering) while members are
+// marked, so that a spare named by --with is in its slot before a recovery
+// picks one; sync_action goes back to idle at the end.
+class Replacing {
+ public:
+  Replacing(const ArrayRef& arr, std::size_t actions) : arr_(arr), paired_(actions, -1) {}
+  ~Replacing() {
+    if (frozen_) (void)write_attr(arr_.md("sync_action"), "idle");
+  }
+  Replacing(const Replacing&) = delete;
+  Replacing& operator=(const Replacing&) = delete;
+
+  // Marks the member want_replacement; answers its role.
+  int mark(const std::string& member, int verbose) {
+    freeze();
+    const std::string name = member.find('/') == std::string::npos ? member : resolve_member(arr_.mount, member);
+    const std::string path = arr_.mount.member_path(name);
+    const auto slot = read_attr(arr_.md("dev-" + name + "/slot"));
+    if (!slot) fail(path + " not found in " + arr_.dev() + " so cannot --replace it");
+    if (*slot == "none") fail(path + " is not active and so cannot be replaced.");
+    if (write_attr(arr_.md("dev-" + name + "/state"), "want_replacement") != 0)
+      fail("Failed to request replacement for " + path);
+    if (verbose >= 0) say("Marked " + path + " (device " + *slot + " in " + arr_.dev() + ") for replacement");
+    return std::stoi(*slot);
+  }
+
+  // The action at `index` (a --with) takes `role`, unless already paired.
+  bool pair(std::size_t index, int role) {
+    if (paired_[index] >= 0) return false;
+    paired_[index] = role;
+    return true;
+  }
+
+  // A --with member: a spare of the array, put in the slot of the member
+  // it replaces.
+  void with(std::size_t index, const std::string& member, int verbose) {
+    const std::string name = member.find('/') == std::string::npos ? member : resolve_member(arr_.mount, member);
+    const std::string path = arr_.mount.member_path(name);
+    if (paired_[index] < 0) fail("No matching --replace device for --with " + member);
+    const auto state = read_attr(arr_.md("dev-" + name + "/state"));
+    if (!state) fail(path + " not found in " + arr_.dev() + " so cannot make it preferred replacement");
+    if (state->find("faulty") != std::string::npos) fail(path + " is faulty and cannot be a replacement");
+    if (read_attr(arr_.md("dev-" + name + "/slot")).value_or("none") != "none")
+      fail(path + " is active and cannot be a replacement");
+    const std::string role = std::to_string(paired_[index]);
+    if (write_attr(arr_.md("dev-" + name + "/slot"), role) != 0)
+      fail("Failed to set " + path + " as preferred replacement.");
+    if (verbose >= 0) say("Marked " + path + " in " + arr_.dev() + " as replacement for device " + role);
+  }
+
+ private:
+  // mdadm's sysfs_freeze_array: only an idle or recovering array.
+  void freeze() {
+    if (frozen_) return;
+    const auto action = read_attr(arr_.md("sync_action"));
+    if (action && (*action == "idle" || *action == "recover"))
+      frozen_ = write_attr(arr_.md("sync_action"), "frozen") == 0;
+  }
+
+  const ArrayRef& arr_;
+  std::vector<int> paired_;  // per action: the role a --with takes, -1 unpaired
+  bool frozen_ = false;
+};
+
+// --re-add --update=WHAT: as mdadm's attempt_re_add, the member's
+// superblock is updated once it looks worth a try (it was active in this
+// array and is not faulty), before the array is asked to take it back;
+// whether the array does (its bitmap) is decided after.
+void update_for_re_add(const ArrayRef& arr, const std::string& name, const std::string& what) {
+  const std::string path = arr.mount.member_path(name);
+  int error = 0;
+  auto found = find_super(path, &error);
+  if (!found) return;
+  const auto array_uuid = parse_uuid(read_attr(arr.md("uuid")).value_or(""));
+  if (sb_role(*found) < 0 || !array_uuid || *array_uuid != found->uuid()) return;
+  if (read_attr(arr.md("dev-" + name + "/state"))) return;  // still in the array: nothing to re-add
+  UpdateRequest req;
+  req.what = what;
+  try {
+    apply_update(arr.mount, name, *found, req);
+  } catch (const Failure& f) {
+    say(f.what());
+    fail("failed to update superblock during re-add");
+  }
 }
 
 }  // namespace
@@ -122,12 +212,27 @@ int manage(const std::string& dev, const std::vector<MemberAction>& actions, con
   if (!read_attr(arr.md("array_state"))) fail("error opening " + arr.dev() + ": " + errno_text(ENOENT));
   if (actions.empty()) usage("no devices given to --add, --fail or --remove");
   int rc = 0;
-  for (const auto& a : actions) {
+  Replacing replacing(arr, actions.size());
+  for (std::size_t i = 0; i < actions.size(); ++i) {
+    const MemberAction& a = actions[i];
     try {
       switch (a.op) {
-        case MemberOp::kReAdd:
-          if (re_add(arr, resolve_member(arr.mount, a.member), false) == ReAdd::kNotPossible) rc = 1;
+        case MemberOp::kReplace: {
+          const int role = replacing.mark(a.member, verbose);
+          // The --with member after it (not yet paired) takes its role.
+          for (std::size_t j = i + 1; j < actions.size(); ++j)
+            if (actions[j].op == MemberOp::kWith && replacing.pair(j, role)) break;
           break;
+        }
+        case MemberOp::kWith:
+          replacing.with(i, a.member, verbose);
+          break;
+        case MemberOp::kReAdd: {
+          const std::string name = resolve_member(arr.mount, a.member);
+          if (!a.update.empty()) update_for_re_add(arr, name, a.update);
+          if (re_add(arr, name, false) == ReAdd::kNotPossible) rc = 1;
+          break;
+        }
         case MemberOp::kAdd:
         case MemberOp::kAddSpare: {
           std::string name = resolve_member(arr.mount, a.member);

@@ -25,6 +25,7 @@ struct CreateOptions {
   std::string name;
   std::string homehost;                    // the resolved homehost ("" for none)
   bool assume_clean = false;
+  bool write_zeroes = false;               // --write-zeroes (implies assume_clean)
   bool readonly = false;
   bool force = false;
   bool run = false;                        // --run: mdadm asks nothing then; nor does mdfsadm
@@ -60,17 +61,21 @@ int stop(const std::vector<std::string>& devs, bool scan, const MountOptions& mo
 enum class ArrayOp { kRun, kReadonly, kReadwrite };
 int array_op(ArrayOp op, const std::vector<std::string>& devs, const MountOptions& mopts);
 
-// Manage mode: DEV then --add/--fail/--remove applied to the members that
+// Manage mode: DEV then --add/--fail/--remove/--replace applied to the members that
 // follow each, in order (mdadm /dev/md0 --fail sdb --remove sdb).
 // --add-spare adds as --add does but never re-adds; --re-add only re-adds
 // (through the bitmap, mdfsadm/bitmap.h); --write-mostly marks the member
 // write-mostly as it joins.
-enum class MemberOp { kAdd, kAddSpare, kReAdd, kFail, kRemove };
+// --replace marks a member want_replacement (a spare then rebuilds its
+// role beside it); --with names the spare to use, as mdadm pairs each
+// --with member with the --replace member before it.
+enum class MemberOp { kAdd, kAddSpare, kReAdd, kFail, kRemove, kReplace, kWith };
 struct MemberAction {
   MemberOp op;
   std::string member;
   bool write_mostly = false;
   int failfast = 0;  // 1: set the flag, -1: clear it
+  std::string update = {};  // --re-add --update=WHAT: devicesize, bbl, no-bbl, force-no-bbl
 };
 int manage(const std::string& dev, const std::vector<MemberAction>& actions, const MountOptions& mopts,
            int verbose = 0);

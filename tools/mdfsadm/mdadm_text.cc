@@ -194,6 +194,11 @@ std::optional<int> parse_num(std::string_view text) {
   return static_cast<int>(n);
 }
 
+bool swapped_metadata(std::string_view text) {
+  while (text.size() > 1 && text[0] == '0' && text[1] == '0') text.remove_prefix(1);
+  return text == "0.swap" || text == "0.9";
+}
+
 std::optional<std::string> native_metadata(std::string_view text) {
   std::string_view t = text;
   while (t.size() > 1 && t[0] == '0' && t[1] == '0') t.remove_prefix(1);

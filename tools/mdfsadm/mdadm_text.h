@@ -45,6 +45,9 @@ std::string r10_layout_text(int layout);
 // human_size: "" below 5000 KiB, else " (21.00 MiB 22.02 MB)".
 std::string human_size(long long bytes);
 
+// mdadm's "0.swap" (and "0.9"): 0.90 superblocks read byte-swapped.
+bool swapped_metadata(std::string_view text);
+
 // parse_size: a number of KiB, or with K, M, G, T (or s: sectors); in
 // sectors. nullopt for anything else (a lower-case k included, as mdadm).
 std::optional<uint64_t> parse_size(std::string_view text);

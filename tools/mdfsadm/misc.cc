@@ -135,7 +135,7 @@ int examine_mode(const std::vector<std::string>& files, const ExamineOptions& op
   for (const auto& file : files) {
     int error = 0;
     std::string rejected;
-    auto sb = find_super(file, &error, &rejected);
+    auto sb = find_super(file, &error, &rejected, opts.swapped0);
     if (!sb) {
       if (error) {
         if (!opts.scan) {
@@ -299,6 +299,11 @@ int query(const std::string& name, const MountOptions& mopts) {
   }
   out(o);
   return 0;
+}
+
+std::optional<std::string> member_in_use(const std::string& path) {
+  if (auto use = used_by(path, {})) return use->mount.dev(use->array);
+  return std::nullopt;
 }
 
 int zero_superblock(const std::string& file, bool force, int verbose) {

@@ -3,6 +3,7 @@
 // --zero-superblock and --wait-clean, each with mdadm's output and status.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct ExamineOptions {
   bool scan = false;
   bool export_vars = false;
   int verbose = 0;
+  bool swapped0 = false;  // --metadata=0.swap: byte-swapped 0.90 superblocks
 };
 
 // --examine FILE...: as mdadm's Examine(); 0, or 1 when a file could not be
@@ -37,6 +39,10 @@ int examine_badblocks(const std::string& file, bool brief);
 // --query FILE-or-ARRAY: one line on what it is, and one on the superblock
 // it holds; 0 unless it cannot be opened.
 int query(const std::string& name, const MountOptions& mopts);
+
+// The array (MNT/dev/NAME) of an mdfs mount whose running member `path`
+// is, if any: such a file's superblock belongs to mdfs.
+std::optional<std::string> member_in_use(const std::string& path);
 
 // --zero-superblock FILE: every md superblock on it zeroed (as mdadm's Kill,
 // repeated until none is left). Refused for a member of a running array.

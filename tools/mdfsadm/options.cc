@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstring>
 
 namespace mdfsadm {
@@ -20,7 +21,6 @@ using S = Support;
 // Missing md features, named once for the answers.
 constexpr const char* kBitmapIssue = "write-behind comes later: mdfs writes every member before a write returns";
 constexpr const char* kReshapeIssue = "mdfs resumes and freezes reshapes itself (sync_action)";
-constexpr const char* kReplaceIssue = "hot replacement comes with mdfs's replacement support";
 
 const OptionInfo kOptions[] = {
     {"manage", kNo, kOptManage, S::kYes, "manage mode: change an array's members", nullptr},
@@ -47,10 +47,8 @@ const OptionInfo kOptions[] = {
     {"udev-rules", kOptional, kOptUdevRules, S::kNever, "print udev rules", "udev rules (mdfs sends no uevents)"},
     {"offroot", kNo, kOptOffroot, S::kIgnored, "(ignored, as by mdadm)", "an old option mdadm ignores"},
     {"examine-badblocks", kNo, kOptExamineBB, S::kYes, "print a member's bad-block list", nullptr},
-    {"dump", kArg, kOptDump, S::kLater, "copy member metadata into sparse files",
-     "copying metadata out (--dump) comes with mdfs's metadata backup support"},
-    {"restore", kArg, kOptRestore, S::kLater, "restore member metadata from sparse files",
-     "restoring metadata (--restore) comes with mdfs's metadata backup support"},
+    {"dump", kArg, kOptDump, S::kYes, "copy members' metadata into sparse files in this directory", nullptr},
+    {"restore", kArg, kOptRestore, S::kYes, "copy members' metadata back from a --dump directory (or file)", nullptr},
     {"monitor", kNo, 'F', S::kYes, "monitor arrays and report events", nullptr},
     {"help", kNo, 'h', S::kYes, "this help, or the help of the mode given before it", nullptr},
     {"help-options", kNo, kOptHelpOptions, S::kYes, "every option, one a line", nullptr},
@@ -69,6 +67,8 @@ const OptionInfo kOptions[] = {
     {"size", kArg, 'z', S::kYes, "KiB of each member to use (create, build, grow; or max)", nullptr},
     {"auto", kArg, kOptAuto, S::kIgnored, "device node creation (md, yes, no)", "mdfs makes its own array files"},
     {"assume-clean", kNo, kOptAssumeClean, S::kYes, "do not resync the new array", nullptr},
+    {"write-zeroes", kNo, kOptWriteZeroes, S::kYes, "zero each member's data area, then start without a resync",
+     nullptr},
     {"metadata", kArg, 'e', S::kYes, "superblock format: 1.2 (default), 1.1, 1.0, 0.90", nullptr},
     {"bitmap", kArg, kOptBitmap, S::kYes, "write-intent bitmap: internal or none (create, grow)", nullptr},
     {"bitmap-chunk", kArg, kOptBitmapChunk, S::kYes, "bitmap chunk size (KiB, or with K, M, G)", nullptr},
@@ -91,7 +91,7 @@ const OptionInfo kOptions[] = {
     {"config", kArg, kOptConfig, S::kYes, "mdadm.conf file (ARRAY, DEVICE, AUTO, HOMEHOST, MAILADDR...)", nullptr},
     {"scan", kNo, 's', S::kYes, "every array (of the mounts, or of --config)", nullptr},
     {"force", kNo, kOptForce, S::kYes, "allow one member (create, build); start a dirty degraded array (assemble); grow without spares", nullptr},
-    {"update", kArg, 'U', S::kYes, "update the superblocks while assembling (?: the list)", nullptr},
+    {"update", kArg, 'U', S::kYes, "update the superblocks (assemble; manage after --re-add) (?: the list)", nullptr},
     {"freeze-reshape", kNo, kOptFreezeReshape, S::kLater, "keep a reshape frozen", kReshapeIssue},
     {"add", kNo, kOptAdd, S::kYes, "add the members that follow", nullptr},
     {"add-spare", kNo, kOptAddSpare, S::kYes, "add the members that follow as spares, never re-add", nullptr},
@@ -99,8 +99,8 @@ const OptionInfo kOptions[] = {
     {"remove", kNo, kOptRemove, S::kYes, "remove the members that follow ('failed': every faulty one)", nullptr},
     {"fail", kNo, kOptFail, S::kYes, "mark the members that follow faulty", nullptr},
     {"set-faulty", kNo, kOptFail, S::kYes, "as --fail", nullptr},
-    {"replace", kNo, kOptReplace, S::kLater, "replace the members that follow", kReplaceIssue},
-    {"with", kNo, kOptWith, S::kLater, "the spares for --replace", kReplaceIssue},
+    {"replace", kNo, kOptReplace, S::kYes, "rebuild the members that follow onto a spare, then fail them", nullptr},
+    {"with", kNo, kOptWith, S::kYes, "the spares (already added) to rebuild the --replace members onto", nullptr},
     {"run", kNo, 'R', S::kYes, "start an array (also with --create, --assemble, --build, --incremental)", nullptr},
     {"stop", kNo, 'S', S::kYes, "stop arrays", nullptr},
     {"readonly", kNo, 'o', S::kYes, "make an array read-only (with --create/--assemble: start it so)", nullptr},
@@ -400,6 +400,10 @@ Command parse_command(int argc, char** argv) {
       c.create.assume_clean = true;
       continue;
     }
+    if (opt == kOptWriteZeroes && m == kCreate) {
+      c.create.write_zeroes = true;
+      continue;
+    }
     if (opt == 'n' && in({kCreate, kBuild})) {
       if (c.create.raid_devices) usage("raid-devices set twice: " + *c.create.raid_devices + " and " + arg);
       auto n = parse_num(arg);
@@ -483,8 +487,15 @@ Command parse_command(int argc, char** argv) {
     }
     if (opt == 'U' && m == kMisc) usage("Only subarrays can be updated in misc mode");
     if (opt == 'U' && m == kManage) {
-      // mdadm: with --re-add only, and only these words.
-      throw Failure(1, "not supported by mdfs yet: --update with --re-add (devicesize, bbl, no-bbl, force-no-bbl)");
+      // As mdadm: after --re-add only, and only the updates a member being
+      // re-added can take.
+      if (c.devmode != 'A') throw Failure(1, "--update in Manage mode only allowed with --re-add.");
+      if (!c.update.empty())
+        usage("Can only update one aspect of superblock, both " + c.update + " and " + arg + " given.");
+      if (arg != "devicesize" && arg != "bbl" && arg != "force-no-bbl" && arg != "no-bbl")
+        usage("only 'devicesize', 'bbl', 'no-bbl', and 'force-no-bbl' can be updated with --re-add");
+      c.update = arg;
+      continue;
     }
     if (opt == kOptNoDegraded && in({kAssemble, kIncremental})) {
       if (m == kIncremental) say("--no-degraded is deprecated in Incremental mode");
@@ -566,7 +577,15 @@ Command parse_command(int argc, char** argv) {
       c.devmode = 'A';  // mdadm's disposition for --re-add
       continue;
     }
-    if ((opt == kOptReplace || opt == kOptWith) && m == kManage) unsupported(*info, spelled(opt, index));
+    if (opt == kOptReplace && m == kManage) {
+      c.devmode = 'R';
+      continue;
+    }
+    if (opt == kOptWith && m == kManage) {
+      if (c.devmode != 'R') usage("--with must follow --replace");
+      c.devmode = 'W';
+      continue;
+    }
     if (opt == 'R' && in({kIncremental, kManage, kAssemble, kBuild, kCreate})) {
       if (c.runstop < 0) usage("Cannot both Stop and Run an array");
       c.runstop = 1;
@@ -584,6 +603,11 @@ Command parse_command(int argc, char** argv) {
                        opt == kOptAction)) {
       if (info && info->support == Support::kLater) unsupported(*info, spelled(opt, index));
       const int action = opt == kOptWait ? 'W' : opt;
+      if (opt == kOptDump || opt == kOptRestore) {
+        if (!c.dump_dir.empty())
+          usage("dump/restore directory specified twice: " + c.dump_dir + " and " + arg);
+        c.dump_dir = arg;
+      }
       if (opt == kOptAction) {
         if (!c.action.empty()) usage("Only one --action can be specified");
         if (arg != "idle" && arg != "frozen" && arg != "check" && arg != "repair")
@@ -652,7 +676,14 @@ Command parse_command(int argc, char** argv) {
   }
   if (c.mode == Mode::kNone) usage("no mode given: --create, --assemble, --detail, --examine, --stop, --add... (see mdfsadm --help)");
   if (c.mode == Mode::kAutoDetect) unsupported(*info_of(kOptAutoDetect, -1), "--auto-detect");
+  if (c.update == "byteorder" && c.create.metadata_set) usage("must not set metadata type with --update=byteorder.");
   if (c.scan && c.verbose < 2) c.brief = true;  // --scan implies --brief unless -vv
+  if (c.create.write_zeroes && !c.create.assume_clean) {
+    // As mdadm (pr_info, on standard output): zeroed members are consistent.
+    std::printf("mdfsadm: Disk zeroing requested, setting --assume-clean to skip resync\n");
+    std::fflush(stdout);
+    c.create.assume_clean = true;
+  }
   return c;
 }
 
@@ -663,9 +694,11 @@ std::string help_text(const Command& cmd) {
          "Usage: mdfsadm --create DEV --level=L --raid-devices=N [options] MEMBER...\n"
          "       mdfsadm --build DEV --level=L --raid-devices=N MEMBER...\n"
          "       mdfsadm --assemble DEV [MEMBER...] | --assemble --scan [--config=FILE]\n"
-         "       mdfsadm DEV --add|--add-spare|--fail|--remove MEMBER...\n"
+         "       mdfsadm DEV --add|--add-spare|--re-add|--fail|--remove MEMBER...\n"
+         "       mdfsadm DEV --replace MEMBER... [--with SPARE...]\n"
          "       mdfsadm --detail|--stop|--run|--readonly|--readwrite|--wait|--wait-clean DEV...\n"
          "       mdfsadm --examine|--query|--zero-superblock FILE...\n"
+         "       mdfsadm --dump=DIR|--restore=DIR FILE...\n"
          "       mdfsadm --incremental FILE | --monitor [--scan] [--program=P] [--mail=ADDR] [DEV...]\n"
          "Arrays: MNT/dev/NAME, or NAME (md0, md_data) with the mount from --mount or /proc/mounts.\n"
          "Members: image files in the mount's SOURCE, as paths or bare names.\n"

@@ -31,7 +31,7 @@ enum OptionCode : int {
   kOptAdd, kOptAddSpare, kOptAddJournal, kOptRemove, kOptFail, kOptReplace, kOptWith, kOptNoDegraded,
   kOptWait, kOptWaitClean, kOptAction, kOptClusterConfirm, kOptBrief, kOptNoDevices, kOptSparc22,
   kOptPrefer, kOptMail, kOptProgram, kOptIncrement, kOptFork, kOptNoSharing, kOptBackupFile,
-  kOptInvalidBackup, kOptContinue, kOptRebuildMap, kOptPath, kOptMount, kOptSource,
+  kOptInvalidBackup, kOptContinue, kOptRebuildMap, kOptPath, kOptMount, kOptSource, kOptWriteZeroes,
 };
 
 // What mdfsadm does with an option.
@@ -74,7 +74,7 @@ struct Command {
   bool test = false;
   bool scan = false;
   bool force = false;
-  std::string update;        // --update=WHAT (assemble)
+  std::string update;        // --update=WHAT (assemble; manage after --re-add)
   bool no_devices = false;
   bool readonly = false;     // -o with --create/--assemble/--manage
   int runstop = 0;           // 1: --run; -1: --stop, or --no-degraded when assembling
@@ -87,6 +87,7 @@ struct Command {
   std::string name;
   std::optional<int> super_minor;  // -2: "dev", the minor of the array named
   std::string action;        // --action
+  std::string dump_dir;      // --dump, --restore
   // --grow (with create.raid_devices, chunk, layout, size, bitmap)
   std::optional<std::string> array_size;   // --array-size
   std::optional<std::string> backup_file;  // --backup-file

@@ -32,7 +32,7 @@ constexpr const char* kValidList =
 
 // The words mdadm takes that mdfsadm does not carry out, and why.
 const char* unsupported_reason(const std::string& what) {
-  if (what == "sparc2.2" || what == "byteorder") return "superblocks of other machines' byte order or layout";
+  if (what == "sparc2.2") return "the SPARC 2.2 kernel's superblock layout";
   if (what == "home-cluster" || what == "nodes" || what == "bitmap") return "clustered arrays";
   if (what == "metadata") return "converting 0.90 superblocks to 1.0";
   if (what == "revert-reshape") return "reverting a reshape";
@@ -156,7 +156,11 @@ bool update1(format::Superblock1& sb, const FoundSuper& f, const std::string& pa
 
 // update_super0: false for a word 0.90 superblocks have no update for.
 bool update0(format::Superblock0& sb, const std::string& what, const UpdateRequest& req, bool* bitmap_uuid) {
-  if (what == "super-minor") {
+  if (what == "byteorder") {
+    // Read byte-swapped (find_super's swapped0); written back in this
+    // machine's order, which is all mdadm's byteorder update does.
+    sb.big_endian = false;
+  } else if (what == "super-minor") {
     sb.md_minor = static_cast<uint32_t>(req.md_minor);
   } else if (what == "summaries") {
     sb.nr_disks = sb.active_disks = sb.working_disks = sb.failed_disks = sb.spare_disks = 0;

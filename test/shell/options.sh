@@ -60,7 +60,8 @@ rm -f "$SRC"/*.img
 # Background mode (no -f): mounts, then unmount makes the daemon exit.
 "$MDFS" "$SRC" "$MNT" || fail "background mount"
 mountpoint -q "$MNT" && pass "mounted in the background" || fail "not mounted"
-pid=$(pgrep -n -x mdfs)
+pid=$(pgrep -f -x -- "$MDFS $SRC $MNT")  # this test's daemon, not another test's
+[ -n "$pid" ] && pass "the daemon runs in the background" || fail "no daemon serves $MNT"
 fusermount3 -u "$MNT"
 for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$pid" 2>/dev/null && fail "daemon still running after unmount" || pass "daemon exits at unmount"

@@ -467,7 +467,7 @@ void Array::read_error_corrected(int role, uint64_t sector, uint64_t sectors) {
 // written (MD_SB_CHANGE_PENDING), and the range counts as acknowledged.
 // False (the caller fails the member, md_error) without a log (0.90, a v1
 // member without bblog_offset), when the list is full, or when the log
-// cannot be written.
+// cannot be written (the entry is then kept in memory, acknowledged).
 bool Array::record_bad_block(int role, uint64_t sector, uint64_t sectors) {
   std::lock_guard sb_lock(sb_mutex_);
   Member* m = member_in_role_locked(role);
@@ -498,8 +498,14 @@ bool Array::record_bad_block(int role, uint64_t sector, uint64_t sectors) {
   update_superblocks();
   bool written = false;
   {
+    // md_update_sb acknowledges every entry once the superblock writes are
+    // over, whether they reached storage or not (a member whose write
+    // failed meets md_error, here the caller's): the member reads as its
+    // role again, not as blocked. The log stays marked changed, so the
+    // next superblock write that works writes the entry.
     std::lock_guard bb_lock(m->bb_mutex);
     written = !m->bad_blocks.unacknowledged();
+    m->bad_blocks.acknowledge_all();
   }
   log_line(md_prefix() + m->name() + ": " + std::to_string(count) + " sectors from " +
            std::to_string(ranges.front().first) +

@@ -8,7 +8,8 @@
 # (want_replacement) with writes during the copy, are assembled by Debian's kernel (under
 # qemu, tools/kernel-oracle/oracle assemble, one boot) with the sha256 mdfs
 # shows, clean and idle (no recovery or resync owed), and mismatch_cnt 0
-# after the kernel's own check. A raid5 stopped half-way through a
+# after the kernel's own check; the write-mostly and failfast flags mdfs
+# set show in the kernel's --detail. A raid5 stopped half-way through a
 # replacement is taken up by the kernel, which finishes the copy
 # (--finish) with mdfs's content and checks it clean.
 # run-tests: once timeout=600 (the kernel judges the bytes mdfs wrote, the
@@ -50,6 +51,10 @@ for a in md_k1 md_k5 md_k6 md_k10 md_oracle; do
   "$ADM" --wait "$MNT/dev/$a" 2>/dev/null
   check "$a: rebuilt in mdfs" "0 idle" "$(cat "$(sys $a degraded)") $(cat "$(sys $a sync_action)")"
 done
+# Member flags mdfs keeps in the superblocks: md_k1's first mirror
+# write-mostly, its rebuilt one failfast.
+check "md_k1: writemostly" ok "$(sysw "$(sys md_k1 dev-k1-0.img/state)" writemostly)"
+check "md_k1: failfast" ok "$(sysw "$(sys md_k1 dev-k1-s.img/state)" failfast)"
 # md_kq: kq-1 replaced by kq-s (want_replacement), with writes during the
 # copy; md_kp: the same held half-way (sync_max) and stopped there, so the
 # kernel finds kp-s in the replacement role and finishes the copy.
@@ -131,6 +136,9 @@ for a in $ARRAYS; do
   check "$a: kernel mismatch_cnt after check" 0 "${KMISMATCH[$k]:-missing}"
   n=$((n + 1))
 done
+k1=${KSHA[${SHA[md_k1]}]:-none}
+check "md_k1: the kernel's --detail shows the flags mdfs wrote" "failfast writemostly" \
+  "$(oracle_section detail | awk -v k="== $k1" '/^== / { on = ($0 == k) } on' | grep -o -w -E 'writemostly|failfast' | sort | paste -sd' ')"
 checked_cases "arrays the kernel assembled" "$(echo $ARRAYS | wc -w)" "$n"
 oracle_section detail | grep -q "State : .*degraded" && fail "the kernel finds an array degraded: $(oracle_section detail | grep -B30 degraded | grep '^==')"
 if [ "$FAILED" -ne 0 ]; then

@@ -301,6 +301,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
       const raid::Geometry& g, raid::ReshapeGeometry r, const std::vector<std::pair<Member*, int64_t>>& role_members);
   // ---- starting one (array_grow.cc), mutex_ held ----
   int check_reshape_locked() const;
+  int check_raid10_reshape_locked() const;
   Result<void> refuse_reshape_with_bitmap() const;
   Result<void> update_raid_disks(int n);
   Result<void> store_new_shape(std::optional<uint32_t> chunk, std::optional<int> layout);

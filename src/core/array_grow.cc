@@ -10,6 +10,7 @@
 #include "core/registry.h"
 #include "format/superblock0.h"
 #include "format/superblock1.h"
+#include "raid/raid10_layout.h"
 #include "raid/raid5_layout.h"
 #include "raid/reshape.h"
 
@@ -18,6 +19,9 @@ namespace mdfs::core {
 namespace {
 
 bool parity_level(int level) { return level == 4 || level == 5 || level == 6; }
+
+// The levels whose data a reshape moves: raid4/5/6 (raid5.c) and raid10.
+bool restripes(int level) { return parity_level(level) || level == 10; }
 
 }  // namespace
 
@@ -34,8 +38,9 @@ Result<void> Array::refuse_reshape_with_bitmap() const {
 }
 
 int Array::check_reshape_locked() const {
-  if (!pers_type_ || !parity_level(pers_type_->level)) return EINVAL;
+  if (!pers_type_ || !restripes(pers_type_->level)) return EINVAL;
   const int level = pers_type_->level;
+  if (level == 10) return check_raid10_reshape_locked();
   if (new_layout_ != layout_ && level != 4 && !raid::Raid5Layout::make(level, new_layout_, 4, 8)) return EINVAL;
   if (new_chunk_sectors_ != chunk_sectors_) {
     const uint32_t c = new_chunk_sectors_;
@@ -48,15 +53,30 @@ int Array::check_reshape_locked() const {
   return 0;
 }
 
+// raid10_check_reshape: not from (nor to) far copies, offset copies
+// allowed; the number of copies stays; the new chunk (a power of two of a
+// page at least, setup_geo) a factor of the array's size; at least as
+// many members as copies.
+int Array::check_raid10_reshape_locked() const {
+  const auto far_only = [](int layout) { return ((layout >> 8) & 255) > 1 && !((layout >> 16) & 1); };
+  if (far_only(layout_) || (layout_ >> 17) != 0) return EINVAL;
+  if (far_only(new_layout_) || (new_layout_ >> 17) != 0) return EINVAL;
+  const int copies = (layout_ & 255) * std::max((layout_ >> 8) & 255, 1);
+  if ((new_layout_ & 255) * std::max((new_layout_ >> 8) & 255, 1) != copies) return EINVAL;
+  const uint64_t component = dev_sectors_ ? dev_sectors_ : 2 * uint64_t{new_chunk_sectors_};
+  if (!raid::Raid10Layout::make(raid_disks_ + delta_disks_, new_layout_, new_chunk_sectors_, component)) return EINVAL;
+  if (array_sectors_ % new_chunk_sectors_ != 0) return EINVAL;  // not a factor of the array size
+  return 0;
+}
+
 // update_raid_disks: a running array records the new count (delta_disks)
 // for the reshape that sync_action "reshape" starts.
 // raid1 changes its count at once (reshape_mirrors, array_shape.cc). A
-// level mdfs does not reshape (raid10 and the rest: the kernel would take
-// raid10 counts) answers EBUSY, as chunk_size and layout do: "not now",
-// never a silent half-change.
+// level mdfs does not reshape answers EBUSY, as chunk_size and layout do:
+// "not now", never a silent half-change.
 Result<void> Array::update_raid_disks(int n) {
   const bool mirrors = pers_type_ && pers_type_->level == 1;
-  if (!pers_type_ || (!parity_level(pers_type_->level) && !mirrors)) return err(EBUSY);
+  if (!pers_type_ || (!restripes(pers_type_->level) && !mirrors)) return err(EBUSY);
   if (bitmap_ && !mirrors) return refuse_reshape_with_bitmap();
   if (ro_ != ReadOnly::kReadWrite) return err(EROFS);
   const bool meta090 = persistent_ && major_version_ == 0;
@@ -83,7 +103,7 @@ Result<void> Array::update_raid_disks(int n) {
 // reshape goes to, checked by check_reshape (EBUSY for a level that does
 // not reshape, EROFS read-only).
 Result<void> Array::store_new_shape(std::optional<uint32_t> chunk, std::optional<int> layout) {
-  if (!pers_type_ || !parity_level(pers_type_->level)) return err(EBUSY);
+  if (!pers_type_ || !restripes(pers_type_->level)) return err(EBUSY);
   if (bitmap_) return refuse_reshape_with_bitmap();
   if (ro_ != ReadOnly::kReadWrite) return err(EROFS);
   std::lock_guard sb_lock(sb_mutex_);
@@ -139,11 +159,12 @@ Result<void> Array::store_member_new_offset(Member& m, std::string_view text) {
 }
 
 // action_store "reshape": a reshape already recorded goes on; otherwise
-// raid5_start_reshape. The spares take the new roles (in sync: the reshape
-// writes them), the new shape runs below position 0 (or above the new end,
-// backwards), and the sync thread moves the data.
+// raid5_start_reshape (raid10_start_reshape for raid10). The spares take
+// the new roles (in sync: the reshape writes them), the new shape runs
+// below position 0 (or above the new end, backwards), and the sync thread
+// moves the data.
 Result<void> Array::start_reshape() {
-  if (!pers_type_ || !parity_level(pers_type_->level)) return err(EINVAL);
+  if (!pers_type_ || !restripes(pers_type_->level)) return err(EINVAL);
   if (sync_thread_.joinable()) return err(EBUSY);
   sync_frozen_ = false;
   if (reshape_position_ != kMaxSector) {
@@ -160,6 +181,10 @@ Result<void> Array::start_reshape() {
   int spares = 0;
   for (const auto& m : members_) spares += !m->in_sync && !m->faulty ? 1 : 0;
   if (spares - degraded < delta_disks_ - max_degraded) return err(EINVAL);
+  // raid10_start_reshape: a spare for every new member; that each
+  // member's data moves far enough is run_reshape's check (EINVAL).
+  if (pers_type_->level == 10 && spares < delta_disks_) return err(EINVAL);
+  if (pers_type_->level == 10 && check_raid10_reshape_locked() != 0) return err(EINVAL);
 
   const int old_disks = raid_disks_;
   const int new_disks = raid_disks_ + delta_disks_;

@@ -58,7 +58,8 @@ Result<std::unique_ptr<raid::Personality>> Array::run_reshaping(
   auto pers = raid::run_reshape(g, r, std::move(old_disks), std::move(new_disks), *this);
   if (!pers) {
     log_line(name_ + ": cannot start: reshape_position " + std::to_string(r.position) +
-             " is not on a stripe of the new shape");
+             (g.level == 10 ? " outside the array, or the data offsets do not move by a chunk (raid10)"
+                            : " is not on a stripe of the new shape"));
     return err(EINVAL);
   }
   return std::move(*pers);

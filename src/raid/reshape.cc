@@ -28,6 +28,21 @@ uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 
 bool parity_level(int level) { return level == 4 || level == 5 || level == 6; }
 
+// raid10's reshape moves at most this many sectors at once and never
+// across a chunk of either shape (reshape_request's RESYNC_BLOCK_SIZE and
+// chunk masks): positions the kernel records fall on these.
+constexpr uint64_t kRaid10Block = 128;
+
+// The sectors a window of `g` grows by: raid4/5/6 a whole stripe of the
+// larger chunk (raid5's run() wants the position on one), raid10 the
+// smaller chunk, at most kRaid10Block.
+uint64_t unit_of(const Geometry& o, const Geometry& n) {
+  const Rows nr = rows_of(n);
+  if (n.level == 10)
+    return std::min<uint64_t>(kRaid10Block, std::min(o.chunk_sectors, n.chunk_sectors));
+  return static_cast<uint64_t>(std::max(o.chunk_sectors, n.chunk_sectors)) * (nr.data / nr.member);
+}
+
 class Reshaping final : public Personality {
  public:
   Reshaping(std::unique_ptr<Personality> old_pers, std::unique_ptr<Personality> new_pers, const Geometry& old_geo,
@@ -42,8 +57,7 @@ class Reshaping final : public Personality {
         old_disks_(old_geo.raid_disks),
         old_layout_(old_geo.layout),
         reshape_(r),
-        unit_(static_cast<uint64_t>(std::max(old_geo.chunk_sectors, new_geo.chunk_sectors)) *
-              (new_rows_.data / new_rows_.member)),
+        unit_(unit_of(old_geo, new_geo)),
         old_size_(old_->array_sectors()),
         new_size_(new_->array_sectors()),
         progress_(r.position) {}
@@ -136,7 +150,7 @@ class Reshaping final : public Personality {
   const int old_disks_;
   const int old_layout_;
   const ReshapeGeometry reshape_;
-  const uint64_t unit_;  // array sectors: the larger chunk on each new data member
+  const uint64_t unit_;  // array sectors a window grows by (unit_of)
   const uint64_t old_size_;
   const uint64_t new_size_;
   std::vector<std::byte> buffer_;  // the sync thread's window; only it touches it
@@ -261,10 +275,47 @@ ReshapeStep Reshaping::reshape_step(uint64_t limit, const ReshapeCheckpoint& che
 }  // namespace
 
 Rows rows_of(const Geometry& g) {
-  if (!parity_level(g.level)) return {};
+  Rows r;
+  if (g.level == 10) {
+    r.data = r.member = 1;
+    r.near = g.layout & 255;
+    r.far = (g.layout >> 8) & 255;
+    r.disks = g.raid_disks;
+    r.chunk = g.chunk_sectors;
+    return r;
+  }
+  if (!parity_level(g.level)) return r;
   const int parity = g.level == 6 ? 2 : 1;
-  return {static_cast<uint64_t>(g.chunk_sectors) * static_cast<uint64_t>(g.raid_disks - parity), g.chunk_sectors};
+  r.data = static_cast<uint64_t>(g.chunk_sectors) * static_cast<uint64_t>(g.raid_disks - parity);
+  r.member = g.chunk_sectors;
+  return r;
 }
+
+uint64_t Rows::first(uint64_t s) const {
+  if (near == 0) return s / data * member;
+  // The row of the chunk's first near copy; offset copies take far rows each.
+  return s / chunk * static_cast<uint64_t>(near) / static_cast<uint64_t>(disks) * static_cast<uint64_t>(far) * chunk;
+}
+
+uint64_t Rows::last(uint64_t end) const {
+  if (near == 0) return ceil_div(end, data) * member;
+  const uint64_t slots = ceil_div(end, chunk) * static_cast<uint64_t>(near);
+  return ceil_div(slots, static_cast<uint64_t>(disks)) * static_cast<uint64_t>(far) * chunk;
+}
+
+namespace {
+
+// raid10_check_reshape's rules: no far copies (offset copies are allowed),
+// the same number of copies.
+bool raid10_reshapes(const Geometry& o, const Geometry& n) {
+  const int o_near = o.layout & 255, o_far = (o.layout >> 8) & 255, o_offset = (o.layout >> 16) & 1;
+  const int n_near = n.layout & 255, n_far = (n.layout >> 8) & 255, n_offset = (n.layout >> 16) & 1;
+  if ((o.layout >> 17) != 0 || (n.layout >> 17) != 0) return false;  // far sets: far copies
+  if ((o_far > 1 && !o_offset) || (n_far > 1 && !n_offset)) return false;
+  return o_near * o_far == n_near * n_far && o_near * o_far >= 2;
+}
+
+}  // namespace
 
 Geometry old_shape(const Geometry& geo, const ReshapeGeometry& r) {
   Geometry g = geo;
@@ -286,7 +337,9 @@ Geometry new_shape(const Geometry& geo, const ReshapeGeometry& r) {
 Result<void> check_reshape(const Geometry& geo, const ReshapeGeometry& r) {
   const Geometry o = old_shape(geo, r);
   const Geometry n = new_shape(geo, r);
-  if (!parity_level(o.level) || !parity_level(n.level)) return err(EINVAL);
+  const bool raid10 = o.level == 10 && n.level == 10;
+  if (!raid10 && (!parity_level(o.level) || !parity_level(n.level))) return err(EINVAL);
+  if (raid10 && !raid10_reshapes(o, n)) return err(EINVAL);
   if (o.raid_disks <= 0 || n.raid_disks <= 0) return err(EINVAL);
   if (o.chunk_sectors == 0 || n.chunk_sectors == 0) return err(EINVAL);
   return {};
@@ -296,13 +349,12 @@ bool window_safe(const Rows& old_rows, const Rows& new_rows, const ReshapeGeomet
                  uint64_t safe, uint64_t start, uint64_t end) {
   if (!r.backwards) {
     if (safe >= old_size) return true;  // the old shape holds nothing still needed
-    const int64_t write_end =
-        static_cast<int64_t>(ceil_div(end, new_rows.data) * new_rows.member) + r.max_offset_diff;
-    const auto read_start = static_cast<int64_t>(safe / old_rows.data * old_rows.member);
+    const int64_t write_end = static_cast<int64_t>(new_rows.last(end)) + r.max_offset_diff;
+    const auto read_start = static_cast<int64_t>(old_rows.first(safe));
     return write_end <= read_start;
   }
-  const int64_t write_start = static_cast<int64_t>(start / new_rows.data * new_rows.member) + r.min_offset_diff;
-  const auto read_end = static_cast<int64_t>(ceil_div(std::min(safe, old_size), old_rows.data) * old_rows.member);
+  const int64_t write_start = static_cast<int64_t>(new_rows.first(start)) + r.min_offset_diff;
+  const auto read_end = static_cast<int64_t>(old_rows.last(std::min(safe, old_size)));
   return write_start >= read_end;
 }
 
@@ -328,11 +380,22 @@ Result<std::unique_ptr<Personality>> run_reshape(const Geometry& geo, const Resh
   (*old_pers)->no_stripe_cache();
   (*new_pers)->no_stripe_cache();
   // As raid5's run(): the position must fall on a whole new stripe of the
-  // larger chunk, and be inside the array.
-  const Rows nr = rows_of(n);
-  const uint64_t unit = static_cast<uint64_t>(std::max(o.chunk_sectors, n.chunk_sectors)) * (nr.data / nr.member);
+  // larger chunk, and be inside the array. raid10's run() asks only that
+  // every member's data moves by a chunk of either shape (times its
+  // offset copies) in the reshape's direction, so that no window is ever
+  // written over data not yet moved.
+  const uint64_t unit = unit_of(o, n);
   const uint64_t limit = std::max((*old_pers)->array_sectors(), (*new_pers)->array_sectors());
-  if (r.position > limit || (r.position % unit != 0 && r.position != (*new_pers)->array_sectors())) return err(EINVAL);
+  if (r.position > limit) return err(EINVAL);
+  if (n.level == 10) {
+    const auto length = [](const Geometry& g) {
+      return static_cast<int64_t>(g.chunk_sectors) * std::max((g.layout >> 8) & 255, 1);
+    };
+    const int64_t need = std::max(length(o), length(n));
+    if ((r.backwards ? r.min_offset_diff : -r.max_offset_diff) < need) return err(EINVAL);
+  } else if (r.position % unit != 0 && r.position != (*new_pers)->array_sectors()) {
+    return err(EINVAL);
+  }
   return std::unique_ptr<Personality>(
       std::make_unique<Reshaping>(std::move(*old_pers), std::move(*new_pers), o, n, r, std::move(old_disks), std::move(new_disks)));
 }

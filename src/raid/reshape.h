@@ -19,8 +19,9 @@ Geometry old_shape(const Geometry& geo, const ReshapeGeometry& r);
 Geometry new_shape(const Geometry& geo, const ReshapeGeometry& r);
 
 // Whether mdfs moves data between these two shapes: raid4/5/6 to raid4/5/6
-// (member count, chunk, layout, and the -6 layouts' level change). EINVAL
-// otherwise.
+// (member count, chunk, layout, and the -6 layouts' level change), and
+// raid10 to raid10 with near or offset copies and the same number of
+// copies (raid10_check_reshape). EINVAL otherwise.
 Result<void> check_reshape(const Geometry& geo, const ReshapeGeometry& r);
 
 // Starts an array mid-reshape. old_roles are the members seen at their
@@ -32,10 +33,23 @@ Result<std::unique_ptr<Personality>> run_reshape(const Geometry& geo, const Resh
                                                  std::vector<std::unique_ptr<Disk>> new_roles, ArrayEvents& events);
 
 // The shape of rows the reshape moves: array sectors of data in one row
-// (a stripe) and member sectors it takes on each member.
+// (a stripe) and member sectors it takes on each member. raid10 counts
+// its reshape in array sectors (its resync_max_sectors is the array's
+// size), so its row is one sector of each; where its data lies on the
+// members is raid10.c's first_dev_address and last_dev_address over
+// near, far, disks and chunk (near 0 for raid4/5/6).
 struct Rows {
   uint64_t data = 0;
   uint64_t member = 0;
+  int near = 0;
+  int far = 1;
+  int disks = 0;
+  uint64_t chunk = 0;
+  // The first member sector (from the data offset) that may hold array
+  // sector `s`, and the member sector past every one that holds array
+  // sectors below `end`.
+  uint64_t first(uint64_t s) const;
+  uint64_t last(uint64_t end) const;
 };
 Rows rows_of(const Geometry& g);
 

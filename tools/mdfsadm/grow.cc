@@ -3,7 +3,9 @@
 // layout changes mdadm 4.2 (v1 metadata) moves each member's data offset
 // by the reshape's smallest unit (new_offset) so that the kernel never
 // writes where unmoved data lies, then sets chunk_size, layout and
-// raid_disks and writes "reshape" to sync_action.
+// raid_disks and writes "reshape" to sync_action. raid10 (raid10_reshape)
+// the same, always moving the data offset, by the larger of the old and
+// new chunk times the offset copies: the kernel needs no backup for it.
 #include "mdfsadm/grow.h"
 
 #include <algorithm>
@@ -218,8 +220,9 @@ int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts
     usage("--grow needs --raid-devices, --chunk, --layout, --level, --size, --array-size or --add");
   if (level == 1 && o.raid_devices && !o.chunk && !o.layout) return grow_mirrors(arr, *o.raid_devices, o.force);
   if (level == kLevelLinear) fail("Only --add is supported for LINEAR, other --grow options are not meaningful");
-  if (!level || !parity_level(*level))
-    fail(arr.dev() + ": mdfs reshapes raid4, raid5 and raid6 only (this is " + *level_text + ")");
+  if (!level || (!parity_level(*level) && *level != 10))
+    fail(arr.dev() + ": mdfs reshapes raid4, raid5, raid6 and raid10 only (this is " + *level_text + ")");
+  const bool raid10 = *level == 10;
 
   const int old_disks = static_cast<int>(number(arr, "raid_disks"));
   const uint64_t old_chunk = number(arr, "chunk_size") / 512;
@@ -247,15 +250,42 @@ int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts
     say(arr.dev() + ": no change requested");
     return 0;
   }
-  const int parity = *level == 6 ? 2 : 1;
   const int delta = new_disks - old_disks;
+  // What each member holds of the array: raid4/5/6 a data member's chunk
+  // per stripe; raid10 a chunk per near copy over the members, each far
+  // (offset) copy a row of its own (analyse_change's rules for raid10).
+  const auto copies = [](int layout) { return std::make_pair(layout & 255, std::max((layout >> 8) & 255, 1)); };
+  const auto [old_near, old_far] = copies(old_layout);
+  const auto [new_near, new_far] = copies(new_layout);
+  if (raid10) {
+    if (old_far > 1 && !(old_layout & 0x10000)) fail("Cannot reshape RAID10 in far-mode");
+    if (new_far > 1 && !(new_layout & 0x10000)) fail("Cannot reshape RAID10 to far-mode");
+    if (old_near * old_far != new_near * new_far) fail("Cannot change number of copies when reshaping RAID10");
+    if (new_disks < new_near * new_far) fail("cannot reduce " + arr.dev() + " to " + std::to_string(new_disks) + " devices");
+  }
+  const int parity = *level == 6 ? 2 : 1;
+  if (!raid10 && new_disks - parity < 1) fail("cannot reduce " + arr.dev() + " to " + std::to_string(new_disks) + " devices");
+  // raid10_reshape: a shrink moves the data up, for which each member
+  // needs `min` sectors past its component; where one lacks them, every
+  // component gives them up first (the new size counts without them).
+  const uint64_t min10 = std::max(old_chunk * static_cast<uint64_t>(old_far), new_chunk * static_cast<uint64_t>(new_far));
+  bool cut = false;
+  if (raid10 && delta < 0)
+    for (const auto& [dir, spare] : member_dirs(arr))
+      if (std::stoull(read_attr(dir + "/size").value_or("0")) * 2 < component + min10) cut = true;
+  const uint64_t new_component = cut ? component - min10 : component;
+  const auto size_of = [&](uint64_t comp, int disks, uint64_t chunk, int near, int far) {
+    if (raid10)
+      return comp / chunk / static_cast<uint64_t>(far) * static_cast<uint64_t>(disks) / static_cast<uint64_t>(near) *
+             chunk;
+    return comp / chunk * chunk * static_cast<uint64_t>(disks - parity);
+  };
   const uint64_t old_dd = static_cast<uint64_t>(old_disks - parity);
   const uint64_t new_dd = static_cast<uint64_t>(new_disks - parity);
-  if (new_disks - parity < 1) fail("cannot reduce " + arr.dev() + " to " + std::to_string(new_disks) + " devices");
   // A smaller array must be truncated first (mdadm: --array-size).
-  const uint64_t new_size = component / new_chunk * new_chunk * new_dd;
+  const uint64_t new_size = size_of(new_component, new_disks, new_chunk, new_near, new_far);
   const auto array_kib = read_attr(arr.md("array_size")).value_or("default");
-  const uint64_t size_now = array_kib == "default" ? component / old_chunk * old_chunk * old_dd
+  const uint64_t size_now = array_kib == "default" ? size_of(component, old_disks, old_chunk, old_near, old_far)
                                                    : std::stoull(array_kib) * 2;
   if (new_size < size_now)
     fail("this change will reduce the size of the array.\n       use --grow --array-size first to truncate array.\n"
@@ -270,8 +300,13 @@ int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts
   }
   // compute_backup_blocks: the reshape's unit, a whole number of old and
   // new stripes; each member's data moves by that over the old data disks.
+  // raid10: min_offset_change, the larger chunk times its offset copies.
   const uint64_t a = old_chunk * old_dd, b = new_chunk * new_dd;
-  const uint64_t min = a / std::gcd(a, b) * b / old_dd;
+  const uint64_t min = raid10 ? min10 : a / std::gcd(a, b) * b / old_dd;
+  if (cut) {
+    if (int e = write_attr(arr.md("component_size"), std::to_string(new_component / 2)))
+      fail("cannot reduce component size: " + errno_text(e));
+  }
   // Growing moves the data down (forwards); shrinking up (backwards); a
   // chunk or layout change down where there is room, else up.
   bool down = delta > 0 || (delta == 0);

@@ -199,6 +199,23 @@ TEST_CASE("a write that missed a member leaves its chunk NEEDED until a sync cov
   CHECK(rig.on_no_area(8));
 }
 
+TEST_CASE("a sync that reaches the end finishes a last chunk the sync space cuts short", "[bitmap]") {
+  // 40 chunks and a half: the last chunk ends 64 sectors past the array.
+  const uint64_t sectors = 40 * kChunkSectors + 64;
+  format::BitmapSuper sb = format::new_bitmap_super({1, 2, 3}, sectors, kChunkSectors * 512);
+  sb.events = sb.events_cleared = 10;
+  std::vector<std::byte> image(format::kBitmapSuperBytes + 6);
+  std::memcpy(image.data(), format::serialize_bitmap_super(sb)->data(), format::kBitmapSuperBytes);
+  Bitmap bitmap(sb, image, {sectors, 10, ~uint64_t{0}, false});
+  std::vector<BitmapArea*> failed;
+  REQUIRE(bitmap.start_write(40 * kChunkSectors, 40 * kChunkSectors + 8, failed) == 0);
+  bitmap.end_write(40 * kChunkSectors, 40 * kChunkSectors + 8, false);
+  REQUIRE(bitmap.counter(40) == (Bitmap::kNeeded | 2));
+  bitmap.begin_sync(0, sectors, false);
+  bitmap.end_sync(sectors, false);
+  CHECK(bitmap.counter(40) == 2);  // clearable, not RESYNC for ever
+}
+
 TEST_CASE("an aborted sync gives the unfinished chunks back to NEEDED", "[bitmap]") {
   Rig rig;
   for (uint64_t c : {2, 3, 4}) {

@@ -187,7 +187,8 @@ int run(int argc, char** argv) {
       }
       if (c.bitmap && (shape || !add.empty()))
         usage("--bitmap cannot be changed together with the shape or size: one --grow at a time");
-      if (c.bitmap || c.bitmap_chunk) return grow_bitmap(cmd.devices.front().name, {c.bitmap, c.bitmap_chunk}, cmd.mount);
+      if (c.bitmap || c.bitmap_chunk || c.write_behind)
+        return grow_bitmap(cmd.devices.front().name, {c.bitmap, c.bitmap_chunk, c.write_behind}, cmd.mount);
       GrowOptions g{c.raid_devices, c.chunk, c.layout, cmd.grow_level, c.size, cmd.array_size, cmd.backup_file,
                     add, cmd.force};
       return grow(cmd.devices.front().name, g, cmd.mount);

@@ -167,6 +167,15 @@ class WriteIntent {
   // For a recovery that walks member sectors (raid10): whether the range
   // of the sync space must be rebuilt, or the bitmap says it is clean.
   virtual bool recovery_needed(uint64_t lo, uint64_t hi) = 0;
+  // raid1's write-behind: how many writes may be behind on write-mostly
+  // members at once (bitmap/backlog, the bitmap's max_write_behind); 0
+  // without a bitmap, as md writes behind only with one.
+  virtual uint32_t write_behind() { return 0; }
+  // A write went behind, `outstanding` with it (max_backlog_used); from
+  // then until behind_ended() it counts as a write in flight (the array
+  // is not marked clean while a mirror still misses it).
+  virtual void behind_started(uint32_t /*outstanding*/) {}
+  virtual void behind_ended() {}
 };
 
 // One write's intent, from start_write to end_write (which runs when it
@@ -251,6 +260,11 @@ class Personality {
   // that member, so that its error meets the read-error policy as in read().
   virtual int reread(uint64_t offset, std::span<std::byte> out, int /*role*/) { return read(offset, out); }
   virtual int sync() = 0;  // every working member's data reached storage
+  // Returns once no member write is left in flight after the request that
+  // made it returned (raid1's write-behind): before a stop, a read-only
+  // switch or a bitmap's removal, as mddev_suspend and
+  // md_bitmap_wait_behind_writes.
+  virtual void quiesce() {}
   // The member in `role` is Faulty from now on: never read or written again.
   virtual void fail(int role) = 0;
   virtual int degraded() const = 0;  // roles without a working member

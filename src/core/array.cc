@@ -500,8 +500,10 @@ void Array::safemode_fired(uint64_t generation) {
 // Before the personality goes (stop, read-only): superblocks marked clean.
 // pers_lock_ held exclusively: no request is in flight.
 void Array::mark_clean_for_stop() {
-  // Before sb_mutex_: a member whose sync fails is failed through
-  // member_failed, which takes it.
+  // Before sb_mutex_: a member whose sync (or behind write) fails is
+  // failed through member_failed, which takes it. Writes behind land
+  // first, and their bits with them (md_bitmap_wait_behind_writes).
+  if (pers_) pers_->quiesce();
   if (pers_) pers_->sync();
   std::lock_guard sb_lock(sb_mutex_);
   ++safemode_generation_;

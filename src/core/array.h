@@ -363,6 +363,9 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
     int start_write(uint64_t lo, uint64_t hi) override;
     void end_write(uint64_t lo, uint64_t hi, bool complete) override;
     bool recovery_needed(uint64_t lo, uint64_t hi) override;
+    uint32_t write_behind() override;
+    void behind_started(uint32_t outstanding) override;
+    void behind_ended() override;
 
    private:
     Array& array_;

@@ -80,6 +80,22 @@ void Array::Intent::end_write(uint64_t lo, uint64_t hi, bool complete) {
   if (Bitmap* bm = array_.live_bitmap_.load(std::memory_order_acquire)) bm->end_write(lo, hi, complete);
 }
 
+uint32_t Array::Intent::write_behind() {
+  Bitmap* bm = array_.live_bitmap_.load(std::memory_order_acquire);
+  return bm ? bm->write_behind() : 0;
+}
+
+// Called inside the array write that goes behind (md_write_start has run):
+// the count keeps safe mode from marking the array clean until the
+// write-mostly mirrors have it, so that a crash meanwhile leaves the
+// resync of its dirty chunks owed.
+void Array::Intent::behind_started(uint32_t outstanding) {
+  ++array_.writes_in_flight_;
+  if (Bitmap* bm = array_.live_bitmap_.load(std::memory_order_acquire)) bm->note_behind(outstanding);
+}
+
+void Array::Intent::behind_ended() { array_.md_write_end(); }
+
 bool Array::Intent::recovery_needed(uint64_t lo, uint64_t hi) {
   Bitmap* bm = array_.live_bitmap_.load(std::memory_order_acquire);
   return !bm || array_.recovery_full_.load() || bm->needed(lo, hi);
@@ -349,6 +365,7 @@ Result<void> Array::store_bitmap_location(std::string_view text) {
     if (!none) return err(EBUSY);
     if (pers_) {
       std::unique_lock io_lock(pers_lock_);  // mddev_suspend: no write in flight
+      pers_->quiesce();  // nor behind: their ends go to this bitmap
       std::lock_guard sb_lock(sb_mutex_);
       set_live_bitmap(nullptr);
       bitmap_info_.offset = 0;
@@ -456,14 +473,19 @@ std::string Array::bitmap_backlog_text() const {
   return std::to_string(bitmap_info_.max_write_behind) + "\n";
 }
 
-// backlog_store: write-behind for write-mostly members, 0..16383. mdfs
-// records it (and the bitmap superblock does), but writes every member
-// before a write returns.
+// backlog_store: how many writes raid1 may leave behind on write-mostly
+// members, 0..16383, written to the bitmap superblock. As the kernel's, a
+// running bitmap takes it only when some member is write-mostly; before
+// a bitmap runs it is what the next one is made with (mdadm's --create
+// and --grow --write-behind write it into the new bitmap's superblock
+// whatever the members are).
 Result<void> Array::store_bitmap_backlog(std::string_view text) {
   auto n = parse_kstrto<uint64_t>(text);
   if (!n) return err(n.error());
   if (*n > format::kBitmapMaxWriteBehind) return err(EINVAL);
   std::lock_guard lock(mutex_);
+  if (bitmap_ && std::none_of(members_.begin(), members_.end(), [](const auto& m) { return m->write_mostly.load(); }))
+    return err(EINVAL);
   const bool changed = bitmap_info_.max_write_behind != *n;
   bitmap_info_.max_write_behind = static_cast<uint32_t>(*n);
   if (bitmap_ && changed) {
@@ -521,9 +543,18 @@ Result<void> Array::store_bitmap_can_clear(std::string_view text) {
   return {};
 }
 
-// No write-behind: nothing was ever behind.
-std::string Array::bitmap_max_backlog_used_text() const { return "0\n"; }
-Result<void> Array::store_bitmap_max_backlog_used(std::string_view) { return {}; }
+// behind_writes_used_show and _reset: 0 without a bitmap; any write
+// resets it.
+std::string Array::bitmap_max_backlog_used_text() const {
+  std::lock_guard lock(mutex_);
+  return std::to_string(bitmap_ ? bitmap_->behind_used() : 0) + "\n";
+}
+
+Result<void> Array::store_bitmap_max_backlog_used(std::string_view) {
+  std::lock_guard lock(mutex_);
+  if (bitmap_) bitmap_->reset_behind_used();
+  return {};
+}
 
 // bitmap_store: "CHUNK" or "FIRST-LAST" (simple_strtoul, any base),
 // separated by spaces; the chunks become NEEDED with their bits written,

@@ -231,6 +231,7 @@ Result<void> Array::start_reshape() {
   if (!pers) return err(pers.error());
   {
     std::unique_lock io_lock(pers_lock_);  // no request in flight: the new mapping starts clean
+    pers_->quiesce();  // nor a write behind, whose end takes sb_mutex_
     std::lock_guard sb_lock(sb_mutex_);
     pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
     for (Member* m : added) {
@@ -303,6 +304,7 @@ Result<void> Array::update_size(uint64_t sectors) {
   const uint64_t old = array_sectors_;
   {
     std::unique_lock io_lock(pers_lock_);  // no request in flight
+    pers_->quiesce();  // nor a write behind, whose end takes sb_mutex_
     std::lock_guard sb_lock(sb_mutex_);
     pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
     if (sectors > dev_sectors_ && recovery_cp_ > dev_sectors_) recovery_cp_ = dev_sectors_;

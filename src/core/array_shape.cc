@@ -41,6 +41,7 @@ void Array::install_shape(std::unique_ptr<raid::Personality> pers, const std::ve
   // flight, the new mapping starts clean -> sb_mutex_: the configuration the
   // data path and the superblock writer read.
   std::unique_lock io_lock(pers_lock_);
+  if (pers_) pers_->quiesce();  // nor a write behind, whose end takes sb_mutex_
   std::lock_guard sb_lock(sb_mutex_);
   pers_ = std::shared_ptr<raid::Personality>(std::move(pers));
   for (const auto& m : members_) {

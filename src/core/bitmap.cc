@@ -39,6 +39,7 @@ Bitmap::Bitmap(const format::BitmapSuper& sb, std::span<const std::byte> image, 
     }
   }
   sb_.state = 0;
+  write_behind_.store(sb_.write_behind);
   init_counters(start);
   put_super_locked();
 }
@@ -190,7 +191,9 @@ void Bitmap::end_sync(uint64_t done, bool aborted) {
       }
       uint16_t& v = counters_[c];
       if (!(v & kResync)) continue;
-      const bool finished = ((c + 1) << shift_) <= done;
+      // The last chunk may end past the sync space (md_bitmap_close_sync
+      // walks to resync_max_sectors): a pass that reached the end did it.
+      const bool finished = std::min((c + 1) << shift_, sb_.sync_size) <= done;
       if (!finished && !aborted) continue;
       v &= static_cast<uint16_t>(~kResync);
       if (!finished) v |= kNeeded;
@@ -415,7 +418,14 @@ void Bitmap::set_daemon_sleep_ms(uint64_t ms) {
 void Bitmap::set_write_behind(uint32_t backlog) {
   std::lock_guard lock(counts_mutex_);
   sb_.write_behind = backlog;
+  write_behind_.store(backlog);
   put_super_locked();
+}
+
+void Bitmap::note_behind(uint32_t outstanding) {
+  uint32_t used = behind_used_.load();
+  while (outstanding > used && !behind_used_.compare_exchange_weak(used, outstanding)) {
+  }
 }
 
 void Bitmap::set_sectors_reserved(uint32_t space) {

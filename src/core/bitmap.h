@@ -133,6 +133,12 @@ class Bitmap {
   void set_daemon_sleep_ms(uint64_t ms);
   uint64_t daemon_sleep_ms() const { return daemon_sleep_ms_.load(); }
   void set_write_behind(uint32_t backlog);
+  uint32_t write_behind() const { return write_behind_.load(std::memory_order_relaxed); }
+  // behind_writes_used: the most writes behind at once since the bitmap
+  // started or max_backlog_used was written.
+  void note_behind(uint32_t outstanding);
+  uint32_t behind_used() const { return behind_used_.load(); }
+  void reset_behind_used() { behind_used_.store(0); }
   void set_sectors_reserved(uint32_t space);
   // bitmap_set_bits: chunks [first, last] NEEDED, their bits set and
   // written (md_bitmap_dirty_bits, md_bitmap_unplug).
@@ -202,6 +208,8 @@ class Bitmap {
   std::atomic<bool> degraded_{false};
   std::atomic<bool> writable_{true};
   std::atomic<uint64_t> daemon_sleep_ms_{5000};
+  std::atomic<uint32_t> write_behind_{0};  // sb_.write_behind, read by every raid1 write
+  std::atomic<uint32_t> behind_used_{0};
 };
 
 }  // namespace mdfs::core

@@ -1,11 +1,14 @@
 // raid1: every working member holds the whole array (raid1.c).
 #include <algorithm>
 #include <cerrno>
+#include <memory>
+#include <vector>
 
 #include "raid/geometry.h"
 #include "raid/io_plan.h"
 #include "raid/members.h"
 #include "raid/sync_barrier.h"
+#include "raid/write_behind.h"
 
 namespace mdfs::raid {
 
@@ -34,9 +37,22 @@ class Raid1 final : public Personality {
     return read_from(members_.working(role) ? role : choose(offset, out.size()), offset, out);
   }
 
+  int sync() override { return members_.sync_working(); }
+  void quiesce() override { behind_.drain(); }
+
   int write(uint64_t offset, std::span<const std::byte> in) override {
     if (!in_array(offset, in.size())) return EINVAL;
     const uint64_t lo = offset / kSectorSize, hi = (offset + in.size() + kSectorSize - 1) / kSectorSize;
+    // raid1_write_request: with a bitmap whose backlog allows it, the
+    // write-mostly mirrors' copies go behind (on a copy of the data) and
+    // the write returns once the other mirrors have it.
+    if (const uint32_t backlog = intent_ ? intent_->write_behind() : 0; backlog > 0 && can_go_behind()) {
+      uint32_t outstanding = 0;
+      if (behind_.try_start(backlog, outstanding)) {
+        intent_->behind_started(outstanding);
+        return write_behind(offset, in, lo, hi);
+      }
+    }
     IntentScope intent(intent_, lo, hi);
     if (int e = intent.start()) return e;
     auto pass = barrier_.enter(lo, hi);
@@ -45,7 +61,7 @@ class Raid1 final : public Personality {
     bool written = false;  // R1BIO_Uptodate: some mirror took the data
     for (int r = 0; r < members_.raid_disks(); ++r) {
       if (!members_.writable(r)) continue;
-      int e = members_.disk(r)->write(offset, in);
+      int e = write_member(r, offset, in);
       written = written || (e == 0 && members_.working(r));
       // The last mirror stays, and the write fails as raid_end_bio_io
       // fails it: EIO, whatever the member said.
@@ -63,12 +79,12 @@ class Raid1 final : public Personality {
     if (!in_array(offset, length)) return false;
     int role = choose(offset, length);
     if (role < 0) return false;
+    // Writes behind on it: read() waits for them.
+    if (members_.disk(role)->write_mostly_member() && behind_.any_behind()) return false;
     Disk* d = members_.disk(role);
     if (length) append_extent(out, role, d->fd(), d->data_start() + offset, length);
     return true;
   }
-
-  int sync() override { return members_.sync_working(); }
 
   void fail(int role) override { members_.fail(role); }
   int degraded() const override { return members_.degraded(); }
@@ -93,7 +109,10 @@ class Raid1 final : public Personality {
     }
     return result;
   }
-  int add_disk(int role, Disk* disk) override { return members_.add(role, disk); }
+  int add_disk(int role, Disk* disk) override {
+    behind_.drain();  // the role's old behind writes are not the new member's
+    return members_.add(role, disk);
+  }
   void disk_recovered(int role) override { members_.recovered(role); }
 
  private:
@@ -106,6 +125,7 @@ class Raid1 final : public Personality {
   // which serves the data from another mirror (and rewrites the bad one).
   int read_from(int role, uint64_t offset, std::span<std::byte> out) {
     if (role < 0) return EIO;
+    before_reading(role);
     int e;
     {
       Members::PendingRead pending(members_, role);
@@ -118,6 +138,8 @@ class Raid1 final : public Personality {
       if (r == role) bad = copies.size();
       copies.push_back({r, offset / kSectorSize});
     }
+    // The other copies may be write-mostly ones.
+    behind_.wait_landed();
     return members_.read_error(copies, bad, e, offset % kSectorSize, out);
   }
 
@@ -150,12 +172,116 @@ class Raid1 final : public Personality {
     return best;
   }
 
+  // One array write whose write-mostly copies are behind: the bitmap's
+  // count of its chunks and its barrier passes are held until they land
+  // (md keeps the r1_bio, and its bitmap bits, until every mirror is done;
+  // raid_end_bio_io's allow_barrier comes after the behind writes).
+  struct Behind {
+    Behind(WriteIntent* intent, uint64_t lo, uint64_t hi, std::span<const std::byte> in)
+        : scope(intent, lo, hi), data(in.begin(), in.end()) {}
+    struct Passes {
+      SyncBarrier::Pass barrier;
+      WriteFreeze::Pass writing;
+    };
+    IntentScope scope;
+    std::unique_ptr<Passes> passes;
+    std::vector<std::byte> data;  // alloc_behind_master_bio's copy
+    bool complete = false;        // the mirrors that are not behind got it
+  };
+
+  // Write-behind needs a mirror to wait for and one to leave behind.
+  bool can_go_behind() const {
+    bool mostly = false, other = false;
+    for (int r = 0; r < members_.raid_disks(); ++r) {
+      if (!members_.writable(r)) continue;
+      (members_.disk(r)->write_mostly_member() ? mostly : other) = true;
+    }
+    return mostly && other;
+  }
+
+  // A write-mostly mirror's writes keep their order behind earlier behind
+  // writes (md's serialization of write-mostly members, CollisionCheck).
+  int write_member(int r, uint64_t offset, std::span<const std::byte> in) {
+    if (!members_.disk(r)->write_mostly_member()) return members_.disk(r)->write(offset, in);
+    int e = 0;
+    behind_.run_in_order([&] { e = members_.disk(r)->write(offset, in); });
+    return e;
+  }
+
+  int write_behind(uint64_t offset, std::span<const std::byte> in, uint64_t lo, uint64_t hi) {
+    auto job = std::make_shared<Behind>(intent_, lo, hi, in);
+    if (int e = job->scope.start()) {
+      end_behind();
+      return e;
+    }
+    job->passes.reset(new Behind::Passes{barrier_.enter(lo, hi), members_.writing()});
+    int result = 0;
+    bool written = false;
+    std::vector<int> later;
+    for (int r = 0; r < members_.raid_disks(); ++r) {
+      if (!members_.writable(r)) continue;
+      if (members_.disk(r)->write_mostly_member()) {
+        later.push_back(r);
+        continue;
+      }
+      int e = members_.disk(r)->write(offset, job->data);
+      written = written || (e == 0 && members_.working(r));
+      if (e && !members_.write_error(r, lo, hi - lo, e)) result = EIO;
+    }
+    if (!written) {
+      // No mirror that is not behind took it: the write waits for the
+      // write-mostly ones, as md returns only once some mirror has it.
+      for (int r : later) {
+        int e = write_member(r, offset, job->data);
+        written = written || (e == 0 && members_.working(r));
+        if (e && !members_.write_error(r, lo, hi - lo, e)) result = EIO;
+      }
+      if (!result && (!written || members_.degraded() == members_.raid_disks())) result = EIO;
+      job->scope.complete(!result && members_.all_writable());
+      job.reset();
+      end_behind();
+      return result;
+    }
+    if (!result && members_.degraded() == members_.raid_disks()) result = EIO;
+    job->complete = !result;
+    behind_.queue([this, job, later = std::move(later), offset, lo, hi]() mutable {
+      bool ok = true;
+      for (int r : later) {
+        if (!members_.writable(r)) {
+          ok = false;
+          continue;
+        }
+        if (int e = members_.disk(r)->write(offset, job->data)) {
+          members_.write_error(r, lo, hi - lo, e);
+          ok = false;
+        }
+      }
+      job->scope.complete(job->complete && ok && members_.all_writable());
+      job.reset();  // the bits' count and the barrier go before the count of behind writes
+      end_behind();
+    });
+    return result;
+  }
+
+  void end_behind() {
+    intent_->behind_ended();
+    behind_.end();
+  }
+
+  // A write-mostly mirror is read only once no write is behind on it
+  // (raid1_read_request's wait on behind_wait).
+  void before_reading(int role) {
+    if (role >= 0 && members_.disk(role)->write_mostly_member()) behind_.wait_landed();
+  }
+
   static constexpr uint64_t kResyncBlock = 128;
 
   const uint64_t sectors_;
   Members members_;
   WriteIntent* const intent_;
   SyncBarrier barrier_;
+  // Last: destroyed first, waiting for the behind writes that use the rest.
+  WriteBehind behind_;
 };
 
 Result<uint64_t> array_sectors(const Geometry& geo) {

@@ -283,12 +283,14 @@ CreateBitmap create_bitmap(const BitmapOptions& opts, int level, const std::stri
                                            : std::max<uint64_t>(format::mdadm_bitmap_space(member_sectors), 8);
   const Choice c = choose(member_sectors, room, chunk);
   out.chunk = c.chunk;
+  out.write_behind = opts.write_behind.value_or(0);
   // 1.0 keeps it just below its bad block log, below the superblock.
   out.location = metadata == "1.0" ? "-" + std::to_string(c.sectors + 8) : "+8";
   return out;
 }
 
 int grow_bitmap(const std::string& dev, const BitmapOptions& opts, const MountOptions& mopts) {
+  if (!opts.bitmap && opts.write_behind) fail("write-behind mode requires a bitmap.");
   if (!opts.bitmap) usage("--grow: mdfsadm changes only the bitmap (--bitmap=internal or --bitmap=none)");
   ArrayRef arr = resolve_array(dev, mopts);
   auto location = read_attr(arr.md("bitmap/location"));
@@ -330,6 +332,10 @@ int grow_bitmap(const std::string& dev, const BitmapOptions& opts, const MountOp
     if (int e = write_attr(arr.md("bitmap/chunksize"), std::to_string(chunk)))
       fail("failed to set the bitmap chunk: " + errno_text(e));
   }
+  // mdadm writes it into the new bitmap's superblock; mdfs makes the
+  // bitmap from bitmap/backlog.
+  if (int e = write_attr(arr.md("bitmap/backlog"), std::to_string(opts.write_behind.value_or(0))))
+    fail("failed to set write-behind: " + errno_text(e));
   if (int e = write_attr(arr.md("bitmap/location"), offset)) {
     if (e == EBUSY) say("Cannot add bitmap while array is resyncing or reshaping etc.");
     if (e == ENOSPC) say("no room for a bitmap on " + arr.dev() + "'s members");

@@ -21,6 +21,7 @@ int examine_bitmap(const std::vector<std::string>& files, bool brief);
 struct BitmapOptions {
   std::optional<std::string> bitmap;
   std::optional<std::string> chunk;
+  std::optional<uint32_t> write_behind;  // --write-behind: bitmap/backlog
 };
 
 // What --create writes before it starts the array: bitmap/chunksize and
@@ -30,6 +31,7 @@ struct BitmapOptions {
 struct CreateBitmap {
   std::string location;  // "+8", "-16"; empty: no bitmap
   uint32_t chunk = 0;    // bytes; 0: mdfs's default (mdadm's)
+  uint32_t write_behind = 0;  // the new bitmap's max write-behind
 };
 CreateBitmap create_bitmap(const BitmapOptions& opts, int level, const std::string& metadata,
                            uint64_t member_sectors);

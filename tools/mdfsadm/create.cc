@@ -250,6 +250,8 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
   if (opts.level.empty()) fail("a RAID level is needed to create an array.");
   auto level = parse_level(opts.level);
   if (!level) usage("invalid raid level: " + opts.level);
+  // mdadm.c checks these before Create looks at the members.
+  if (opts.write_behind && *opts.write_behind && !opts.bitmap) fail("write-behind mode requires a bitmap.");
   if (!opts.raid_devices) fail("no raid-devices specified.");
   auto n = parse_num(*opts.raid_devices);
   if (!n || *n < 1) usage("invalid number of raid devices: " + *opts.raid_devices);
@@ -329,7 +331,8 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
     const uint64_t sectors = static_cast<uint64_t>(st.st_size) / 512;
     member_sectors = member_sectors ? std::min(member_sectors, sectors) : sectors;
   }
-  const CreateBitmap bitmap = create_bitmap({opts.bitmap, opts.bitmap_chunk}, *level, *metadata, member_sectors);
+  const CreateBitmap bitmap =
+      create_bitmap({opts.bitmap, opts.bitmap_chunk, opts.write_behind}, *level, *metadata, member_sectors);
 
   const CreateSync sync = create_sync(*level, *n, names, opts);
   new_array(arr);
@@ -345,6 +348,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
     // mdadm writes the bitmap with the superblocks; mdfs writes it when
     // the array starts, where bitmap/location says.
     if (bitmap.chunk) write_attr_or_fail(arr.md("bitmap/chunksize"), std::to_string(bitmap.chunk));
+    if (bitmap.write_behind) write_attr_or_fail(arr.md("bitmap/backlog"), std::to_string(bitmap.write_behind));
     if (!bitmap.location.empty()) write_attr_or_fail(arr.md("bitmap/location"), bitmap.location);
     if (opts.write_zeroes) zero_members(arr, names, size_kib);
     if (sync.clean) write_attr_or_fail(arr.md("resync_start"), "none");

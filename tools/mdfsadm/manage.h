@@ -34,6 +34,7 @@ struct CreateOptions {
   std::set<std::string> failfast;          // members given after --failfast
   std::optional<std::string> bitmap;        // --bitmap=internal|none
   std::optional<std::string> bitmap_chunk;  // --bitmap-chunk
+  std::optional<uint32_t> write_behind;     // --write-behind
 };
 
 // --create DEV MEMBERS...: new_array, metadata_version, level, raid_disks,

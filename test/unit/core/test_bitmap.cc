@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -199,6 +200,23 @@ TEST_CASE("a write that missed a member leaves its chunk NEEDED until a sync cov
   CHECK(rig.on_no_area(8));
 }
 
+TEST_CASE("a sync that reaches the end finishes a last chunk the sync space cuts short", "[bitmap]") {
+  // 40 chunks and a half: the last chunk ends 64 sectors past the array.
+  const uint64_t sectors = 40 * kChunkSectors + 64;
+  format::BitmapSuper sb = format::new_bitmap_super({1, 2, 3}, sectors, kChunkSectors * 512);
+  sb.events = sb.events_cleared = 10;
+  std::vector<std::byte> image(format::kBitmapSuperBytes + 6);
+  std::memcpy(image.data(), format::serialize_bitmap_super(sb)->data(), format::kBitmapSuperBytes);
+  Bitmap bitmap(sb, image, {sectors, 10, ~uint64_t{0}, false});
+  std::vector<BitmapArea*> failed;
+  REQUIRE(bitmap.start_write(40 * kChunkSectors, 40 * kChunkSectors + 8, failed) == 0);
+  bitmap.end_write(40 * kChunkSectors, 40 * kChunkSectors + 8, false);
+  REQUIRE(bitmap.counter(40) == (Bitmap::kNeeded | 2));
+  bitmap.begin_sync(0, sectors, false);
+  bitmap.end_sync(sectors, false);
+  CHECK(bitmap.counter(40) == 2);  // clearable, not RESYNC for ever
+}
+
 TEST_CASE("an aborted sync gives the unfinished chunks back to NEEDED", "[bitmap]") {
   Rig rig;
   for (uint64_t c : {2, 3, 4}) {
@@ -344,6 +362,70 @@ TEST_CASE("writers racing on the same chunks never go on before their bit is on 
   for (int i = 0; i < 3; ++i) rig.pass();
   CHECK(rig.bitmap.all_clean());
   CHECK(rig.areas[0]->dirty(kChunks) == 0);
+}
+
+// A member whose bitmap writes wait at a gate once it is closed.
+class GateArea final : public BitmapArea {
+ public:
+  int write(uint64_t, std::span<const std::byte>, bool) override {
+    std::unique_lock lock(mutex_);
+    ++writes_;
+    entered_.notify_all();
+    opened_.wait(lock, [&] { return open_; });
+    return 0;
+  }
+  void set_open(bool open) {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = open;
+    }
+    opened_.notify_all();
+  }
+  void wait_writes(int n) {
+    std::unique_lock lock(mutex_);
+    entered_.wait(lock, [&] { return writes_ >= n; });
+  }
+  int writes() {
+    std::lock_guard lock(mutex_);
+    return writes_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable entered_, opened_;
+  bool open_ = true;
+  int writes_ = 0;
+};
+
+TEST_CASE("writes that set bits while a flush is in flight share the next one", "[bitmap]") {
+  // md_bitmap_unplug: one bitmap write carries every bit set before it.
+  Bitmap bitmap(super_at(10, 10), image_with(super_at(10, 10), {}), {kSyncSectors, 10, ~uint64_t{0}, false});
+  auto gate = std::make_shared<GateArea>();
+  bitmap.set_areas({gate});
+  std::vector<BitmapArea*> failed;
+  bitmap.update_sb(10, failed);  // the new area gets every page
+  const int base = gate->writes();
+  gate->set_open(false);
+  std::thread first([&] {
+    std::vector<BitmapArea*> f;
+    CHECK(bitmap.start_write(kChunkSectors, kChunkSectors + 8, f) == 0);
+  });
+  gate->wait_writes(base + 1);  // its flush is at the member
+  std::vector<std::thread> later;
+  for (uint64_t c = 2; c < 8; ++c) {
+    later.emplace_back([&, c] {
+      std::vector<BitmapArea*> f;
+      CHECK(bitmap.start_write(c * kChunkSectors, c * kChunkSectors + 8, f) == 0);
+    });
+  }
+  // Every later writer has counted its chunk (and set its bit) before the
+  // gate opens.
+  for (uint64_t c = 2; c < 8; ++c)
+    while (bitmap.counter(c) != 3) std::this_thread::yield();
+  gate->set_open(true);
+  first.join();
+  for (auto& t : later) t.join();
+  CHECK(gate->writes() == base + 2);  // the first flush, then one for the six
 }
 
 TEST_CASE("a writer waits while its chunk's counter is full", "[bitmap]") {

@@ -14,11 +14,8 @@ namespace mdfs::raid::r5 {
 
 namespace {
 
-// Adds [lo, hi) to a chunk's sorted, disjoint ranges; answers the bytes
-// newly covered.
-size_t cover(std::vector<std::pair<size_t, size_t>>& ranges, size_t lo, size_t hi) {
-  size_t before = 0;
-  for (const auto& r : ranges) before += r.second - r.first;
+// Adds [lo, hi) to a chunk's sorted, disjoint ranges.
+void cover(std::vector<std::pair<size_t, size_t>>& ranges, size_t lo, size_t hi) {
   std::vector<std::pair<size_t, size_t>> out;
   out.reserve(ranges.size() + 1);
   bool placed = false;
@@ -37,9 +34,6 @@ size_t cover(std::vector<std::pair<size_t, size_t>>& ranges, size_t lo, size_t h
   if (!placed) out.emplace_back(lo, hi);
   std::sort(out.begin(), out.end());
   ranges.swap(out);
-  size_t after = 0;
-  for (const auto& r : ranges) after += r.second - r.first;
-  return after - before;
 }
 
 }  // namespace
@@ -176,10 +170,9 @@ bool Raid5::cache_join(uint64_t offset, std::span<const std::byte> in, std::shar
     const size_t k = pos / chunk_bytes_;
     const size_t lo = pos % chunk_bytes_;
     const size_t hi = std::min(chunk_bytes_, lo + (at + in.size() - pos));
-    entry->covered_bytes += cover(entry->covered[k], lo, hi);
+    cover(entry->covered[k], lo, hi);
     pos += hi - lo;
   }
-  ++entry->writers;
   entry->copying.fetch_sub(1);
   entry->changed.notify_all();
   return true;

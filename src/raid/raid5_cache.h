@@ -39,8 +39,6 @@ struct CachedStripe {
   // Per data chunk, the bytes written so far: sorted, disjoint, not
   // touching [lo, hi) ranges.
   std::vector<std::vector<std::pair<size_t, size_t>>> covered;
-  size_t covered_bytes = 0;
-  int writers = 0;  // writes copied in
   bool done = false;
   int result = 0;
   // Writes that found the entry open and have not copied yet; raised under

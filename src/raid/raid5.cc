@@ -115,7 +115,7 @@ int Raid5::do_read(uint64_t offset, std::span<std::byte> out) {
     layout_.roles(stripe, roles);
     bool lost = false;
     for (int k = 0; k < data_disks_; ++k) lost = lost || (!parts[k].empty() && !working(roles.data[k]));
-    if (lost && degraded_stripe_read(stripe, roles, parts, out) == 0) return 0;
+    if (lost && degraded_stripe_read(stripe, roles, parts, out.data()) == 0) return 0;
     for (int k = 0; k < data_disks_; ++k) {
       const ChunkPart& part = parts[k];
       if (part.empty()) continue;
@@ -163,8 +163,7 @@ int Raid5::gathered_read(uint64_t offset, std::span<std::byte> out) {
 // out. Nonzero (nothing is to be trusted) when a member fails to read or
 // too many are lost: the caller goes chunk by chunk, where md's read-error
 // handling and EIO live.
-int Raid5::degraded_stripe_read(uint64_t stripe, const StripeRoles& roles, const Parts& parts,
-                                std::span<std::byte> out) {
+int Raid5::degraded_stripe_read(uint64_t stripe, const StripeRoles& roles, const Parts& parts, std::byte* out) {
   size_t lo = chunk_bytes_, hi = 0;
   for (int k = 0; k < data_disks_; ++k) {
     if (parts[k].empty()) continue;
@@ -187,7 +186,7 @@ int Raid5::degraded_stripe_read(uint64_t stripe, const StripeRoles& roles, const
   for (int k = 0; k < data_disks_; ++k) {
     const ChunkPart& part = parts[k];
     const bool whole = part.lo == lo && part.hi == hi;
-    data[k] = whole ? out.data() + part.buf_off : scratch.take(len);
+    data[k] = whole ? out + part.buf_off : scratch.take(len);
     if (working(roles.data[k]) && disks_[roles.data[k]]->read(offset, {data[k], len}) != 0) return EIO;
   }
   std::byte* p = use_p ? scratch.take(len) : nullptr;
@@ -197,50 +196,25 @@ int Raid5::degraded_stripe_read(uint64_t stripe, const StripeRoles& roles, const
   if (const int r = parity::recover(data, roles.q_exp, missing, p, q, len); r != 0) return r;
   for (int k = 0; k < data_disks_; ++k) {
     const ChunkPart& part = parts[k];
-    std::byte* dst = out.data() + part.buf_off;
+    std::byte* dst = out + part.buf_off;
     if (!part.empty() && data[k] != dst) std::memcpy(dst, data[k] + (part.lo - lo), part.size());
   }
   return 0;
 }
 
 // A data chunk whose member is gone: computed from the rest of its stripe
-// (the kernel's degraded read: fetch the others, compute the block), with
-// the stripe held shared. When another member fails to read, the chunk is
-// done again page by page with the stripe held exclusively, as read_column
-// handles a read error.
+// (degraded_stripe_read over that chunk alone). When another member fails
+// to read, the chunk is done again page by page with the stripe held
+// exclusively, as read_column handles a read error.
 int Raid5::rebuild_read(uint64_t stripe, int k, const ChunkPart& part, std::byte* dst) {
   StripeRoles roles;
   layout_.roles(stripe, roles);
-  const size_t len = part.size();
-  const uint64_t offset = stripe * chunk_bytes_ + part.lo;
-  {
-    std::shared_lock lock(stripe_lock(stripe));
-    Scratch scratch(Scratch::kWork, static_cast<size_t>(data_disks_ + 2) * round_up(len));
-    if (!scratch.ok()) return ENOMEM;
-    std::vector<std::byte*> data(data_disks_, nullptr);
-    std::vector<int> missing;
-    bool failed = false;
-    for (int j = 0; j < data_disks_ && !failed; ++j) {
-      if (j == k) {
-        data[j] = dst;
-        missing.push_back(j);
-      } else if (working(roles.data[j])) {
-        data[j] = scratch.take(len);
-        failed = disks_[roles.data[j]]->read(offset, {data[j], len}) != 0;
-      } else {
-        missing.push_back(j);
-      }
-    }
-    const bool use_p = working(roles.p);
-    const bool use_q = working(roles.q) && (missing.size() > 1 || !use_p);
-    std::byte* p = use_p ? scratch.take(len) : nullptr;
-    std::byte* q = use_q ? scratch.take(len) : nullptr;
-    if (!failed && (!p || disks_[roles.p]->read(offset, {p, len}) == 0) &&
-        (!q || disks_[roles.q]->read(offset, {q, len}) == 0))
-      return parity::recover(data, roles.q_exp, missing, p, q, len);
-  }
+  Parts only(data_disks_);
+  only[k] = ChunkPart{part.lo, part.hi, 0};
+  const int r = degraded_stripe_read(stripe, roles, only, dst);
+  if (r == 0 || r == ENOMEM) return r;
   std::unique_lock lock(stripe_lock(stripe));
-  return read_column(stripe, roles, roles.data[k], part.lo, len, dst);
+  return read_column(stripe, roles, roles.data[k], part.lo, part.size(), dst);
 }
 
 int Raid5::write(uint64_t offset, std::span<const std::byte> in) {

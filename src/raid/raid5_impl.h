@@ -217,7 +217,7 @@ class Raid5 final : public Personality {
   int do_read(uint64_t offset, std::span<std::byte> out);
   int gathered_read(uint64_t offset, std::span<std::byte> out);
   int rebuild_read(uint64_t stripe, int k, const ChunkPart& part, std::byte* dst);
-  int degraded_stripe_read(uint64_t stripe, const StripeRoles& roles, const Parts& parts, std::span<std::byte> out);
+  int degraded_stripe_read(uint64_t stripe, const StripeRoles& roles, const Parts& parts, std::byte* out);
 
   // ---- read errors (raid5_end_read_request's R5_ReadError, in
   // raid5_fix.cc); the stripe lock is held exclusively ----

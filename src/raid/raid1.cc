@@ -57,19 +57,10 @@ class Raid1 final : public Personality {
     if (int e = intent.start()) return e;
     auto pass = barrier_.enter(lo, hi);
     auto writing = members_.writing();
-    int result = 0;
-    bool written = false;  // R1BIO_Uptodate: some mirror took the data
-    for (int r = 0; r < members_.raid_disks(); ++r) {
-      if (!members_.writable(r)) continue;
-      int e = write_member(r, offset, in);
-      written = written || (e == 0 && members_.working(r));
-      // The last mirror stays, and the write fails as raid_end_bio_io
-      // fails it: EIO, whatever the member said.
-      if (e && !members_.write_error(r, lo, hi - lo, e)) result = EIO;
-    }
-    // A member still working got the data: a failed write fails it. So
-    // does one that every mirror recorded as bad blocks instead.
-    if (!result && (!written || members_.degraded() == members_.raid_disks())) result = EIO;
+    Outcome out;
+    for (int r = 0; r < members_.raid_disks(); ++r)
+      if (members_.writable(r)) write_mirror(r, offset, in, lo, hi, out);
+    const int result = out.result(members_);
     // raid1's R1BIO_Degraded: a mirror missing or lost keeps the bits.
     intent.complete(!result && members_.all_writable());
     return result;
@@ -199,6 +190,24 @@ class Raid1 final : public Personality {
     return mostly && other;
   }
 
+  // What the mirrors made of one array write.
+  struct Outcome {
+    bool written = false;  // R1BIO_Uptodate: a working mirror took the data
+    bool failed = false;   // the last mirror failed it (kept, as raid1_error)
+    // raid_end_bio_io: EIO when the last mirror failed, when no working
+    // mirror took the data, or when every mirror is gone or recorded it as
+    // bad blocks instead.
+    int result(const Members& m) const { return failed || !written || m.degraded() == m.raid_disks() ? EIO : 0; }
+  };
+
+  // One mirror's part of an array write. The last mirror stays when its
+  // write fails, and the write fails with EIO, whatever the member said.
+  void write_mirror(int r, uint64_t offset, std::span<const std::byte> in, uint64_t lo, uint64_t hi, Outcome& out) {
+    const int e = write_member(r, offset, in);
+    out.written = out.written || (e == 0 && members_.working(r));
+    if (e && !members_.write_error(r, lo, hi - lo, e)) out.failed = true;
+  }
+
   // A write-mostly mirror's writes keep their order behind earlier behind
   // writes (md's serialization of write-mostly members, CollisionCheck).
   int write_member(int r, uint64_t offset, std::span<const std::byte> in) {
@@ -215,34 +224,24 @@ class Raid1 final : public Personality {
       return e;
     }
     job->passes.reset(new Behind::Passes{barrier_.enter(lo, hi), members_.writing()});
-    int result = 0;
-    bool written = false;
+    Outcome out;
     std::vector<int> later;
     for (int r = 0; r < members_.raid_disks(); ++r) {
       if (!members_.writable(r)) continue;
-      if (members_.disk(r)->write_mostly_member()) {
-        later.push_back(r);
-        continue;
-      }
-      int e = members_.disk(r)->write(offset, job->data);
-      written = written || (e == 0 && members_.working(r));
-      if (e && !members_.write_error(r, lo, hi - lo, e)) result = EIO;
+      if (members_.disk(r)->write_mostly_member()) later.push_back(r);
+      else write_mirror(r, offset, job->data, lo, hi, out);
     }
-    if (!written) {
+    if (!out.written) {
       // No mirror that is not behind took it: the write waits for the
       // write-mostly ones, as md returns only once some mirror has it.
-      for (int r : later) {
-        int e = write_member(r, offset, job->data);
-        written = written || (e == 0 && members_.working(r));
-        if (e && !members_.write_error(r, lo, hi - lo, e)) result = EIO;
-      }
-      if (!result && (!written || members_.degraded() == members_.raid_disks())) result = EIO;
+      for (int r : later) write_mirror(r, offset, job->data, lo, hi, out);
+      const int result = out.result(members_);
       job->scope.complete(!result && members_.all_writable());
       job.reset();
       end_behind();
       return result;
     }
-    if (!result && members_.degraded() == members_.raid_disks()) result = EIO;
+    const int result = out.result(members_);
     job->complete = !result;
     behind_.queue([this, job, later = std::move(later), offset, lo, hi]() mutable {
       bool ok = true;

@@ -58,13 +58,15 @@ int Array::check_reshape_locked() const {
 // page at least, setup_geo) a factor of the array's size; at least as
 // many members as copies.
 int Array::check_raid10_reshape_locked() const {
-  const auto far_only = [](int layout) { return ((layout >> 8) & 255) > 1 && !((layout >> 16) & 1); };
-  if (far_only(layout_) || (layout_ >> 17) != 0) return EINVAL;
-  if (far_only(new_layout_) || (new_layout_ >> 17) != 0) return EINVAL;
-  const int copies = (layout_ & 255) * std::max((layout_ >> 8) & 255, 1);
-  if ((new_layout_ & 255) * std::max((new_layout_ >> 8) & 255, 1) != copies) return EINVAL;
-  const uint64_t component = dev_sectors_ ? dev_sectors_ : 2 * uint64_t{new_chunk_sectors_};
-  if (!raid::Raid10Layout::make(raid_disks_ + delta_disks_, new_layout_, new_chunk_sectors_, component)) return EINVAL;
+  const auto shape = [&](int disks, int layout, uint32_t chunk) {
+    return raid::Raid10Layout::make(disks, layout, chunk, dev_sectors_ ? dev_sectors_ : 2 * uint64_t{chunk});
+  };
+  const auto from = shape(raid_disks_, layout_, chunk_sectors_);
+  const auto to = shape(raid_disks_ + delta_disks_, new_layout_, new_chunk_sectors_);
+  if (!from || !to) return EINVAL;
+  const auto far_only = [](const raid::Raid10Layout& l) { return l.far_copies() > 1 && !l.far_offset(); };
+  if (far_only(*from) || far_only(*to) || (layout_ >> 17) != 0 || (new_layout_ >> 17) != 0) return EINVAL;
+  if (from->copies() != to->copies()) return EINVAL;
   if (array_sectors_ % new_chunk_sectors_ != 0) return EINVAL;  // not a factor of the array size
   return 0;
 }

@@ -28,16 +28,6 @@ namespace format = mdfs::format;
 namespace bytes = mdfs::format::bytes;
 constexpr uint64_t kSector = 512;
 
-// The size of a member: a file's length, a block device's end.
-std::optional<uint64_t> device_bytes(int fd) {
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) return std::nullopt;
-  if (!S_ISBLK(st.st_mode)) return static_cast<uint64_t>(st.st_size);
-  const off_t end = ::lseek(fd, 0, SEEK_END);
-  if (end < 0) return std::nullopt;
-  return static_cast<uint64_t>(end);
-}
-
 bool read_exact(int fd, std::vector<std::byte>& buf, uint64_t at) {
   std::size_t done = 0;
   while (done < buf.size()) {
@@ -70,7 +60,7 @@ bool copy_range(int from, int to, uint64_t at, std::size_t len) {
 // source as they are (not as --examine presents them), and must be sound:
 // the magic, major version 1, the position it records, its checksum.
 bool copy_metadata1(int minor, int from, int to) {
-  const auto dev_bytes = device_bytes(from);
+  const auto dev_bytes = member_bytes(from);
   if (!dev_bytes) return false;
   const auto sb_sector = format::superblock1_offset(minor, *dev_bytes / kSector);
   if (!sb_sector) return false;
@@ -121,7 +111,7 @@ bool copy_metadata1(int minor, int from, int to) {
 // super0.c's copy_metadata0: the 64 KiB reserved area holding a sound 0.90
 // superblock (as mdadm reads it: in host order, x86's little-endian).
 bool copy_metadata0(int from, int to) {
-  const auto dev_bytes = device_bytes(from);
+  const auto dev_bytes = member_bytes(from);
   if (!dev_bytes) return false;
   const auto at = format::superblock0_offset(*dev_bytes);
   if (!at) return false;
@@ -178,7 +168,7 @@ int dump_metadata(const std::string& member, const std::string& dir, MetadataKin
     say("Cannot open " + member + " to dump metadata: " + errno_text(errno));
     return 1;
   }
-  const auto size = device_bytes(fd.get());
+  const auto size = member_bytes(fd.get());
   if (!size) {
     say("Cannot get size of " + member + ": " + errno_text(errno));
     return 1;
@@ -229,7 +219,7 @@ int restore_metadata(const std::string& member, const std::string& dir, Metadata
     say("Cannot open " + member + " to restore metadata: " + errno_text(errno));
     return 1;
   }
-  const auto size = device_bytes(fd.get());
+  const auto size = member_bytes(fd.get());
   if (!size) {
     say("Cannot get size of " + member + ": " + errno_text(errno));
     return 1;

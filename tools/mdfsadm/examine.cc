@@ -521,6 +521,16 @@ int64_t FoundSuper::ctime() const {
 int FoundSuper::level() const { return sb1 ? sb1->level : sb0->level; }
 uint64_t FoundSuper::events() const { return sb1 ? sb1->events : sb0->events; }
 
+std::optional<uint64_t> member_bytes(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return std::nullopt;
+  if (S_ISREG(st.st_mode)) return static_cast<uint64_t>(st.st_size);
+  errno = 0;
+  if (!S_ISBLK(st.st_mode)) return std::nullopt;
+  const off_t end = ::lseek(fd, 0, SEEK_END);
+  return end > 0 ? static_cast<uint64_t>(end) : 0;
+}
+
 std::optional<FoundSuper> find_super(const std::string& path, int* error, std::string* rejected, bool swapped0) {
   *error = 0;
   File f(path);
@@ -528,18 +538,12 @@ std::optional<FoundSuper> find_super(const std::string& path, int* error, std::s
     *error = errno;
     return std::nullopt;
   }
-  struct stat st {};
-  if (::fstat(f.fd(), &st) != 0) {
+  const auto size = member_bytes(f.fd());
+  if (!size) {
     *error = errno;
     return std::nullopt;
   }
-  uint64_t dev_bytes = static_cast<uint64_t>(st.st_size);
-  if (S_ISBLK(st.st_mode)) {
-    off_t end = ::lseek(f.fd(), 0, SEEK_END);
-    dev_bytes = end > 0 ? static_cast<uint64_t>(end) : 0;
-  } else if (!S_ISREG(st.st_mode)) {
-    return std::nullopt;
-  }
+  const uint64_t dev_bytes = *size;
   std::string why;
   if (swapped0) {
     auto found = load0(f, dev_bytes, &why, true);
@@ -565,16 +569,12 @@ std::optional<FoundSuper> find_super_as(const std::string& path, int major, int 
   if (!best || (best->major == major && (minor < 0 || best->minor == minor))) return best;
   // Not the best kind on the file: the one asked for, if it is there.
   File f(path);
-  struct stat st {};
-  if (!f.ok() || ::fstat(f.fd(), &st) != 0) {
+  const auto size = f.ok() ? member_bytes(f.fd()) : std::nullopt;
+  if (!size) {
     *error = errno;
     return std::nullopt;
   }
-  uint64_t dev_bytes = static_cast<uint64_t>(st.st_size);
-  if (S_ISBLK(st.st_mode)) {
-    const off_t end = ::lseek(f.fd(), 0, SEEK_END);
-    dev_bytes = end > 0 ? static_cast<uint64_t>(end) : 0;
-  }
+  const uint64_t dev_bytes = *size;
   std::string why;
   if (major == 0) return load0(f, dev_bytes, &why);
   std::optional<FoundSuper> found;

@@ -52,6 +52,9 @@ std::optional<FoundSuper> find_super(const std::string& path, int* error, std::s
 // As find_super, only the superblock of one kind: major 0 (0.90) or 1,
 // minor -1 for any 1.x (--metadata given with --dump or --restore).
 std::optional<FoundSuper> find_super_as(const std::string& path, int major, int minor, int* error);
+// The bytes of a member: a regular file's length, a block device's end.
+// Nothing for another kind of file (errno 0) or when fstat fails (errno).
+std::optional<uint64_t> member_bytes(int fd);
 
 // The array's size in bytes from one member's, as mdadm's --examine derives
 // it (data members, raid10 divided by its copies); 0 when not derivable,

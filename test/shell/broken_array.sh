@@ -11,6 +11,10 @@ member() { echo "state=$(md "dev-$1/state") slot=$(md "dev-$1/slot") recovery_st
 mount_mdfs -o assemble=none
 truncate -s 16M "$SRC"/vd{a,b,c,d}.img
 "$ADM" --create "$MNT/dev/md0" -l5 -n4 -c64 vda.img vdb.img vdc.img vdd.img 2>/dev/null
+# The new raid5 builds its last member first (mdadm's create): until that
+# ends, failing vdc would lose the array's second member.
+"$ADM" --wait "$MNT/dev/md0" 2>/dev/null
+check "the new array's recovery has ended" "idle 0" "$(md sync_action) $(md degraded)"
 head -c "$(stat -c %s "$MNT/dev/md0")" /dev/urandom >"$T/ref"
 dd if="$T/ref" of="$MNT/dev/md0" bs=1M conv=notrunc,fsync status=none
 

@@ -28,6 +28,7 @@ check "state garbage: EINVAL" "Invalid argument" "$(sysw "$(sys md_m dev-m0.img/
 check "level raid1" ok "$(sysw "$(sys md_m level)" raid1)"
 check "raid_disks 2" ok "$(sysw "$(sys md_m raid_disks)" 2)"
 check "start" ok "$(sysw "$(sys md_m array_state)" active)"
+settled md_m  # the new mirror's first resync (slow under load)
 check "dev-m0.img/state" in_sync "$(cat "$(sys md_m dev-m0.img/state)")"
 check "dev-m0.img/slot" 0 "$(cat "$(sys md_m dev-m0.img/slot)")"
 check "dev-m1.img/slot" 1 "$(cat "$(sys md_m dev-m1.img/slot)")"

@@ -63,6 +63,9 @@ adm --examine "$SRC/big-0.img"
 check "3 TiB member examined as mdadm does" "" "$(first_difference "$(mdadm --examine "$SRC/big-0.img" 2>&1)" "$(cat "$T/out")")"
 adm --detail "$MNT/dev/md60"
 check "3 TiB array: detail in TiB" "3221093376 (3.00 TiB 3.30 TB)" "$(sed -n 's/^ *Array Size : //p' "$T/out")"
+# Stopped: its first resync would read 3 TiB of holes for the rest of the test.
+adm --stop "$MNT/dev/md60"
+check "3 TiB array stopped" 0 "$RC"
 
 # --name: the array is md_NAME and its superblocks carry the name.
 truncate -s 8M "$SRC/named-0.img" "$SRC/named-1.img"

@@ -98,7 +98,7 @@ make md_t56 5 3
 check "md_t56: 5 -> 6 without a spare: exit 1" 1 "$?"
 grep -q "Need 1 spare" "$T/err" && pass "md_t56: mdadm's message" || fail "md_t56: $(cat "$T/err")"
 spare md_t56 md_t56-3.img
-"$ADM" --grow "$MNT/dev/md_t56" --level=6 2>/dev/null
+"$ADM" --grow "$MNT/dev/md_t56" --level=6 --layout=preserve 2>/dev/null
 "$ADM" --wait "$MNT/dev/md_t56" 2>/dev/null
 check "md_t56: raid6 of 4, left-symmetric-6, Q recovered" "raid6 4 18 0" "$(shape md_t56)"
 check "md_t56: the spare holds Q (the last role)" 3 "$(cat "$(sys md_t56 dev-md_t56-3.img/slot)")"

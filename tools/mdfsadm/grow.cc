@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <numeric>
 
+#include <unistd.h>
+
 #include "mdfsadm/manage.h"
 #include "mdfsadm/mdadm_text.h"
 
@@ -168,88 +170,24 @@ int grow_level(const ArrayRef& arr, int from, int to, bool force) {
   return 0;
 }
 
-}  // namespace
+// The shape a reshape goes to: members, chunk (sectors), layout.
+struct Target {
+  int disks = 0;
+  uint64_t chunk = 0;
+  int layout = 0;
+};
 
-int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts) {
-  ArrayRef arr = resolve_array(dev, mopts);
-  auto level_text = read_attr(arr.md("level"));
-  if (!level_text || level_text->empty()) fail(arr.dev() + " is not an active md array - aborting");
-  const auto level = parse_level(*level_text);
-  if (read_attr(arr.md("reshape_position")).value_or("none") != "none")
-    fail(arr.dev() + " is in the middle of a reshape: wait for it (--wait) first");
-
-  if (o.array_size) {
-    const std::string v = *o.array_size == "max" ? "default" : *o.array_size;
-    if (v != "default" && !parse_size(v)) usage("invalid array size: " + *o.array_size);
-    const std::string kib = v == "default" ? v : std::to_string(*parse_size(v) / 2);
-    if (int e = write_attr(arr.md("array_size"), kib)) fail("Cannot set array size for " + arr.dev() + ": " + errno_text(e));
-    return 0;
-  }
-  if (o.size) {
-    const std::string v = *o.size == "max" ? "max" : *o.size;
-    if (v != "max" && !parse_size(v)) usage("invalid size: " + *o.size);
-    // update_size: 0 asks for the largest size every member fits.
-    const std::string kib = v == "max" ? "0" : std::to_string(*parse_size(v) / 2);
-    if (int e = write_attr(arr.md("component_size"), kib))
-      fail("Cannot set device size for " + arr.dev() + ": " + errno_text(e));
-    return 0;
-  }
-  if (!o.add.empty()) {
-    // Grow_Add_device: --add alone appends to a linear array; with a new
-    // shape the members join as spares first (mdadm's devlist).
-    const bool shape = o.raid_devices || o.chunk || o.layout || o.level;
-    if (!shape && level != kLevelLinear) fail("can only add devices to linear arrays");
-    for (const auto& member : o.add) add_member(arr, member, level == kLevelLinear && !shape);
-    if (!shape) return 0;
-  }
-  if (o.level) {
-    auto to = parse_level(*o.level);
-    if (!to) usage("invalid raid level: " + *o.level);
-    if (!level) fail(arr.dev() + ": unknown level " + *level_text);
-    if (*to != *level) {
-      if (o.chunk || o.layout || o.raid_devices)
-        fail("mdfsadm changes the level alone (a takeover); --chunk, --layout and --raid-devices in a second --grow");
-      return grow_level(arr, *level, *to, o.force);
-    }
-    if (!o.raid_devices && !o.chunk && !o.layout) {
-      say(arr.dev() + ": no change requested");
-      return 0;
-    }
-  }
-  if (!o.raid_devices && !o.chunk && !o.layout)
-    usage("--grow needs --raid-devices, --chunk, --layout, --level, --size, --array-size or --add");
-  if (level == 1 && o.raid_devices && !o.chunk && !o.layout) return grow_mirrors(arr, *o.raid_devices, o.force);
-  if (level == kLevelLinear) fail("Only --add is supported for LINEAR, other --grow options are not meaningful");
-  if (!level || (!parity_level(*level) && *level != 10))
-    fail(arr.dev() + ": mdfs reshapes raid4, raid5, raid6 and raid10 only (this is " + *level_text + ")");
-  const bool raid10 = *level == 10;
-
+// Starts the reshape of a raid4/5/6 or raid10 to `t` (mdadm's
+// reshape_array once analyse_change has chosen the shapes).
+void restripe(const ArrayRef& arr, int level, const Target& t, const GrowOptions& o) {
+  const bool raid10 = level == 10;
   const int old_disks = static_cast<int>(number(arr, "raid_disks"));
   const uint64_t old_chunk = number(arr, "chunk_size") / 512;
   const int old_layout = static_cast<int>(number(arr, "layout"));
   const uint64_t component = number(arr, "component_size") * 2;
-  int new_disks = old_disks;
-  if (o.raid_devices) {
-    auto n = parse_num(*o.raid_devices);
-    if (!n || *n < 1) usage("invalid number of raid devices: " + *o.raid_devices);
-    new_disks = *n;
-  }
-  uint64_t new_chunk = old_chunk;
-  if (o.chunk) {
-    auto c = parse_size(*o.chunk);
-    if (!c || *c < 8 || (*c & (*c - 1))) usage("invalid chunk/rounding value: " + *o.chunk);
-    new_chunk = *c;
-  }
-  int new_layout = old_layout;
-  if (o.layout) {
-    auto l = parse_layout(*level, *o.layout);
-    if (!l) usage("layout " + *o.layout + " not understood for " + *level_text + ".");
-    new_layout = *l;
-  }
-  if (new_disks == old_disks && new_chunk == old_chunk && new_layout == old_layout) {
-    say(arr.dev() + ": no change requested");
-    return 0;
-  }
+  const int new_disks = t.disks;
+  const uint64_t new_chunk = t.chunk;
+  const int new_layout = t.layout;
   const int delta = new_disks - old_disks;
   // What each member holds of the array: raid4/5/6 a data member's chunk
   // per stripe; raid10 a chunk per near copy over the members, each far
@@ -263,7 +201,7 @@ int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts
     if (old_near * old_far != new_near * new_far) fail("Cannot change number of copies when reshaping RAID10");
     if (new_disks < new_near * new_far) fail("cannot reduce " + arr.dev() + " to " + std::to_string(new_disks) + " devices");
   }
-  const int parity = *level == 6 ? 2 : 1;
+  const int parity = level == 6 ? 2 : 1;
   if (!raid10 && new_disks - parity < 1) fail("cannot reduce " + arr.dev() + " to " + std::to_string(new_disks) + " devices");
   // raid10_reshape: a shrink moves the data up, for which each member
   // needs `min` sectors past its component; where one lacks them, every
@@ -346,6 +284,284 @@ int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts
   if (new_layout != old_layout) step("layout", std::to_string(new_layout));
   if (delta != 0) step("raid_disks", std::to_string(new_disks));
   step("sync_action", "reshape");
+}
+
+// A raid5 layout's raid6 form with Q on a last member (its name with -6;
+// parity-last is its own), or nullopt: analyse_change's table.
+std::optional<int> raid6_form(int raid5_layout) {
+  if (raid5_layout == 5) return 5;
+  auto name = raid5_layout_name(raid5_layout);
+  if (!name) return std::nullopt;
+  return parse_layout(6, *name + "-6");
+}
+
+// The number of member folders that are spares.
+int count_spares(const ArrayRef& arr) {
+  int spares = 0;
+  for (const auto& d : member_dirs(arr)) spares += d.second ? 1 : 0;
+  return spares;
+}
+
+// Reshape_array's two spare checks: enough spares for the larger shape not
+// to be degraded (--force overrides), and enough for it to work at all.
+void check_spares(const ArrayRef& arr, int before_dd, int after_dd, int parity, int disks, bool force) {
+  const int spares = count_spares(arr);
+  const auto plural = [](int n) { return std::to_string(n) + " spare" + (n == 1 ? "" : "s"); };
+  const int avoid = std::max(before_dd, after_dd) + parity - disks;
+  if (!force && avoid > spares)
+    fail("Need " + plural(avoid) + " to avoid degraded array, and only have " + std::to_string(spares) +
+         ".\n       Use --force to over-ride this check.");
+  const int work = std::max(before_dd, after_dd) - disks;
+  if (work > spares)
+    fail("Need " + plural(work) + " to create working array, and only have " + std::to_string(spares) + ".");
+}
+
+// The chunk --chunk asks for (sectors), or `old`.
+uint64_t chunk_of(const GrowOptions& o, uint64_t old) {
+  if (!o.chunk) return old;
+  auto c = parse_size(*o.chunk);
+  if (!c || *c < 8 || (*c & (*c - 1))) usage("invalid chunk/rounding value: " + *o.chunk);
+  return *c;
+}
+
+// mdfs does not reshape under a write-intent bitmap (the daemon refuses
+// with EBUSY): said before anything changes.
+void refuse_bitmap(const ArrayRef& arr) {
+  if (read_attr(arr.md("bitmap/location")).value_or("none") != "none")
+    fail(arr.dev() + ": Bitmap must be removed before shape can be changed (mdfsadm --grow --bitmap=none)");
+}
+
+// raid5 -> raid6 and raid6 -> raid5 with a restripe, as mdadm 4.2's
+// analyse_change and reshape_array: raid5 goes to raid6 by the takeover
+// to the raid5 layout's -6 form (Q on a new last member) and then a
+// reshape of that raid6 to the asked layout (by default the raid5
+// layout's own name, parity rotating) and member count (by default one
+// more, for Q), the data disks kept; --layout=preserve keeps the -6 form
+// and so is the takeover alone. raid6 goes to raid5 by a reshape to the
+// -6 form of the asked raid5 layout (by default the raid6 layout's name)
+// with one member fewer by default, then, when the reshape is done, the
+// takeover to raid5 (a child waits for it, as mdadm's). Where the data
+// disks, layout and chunk stay, it is the takeover alone (grow_level).
+int grow_parity_level(const ArrayRef& arr, int from, int to, const GrowOptions& o) {
+  const int disks = static_cast<int>(number(arr, "raid_disks"));
+  const int layout = static_cast<int>(number(arr, "layout"));
+  const uint64_t chunk = number(arr, "chunk_size") / 512;
+  const uint64_t component = number(arr, "component_size") * 2;
+  const uint64_t new_chunk = chunk_of(o, chunk);
+  int delta = to == 6 ? 1 : -1;  // analyse_change's delta_parity
+  if (o.raid_devices) {
+    auto n = parse_num(*o.raid_devices);
+    if (!n || *n < 1) usage("invalid number of raid devices: " + *o.raid_devices);
+    delta = *n - disks;
+  }
+  if (o.layout && (*o.layout == "normalise" || *o.layout == "normalize"))
+    fail(*o.layout + " is only meaningful when reshaping a RAID6 array.");
+  if (o.layout && *o.layout == "preserve" && to != 6) fail(*o.layout + " is only meaningful when reshaping to RAID6");
+  const std::string dev = arr.dev();
+  if (to == 6) {
+    const int before_dd = disks - 1;
+    const auto before = raid6_form(layout);
+    if (!before) fail("Cannot convert an array with this layout");
+    int after = layout;
+    if (o.layout && *o.layout == "preserve") {
+      after = *before;
+    } else if (o.layout) {
+      auto l = parse_layout(6, *o.layout);
+      if (!l) usage("layout " + *o.layout + " not understood for raid6.");
+      after = *l;
+    }
+    const int after_dd = before_dd + delta - 1;
+    if (after_dd < 1) fail("cannot reduce " + dev + " to " + std::to_string(disks + delta) + " devices");
+    if (after_dd == before_dd && after == *before && new_chunk == chunk) return grow_level(arr, from, to, o.force);
+    check_spares(arr, before_dd, after_dd, 2, disks, o.force);
+    refuse_bitmap(arr);
+    if (component / new_chunk * new_chunk * static_cast<uint64_t>(after_dd) <
+        component / chunk * chunk * static_cast<uint64_t>(before_dd))
+      fail("this change will reduce the size of the array.\n       use --grow --array-size first to truncate array.");
+    // Frozen first, so that no recovery takes a spare for the -6 form's Q
+    // before the reshape starts (mdadm's sysfs_freeze_array).
+    write_attr(arr.md("sync_action"), "frozen");
+    if (int e = write_attr(arr.md("level"), "raid6")) {
+      write_attr(arr.md("sync_action"), "idle");
+      fail(dev + ": could not set level to raid6: " + errno_text(e) + " (the daemon's log says why)");
+    }
+    say("level of " + dev + " changed to raid6");
+    try {
+      restripe(arr, 6, Target{after_dd + 2, new_chunk, after}, o);
+    } catch (const Failure&) {
+      // Nothing has moved: the takeover back leaves the raid5 as it was.
+      if (write_attr(arr.md("level"), "raid5") == 0) say("level of " + dev + " changed back to raid5");
+      write_attr(arr.md("sync_action"), "idle");
+      throw;
+    }
+    return 0;
+  }
+  // raid6 -> raid5: the reshape's layout is the -6 form of the raid5
+  // layout asked for (or of the raid6 layout's name); a -6 layout stays.
+  const int before_dd = disks - 2;
+  int want = layout;
+  if (o.layout) {
+    auto l = parse_layout(5, *o.layout);
+    if (!l) usage("layout " + *o.layout + " not understood for raid5.");
+    want = *l;
+  }
+  int after = want;
+  if (want != 5) {
+    if (raid5_layout_name(want)) {
+      auto l = raid6_form(want);
+      if (!l) fail("Cannot find RAID6 layout to convert to");
+      after = *l;
+    } else {
+      const std::string name = raid6_layout_name(want).value_or("");
+      if (!name.ends_with("-6")) fail("Please specify new layout");
+    }
+  }
+  const int after_dd = before_dd + delta + 1;
+  if (after_dd < 1) fail("cannot reduce " + dev + " to " + std::to_string(disks + delta) + " devices");
+  if (after_dd == before_dd && after == layout && new_chunk == chunk) return grow_level(arr, from, to, o.force);
+  check_spares(arr, before_dd, after_dd, 2, disks, o.force);
+  refuse_bitmap(arr);
+  restripe(arr, 6, Target{after_dd + 2, new_chunk, after}, o);
+  // The takeover waits for the reshape: a child reads reshape_position
+  // each second until it is none (mdadm's wait_reshape), then sets the
+  // level. It holds no file of the mount open meanwhile, so an unmount
+  // is never kept busy by it; a read that fails (the array stopped, the
+  // mount gone) ends it.
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid != 0) return 0;  // the parent (or no child: the level stays raid6)
+  int rc = 1;
+  try {
+    for (;;) {
+      auto pos = read_attr(arr.md("reshape_position"));
+      if (!pos) break;
+      if (*pos == "none") {
+        if (int e = write_attr(arr.md("level"), "raid5")) {
+          say(dev + ": could not set level to raid5: " + errno_text(e));
+        } else {
+          say("level of " + dev + " changed to raid5");
+          rc = 0;
+        }
+        break;
+      }
+      ::sleep(1);
+    }
+  } catch (const Failure& f) {
+    say(f.what());
+  }
+  if (rc != 0) say(dev + ": the reshape did not finish: mdfsadm --grow " + dev + " --level=5 once it has");
+  std::fflush(stderr);
+  ::_exit(rc);
+}
+
+}  // namespace
+
+int grow(const std::string& dev, const GrowOptions& o, const MountOptions& mopts) {
+  ArrayRef arr = resolve_array(dev, mopts);
+  auto level_text = read_attr(arr.md("level"));
+  if (!level_text || level_text->empty()) fail(arr.dev() + " is not an active md array - aborting");
+  const auto level = parse_level(*level_text);
+  if (read_attr(arr.md("reshape_position")).value_or("none") != "none")
+    fail(arr.dev() + " is in the middle of a reshape: wait for it (--wait) first");
+
+  if (o.array_size) {
+    const std::string v = *o.array_size == "max" ? "default" : *o.array_size;
+    if (v != "default" && !parse_size(v)) usage("invalid array size: " + *o.array_size);
+    const std::string kib = v == "default" ? v : std::to_string(*parse_size(v) / 2);
+    if (int e = write_attr(arr.md("array_size"), kib)) fail("Cannot set array size for " + arr.dev() + ": " + errno_text(e));
+    return 0;
+  }
+  if (o.size) {
+    const std::string v = *o.size == "max" ? "max" : *o.size;
+    if (v != "max" && !parse_size(v)) usage("invalid size: " + *o.size);
+    // update_size: 0 asks for the largest size every member fits.
+    const std::string kib = v == "max" ? "0" : std::to_string(*parse_size(v) / 2);
+    if (int e = write_attr(arr.md("component_size"), kib))
+      fail("Cannot set device size for " + arr.dev() + ": " + errno_text(e));
+    return 0;
+  }
+  std::optional<int> to;
+  if (o.level) {
+    to = parse_level(*o.level);
+    if (!to) usage("invalid raid level: " + *o.level);
+    if (!level) fail(arr.dev() + ": unknown level " + *level_text);
+  }
+  // raid5 <-> raid6 may restripe: the array is frozen before members join
+  // (mdadm's sysfs_freeze_array), so that no recovery takes them first.
+  const bool parity_change = to && level && ((*level == 5 && *to == 6) || (*level == 6 && *to == 5));
+  if (parity_change) write_attr(arr.md("sync_action"), "frozen");
+  try {
+    if (!o.add.empty()) {
+      // Grow_Add_device: --add alone appends to a linear array; with a new
+      // shape the members join as spares first (mdadm's devlist).
+      const bool shape = o.raid_devices || o.chunk || o.layout || o.level;
+      if (!shape && level != kLevelLinear) fail("can only add devices to linear arrays");
+      for (const auto& member : o.add) add_member(arr, member, level == kLevelLinear && !shape);
+      if (!shape) return 0;
+    }
+    if (parity_change) {
+      grow_parity_level(arr, *level, *to, o);
+      // A reshape started unfreezes the array; a takeover alone leaves
+      // the new Q role to a recovery, which an unfrozen array starts.
+      if (read_attr(arr.md("sync_action")).value_or("") == "frozen") write_attr(arr.md("sync_action"), "idle");
+      return 0;
+    }
+  } catch (const Failure&) {
+    if (parity_change) write_attr(arr.md("sync_action"), "idle");
+    throw;
+  }
+  if (to) {
+    if (*to != *level) {
+      if (o.chunk || o.layout || o.raid_devices)
+        fail("mdfsadm changes the level together with --chunk, --layout or --raid-devices between raid5 and "
+             "raid6 only; other level changes go alone (a takeover)");
+      return grow_level(arr, *level, *to, o.force);
+    }
+    if (!o.raid_devices && !o.chunk && !o.layout) {
+      say(arr.dev() + ": no change requested");
+      return 0;
+    }
+  }
+  if (!o.raid_devices && !o.chunk && !o.layout)
+    usage("--grow needs --raid-devices, --chunk, --layout, --level, --size, --array-size or --add");
+  if (level == 1 && o.raid_devices && !o.chunk && !o.layout) return grow_mirrors(arr, *o.raid_devices, o.force);
+  if (level == kLevelLinear) fail("Only --add is supported for LINEAR, other --grow options are not meaningful");
+  if (!level || (!parity_level(*level) && *level != 10))
+    fail(arr.dev() + ": mdfs reshapes raid4, raid5, raid6 and raid10 only (this is " + *level_text + ")");
+  const int old_disks = static_cast<int>(number(arr, "raid_disks"));
+  const uint64_t old_chunk = number(arr, "chunk_size") / 512;
+  const int old_layout = static_cast<int>(number(arr, "layout"));
+  Target t{old_disks, chunk_of(o, old_chunk), old_layout};
+  if (o.raid_devices) {
+    auto n = parse_num(*o.raid_devices);
+    if (!n || *n < 1) usage("invalid number of raid devices: " + *o.raid_devices);
+    t.disks = *n;
+  }
+  // Grow_reshape's layout words: normalise drops a raid6 layout's -6,
+  // preserve keeps a raid6's layout; a raid6 in a -6 layout is reshaped
+  // only with one of them or a layout named.
+  const bool raid6 = *level == 6;
+  if (o.layout && (*o.layout == "normalise" || *o.layout == "normalize")) {
+    if (!raid6) fail(*o.layout + " is only meaningful when reshaping a RAID6 array.");
+    const std::string name = raid6_layout_name(old_layout).value_or("");
+    if (name.ends_with("-6")) t.layout = parse_layout(6, name.substr(0, name.size() - 2)).value_or(old_layout);
+  } else if (o.layout && *o.layout == "preserve") {
+    if (!raid6) fail(*o.layout + " is only meaningful when reshaping to RAID6");
+  } else if (o.layout) {
+    auto l = parse_layout(*level, *o.layout);
+    if (!l) usage("layout " + *o.layout + " not understood for " + *level_text + ".");
+    t.layout = *l;
+  } else if (raid6 && old_layout >= 16) {
+    fail(arr.dev() + " has a non-standard layout.  If you wish to preserve this\n"
+         "       during the reshape, please specify --layout=preserve\n"
+         "       If you want to change it, specify a layout or use --layout=normalise");
+  }
+  if (t.disks == old_disks && t.chunk == old_chunk && t.layout == old_layout) {
+    say(arr.dev() + ": no change requested");
+    return 0;
+  }
+  restripe(arr, *level, t, o);
   return 0;
 }
 

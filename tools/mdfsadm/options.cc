@@ -58,7 +58,7 @@ const OptionInfo kOptions[] = {
     {"rounding", kArg, kOptChunk, S::kYes, "linear's rounding (as --chunk)", nullptr},
     {"level", kArg, 'l', S::kYes, "RAID level: linear, 0, 1, 4, 5, 6, 10 and mdadm's other names", nullptr},
     {"parity", kArg, kOptLayout, S::kYes, "raid5/6 layout (as --layout)", nullptr},
-    {"layout", kArg, kOptLayout, S::kYes, "layout: left-symmetric..., n2, f2, o2, or a number", nullptr},
+    {"layout", kArg, kOptLayout, S::kYes, "layout: left-symmetric..., n2, f2, o2, or a number; grow: also preserve, normalise", nullptr},
     {"raid-disks", kArg, 'n', S::kYes, "number of active members (as --raid-devices)", nullptr},
     {"raid-devices", kArg, 'n', S::kYes, "number of active members", nullptr},
     {"spare-disks", kArg, 'x', S::kYes, "number of spares (as --spare-devices)", nullptr},

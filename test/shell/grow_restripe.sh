@@ -138,7 +138,8 @@ want=$(sha256sum <"$T/md_kl.data" | cut -d' ' -f1)
 "$ADM" "$MNT/dev/md_kl" --add kl-4.img >/dev/null 2>&1
 echo 0 >"$(sys md_kl sync_max)"
 "$ADM" --grow "$MNT/dev/md_kl" --level=6 2>/dev/null
-check "md_kl: held at 0" "0 reshape" "$(cat "$(sys md_kl reshape_position)") $(cat "$(sys md_kl level)" | sed 's/raid6/reshape/')"
+check "md_kl: held at 0, raid6, left-symmetric-6 going to left-symmetric" "0 raid6 2 (18)" \
+  "$(cat "$(sys md_kl reshape_position)") $(cat "$(sys md_kl level)") $(cat "$(sys md_kl layout)")"
 unmount_mdfs
 killed() {
   kill -9 "$MDFS_PID" 2>/dev/null

@@ -74,6 +74,7 @@ check "md_r: the superblocks say raid6 of 5, left-symmetric" "5 raid6;5 5;5 left
   "$(examined md_r "Raid Level" md_r-{0,1,2,3,4}.img)$(examined md_r "Raid Devices" md_r-{0,1,2,3,4}.img)$(examined md_r Layout md_r-{0,1,2,3,4}.img)"
 finished md_r 5
 fs_intact md_r "5 -> 6"
+check "md: a plain raid6 layout -> raid5 through level: EINVAL" "Invalid argument" "$(sysw "$(sys md_r level)" raid5)"
 
 # raid6 of 5 -> raid5 of 4: a reshape to left-symmetric-6, then (a child
 # of mdfsadm, once the reshape is done) the takeover.
@@ -140,6 +141,10 @@ echo 0 >"$(sys md_kl sync_max)"
 "$ADM" --grow "$MNT/dev/md_kl" --level=6 2>/dev/null
 check "md_kl: held at 0, raid6, left-symmetric-6 going to left-symmetric" "0 raid6 2 (18)" \
   "$(cat "$(sys md_kl reshape_position)") $(cat "$(sys md_kl level)") $(cat "$(sys md_kl layout)")"
+check "md: the level mid-reshape: EBUSY" "Device or resource busy" "$(sysw "$(sys md_kl level)" raid5)"
+"$ADM" --grow "$MNT/dev/md_kl" --level=5 2>"$T/err"
+check "mdfsadm --level mid-reshape: exit 1, says so" "1 mdfsadm: $MNT/dev/md_kl is in the middle of a reshape: wait for it (--wait) first" \
+  "$? $(cat "$T/err")"
 unmount_mdfs
 killed() {
   kill -9 "$MDFS_PID" 2>/dev/null

@@ -6,6 +6,8 @@
 // raid_disks and writes "reshape" to sync_action. raid10 (raid10_reshape)
 // the same, always moving the data offset, by the larger of the old and
 // new chunk times the offset copies: the kernel needs no backup for it.
+// A level change between raid5 and raid6 that moves data is a takeover
+// and a reshape in mdadm's order (analyse_change's intermediate shape).
 #include "mdfsadm/grow.h"
 
 #include <algorithm>

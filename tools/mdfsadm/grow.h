@@ -25,7 +25,8 @@ struct GrowOptions {
 // reshape (new_offset of each member, chunk_size, layout, raid_disks,
 // sync_action reshape); for raid1 --raid-devices sets raid_disks at once
 // (spares fill new mirrors by recovery); --add appends members to a
-// linear array; --level takes the array over to another level; --size
+// linear array; --level takes the array over to another level (raid5 <->
+// raid6 with a reshape where the data moves); --size
 // writes component_size, --array-size array_size.
 int grow(const std::string& dev, const GrowOptions& opts, const MountOptions& mopts);
 

@@ -11,7 +11,9 @@
 # (new_offset, layout, sync_action). What mdadm refuses is refused with
 # its message and changes nothing; what md refuses gets md's errno. A
 # raid5 -> raid6 restripe killed (kill -9) at random moments resumes each
-# time and ends with the data and the raid6 shape.
+# time and ends with the data and the raid6 shape; a raid6 -> raid5 whose
+# reshape outlives the mount ends as raid6 in the -6 layout, and the same
+# command later is the takeover alone.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-reshape.sh"
 requires mdadm cmp mkfs.ext4 e2fsck debugfs sha256sum
@@ -168,5 +170,24 @@ mount_mdfs
 settled md_kl
 check "md_kl: raid6 of 5, left-symmetric, Q recovered" "raid6 5 2 0" "$(shape md_kl)"
 finished md_kl 5
+
+# raid6 -> raid5 whose reshape outlives the mount: the child mdfsadm left
+# says the reshape did not finish and ends; mounted again, the reshape
+# goes on, and the same command is then the takeover alone.
+echo 0 >"$(sys md_kl sync_max)"
+"$ADM" --grow "$MNT/dev/md_kl" --level=5 2>"$T/err"
+check "md_kl: 6 -> 5 held: raid6 going to left-symmetric-6" "0 raid6 18 (2)" \
+  "$(cat "$(sys md_kl reshape_position)") $(cat "$(sys md_kl level)") $(cat "$(sys md_kl layout)")"
+unmount_mdfs
+for _ in $(seq 100); do grep -q "did not finish" "$T/err" && break; sleep 0.1; done
+check "md_kl: the child's word" "mdfsadm: $MNT/dev/md_kl: the reshape did not finish: mdfsadm --grow $MNT/dev/md_kl --level=5 once it has" \
+  "$(tail -1 "$T/err")"
+mount_mdfs
+settled md_kl
+check "md_kl: the reshape finished after the mount, still raid6" "raid6 5 18 0" "$(shape md_kl)"
+"$ADM" --grow "$MNT/dev/md_kl" --level=5 2>"$T/err"
+check "md_kl: then --level=5 is the takeover alone" "0 mdfsadm: level of $MNT/dev/md_kl changed to raid5" "$? $(cat "$T/err")"
+check "md_kl: raid5 of 4" "raid5 4 2 0" "$(shape md_kl)"
+finished md_kl 4
 unmount_mdfs
 finish

@@ -9,7 +9,9 @@
 # no mismatch. A raid6 layout changes between a -6 layout and a normal one
 # through mdfsadm (normalise) and through the attributes mdadm writes
 # (new_offset, layout, sync_action). What mdadm refuses is refused with
-# its message and changes nothing; what md refuses gets md's errno. A
+# its message and changes nothing; what md refuses gets md's errno.
+# --raid-devices and --layout go with a level change (raid5 of 3 -> raid6
+# of 5, raid6 of 5 -> raid5 of 4 right-asymmetric). A
 # raid5 -> raid6 restripe killed (kill -9) at random moments resumes each
 # time and ends with the data and the raid6 shape; a raid6 -> raid5 whose
 # reshape outlives the mount ends as raid6 in the -6 layout, and the same
@@ -125,6 +127,32 @@ fs_intact md_r "sysfs layout 2 -> 18"
 "$ADM" --grow "$MNT/dev/md_r" --level=5 2>/dev/null
 check "md_r: from -6, the takeover alone" "raid5 4 2 0" "$(shape md_r)"
 fs_intact md_r "6 -> 5 takeover"
+
+# The member count and the layout as asked: raid5 of 3 -> raid6 of 5 (two
+# spares: the data members grow from 2 to 3), then raid6 of 5 -> raid5 of
+# 4 right-asymmetric (through right-asymmetric-6). A bitmap is refused
+# before anything changes (mdfs does not reshape under one).
+truncate -s 16M "$SRC"/md_g-{0,1,2,3,4}.img
+"$ADM" --create "$MNT/dev/md_g" -l5 -n3 -c64 md_g-{0,1,2}.img 2>/dev/null
+settled md_g
+head -c "$(stat -c %s "$MNT/dev/md_g")" /dev/urandom >"$T/md_g.data"
+dd if="$T/md_g.data" of="$MNT/dev/md_g" bs=1M conv=notrunc,fsync status=none
+"$ADM" --grow "$MNT/dev/md_g" --bitmap=internal 2>/dev/null
+"$ADM" --grow "$MNT/dev/md_g" --level=6 --raid-devices=5 --add md_g-3.img md_g-4.img 2>"$T/err"
+check "md_g: with a bitmap: exit 1, says so, still raid5" \
+  "1 mdfsadm: $MNT/dev/md_g: Bitmap must be removed before shape can be changed (mdfsadm --grow --bitmap=none) raid5 3 2 0" \
+  "$? $(cat "$T/err") $(shape md_g)"
+"$ADM" --grow "$MNT/dev/md_g" --bitmap=none 2>/dev/null
+"$ADM" --grow "$MNT/dev/md_g" --level=6 --raid-devices=5 2>/dev/null
+check "md_g: 3 -> 6 of 5: exit 0" 0 "$?"
+settled md_g
+check "md_g: raid6 of 5, left-symmetric" "raid6 5 2 0" "$(shape md_g)"
+finished md_g 5
+"$ADM" --grow "$MNT/dev/md_g" --level=5 --raid-devices=4 --layout=ra 2>/dev/null
+"$ADM" --wait "$MNT/dev/md_g" 2>/dev/null
+for _ in $(seq 100); do [ "$(cat "$(sys md_g level)")" = raid5 ] && break; sleep 0.1; done
+check "md_g: raid5 of 4, right-asymmetric" "raid5 4 1 0" "$(shape md_g)"
+finished md_g 4
 unmount_mdfs
 
 # kill -9 during a raid5 -> raid6 restripe: held at sync_max 0, stopped,

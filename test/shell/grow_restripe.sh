@@ -5,17 +5,17 @@
 # of 5 -> raid5 of 4 through a reshape to left-symmetric-6 and then the
 # takeover (the Q member a spare). ext4 made with random files on the
 # array stays byte for byte the same (cmp against a copy) and e2fsck -fn
-# clean; sysfs and mdfsadm --examine show each new shape; a check finds
-# no mismatch. A raid6 layout changes between a -6 layout and a normal one
-# through mdfsadm (normalise) and through the attributes mdadm writes
-# (new_offset, layout, sync_action). What mdadm refuses is refused with
-# its message and changes nothing; what md refuses gets md's errno.
-# --raid-devices and --layout go with a level change (raid5 of 3 -> raid6
-# of 5, raid6 of 5 -> raid5 of 4 right-asymmetric). A
-# raid5 -> raid6 restripe killed (kill -9) at random moments resumes each
-# time and ends with the data and the raid6 shape; a raid6 -> raid5 whose
-# reshape outlives the mount ends as raid6 in the -6 layout, and the same
-# command later is the takeover alone.
+# clean; sysfs and mdfsadm --examine (mdadm's agreeing) show each new
+# shape; a check finds no mismatch. A raid6 layout changes between a -6
+# layout and a normal one through mdfsadm (normalise) and through the
+# attributes mdadm writes (new_offset, layout, sync_action). What mdadm
+# refuses is refused with its message and changes nothing; what md
+# refuses gets md's errno. --raid-devices and --layout go with a level
+# change (raid5 of 3 -> raid6 of 5, raid6 of 5 -> raid5 of 4
+# right-asymmetric). A raid5 -> raid6 restripe killed (kill -9) at random
+# moments resumes each time and ends with the data and the raid6 shape; a
+# raid6 -> raid5 whose reshape outlives the mount ends as raid6 in the -6
+# layout, and the same command later is the takeover alone.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-reshape.sh"
 requires mdadm cmp mkfs.ext4 e2fsck debugfs sha256sum
@@ -27,12 +27,16 @@ mount_mdfs -o assemble=none
 shape() {
   echo "$(cat "$(sys "$1" level)") $(cat "$(sys "$1" raid_disks)") $(cat "$(sys "$1" layout)") $(cat "$(sys "$1" degraded)")"
 }
-# examined NAME FIELD FILE...: FIELD of each member's superblock, one line.
+# examined NAME FIELD FILE...: FIELD of each member's superblock, counted,
+# as mdfsadm --examine shows it; mdadm --examine must say the same.
 examined() {
-  local name=$1 field=$2 f
+  local name=$1 field=$2 f ours theirs
   shift 2
-  for f in "$@"; do mdadm --examine "$SRC/$f" 2>/dev/null | sed -n "s/^ *$field : //p"; done | sort | uniq -c |
-    sed 's/^ *//' | tr '\n' ';'
+  ours=$(for f in "$@"; do "$ADM" --examine "$SRC/$f" 2>/dev/null | sed -n "s/^ *$field : //p"; done | sort | uniq -c |
+    sed 's/^ *//' | tr '\n' ';')
+  theirs=$(for f in "$@"; do mdadm --examine "$SRC/$f" 2>/dev/null | sed -n "s/^ *$field : //p"; done | sort | uniq -c |
+    sed 's/^ *//' | tr '\n' ';')
+  [ "$ours" = "$theirs" ] && echo "$ours" || echo "mdfsadm [$ours] mdadm [$theirs]"
 }
 # fs_intact NAME WHAT: the array is the copy taken before, and ext4 on it
 # checks clean with its random file intact.

@@ -308,6 +308,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   Result<void> start_reshape();
   Result<void> store_running_array_size(std::string_view text);
   Result<void> update_size(uint64_t sectors);
+  Result<uint32_t> resized_bitmap_chunk(uint64_t sync_sectors) const;
   // ---- shapes that move no data (array_shape.cc), mutex_ held ----
   Result<std::unique_ptr<raid::Personality>> run_shape(const raid::PersonalityType& type, raid::Geometry g,
                                                        const std::vector<Member*>& roles);

@@ -426,6 +426,26 @@ Result<void> Array::store_bitmap_location(std::string_view text) {
   return {};
 }
 
+// md_bitmap_resize's chunk for a bitmap tracking `sync_sectors`: the
+// bitmap's own while its bits fit the room at its place on every member,
+// else doubled until they do. 0 without a bitmap; ENOSPC when no chunk up
+// to 1 GiB fits.
+Result<uint32_t> Array::resized_bitmap_chunk(uint64_t sync_sectors) const {
+  if (!bitmap_) return 0u;
+  format::BitmapSuper sb = bitmap_->super();
+  sb.sync_size = sync_sectors;
+  for (uint64_t chunk = bitmap_->chunk_sectors() * 512; chunk <= (uint64_t{1} << 30); chunk *= 2) {
+    sb.chunksize = static_cast<uint32_t>(chunk);
+    const uint64_t bytes = superblock::bitmap_bytes(sb);
+    if (std::all_of(members_.begin(), members_.end(), [&](const auto& m) {
+          return m->raid_disk < 0 || m->faulty || superblock::bitmap_fits(*m, major_version_, bitmap_info_.offset, bytes);
+        }))
+      return sb.chunksize;
+  }
+  log_line(name_ + ": no room for the bitmap of the new size");
+  return err(ENOSPC);
+}
+
 std::string Array::bitmap_chunksize_text() const {
   std::lock_guard lock(mutex_);
   return std::to_string(bitmap_info_.chunksize) + "\n";

@@ -279,12 +279,12 @@ Result<void> Array::store_running_array_size(std::string_view text) {
 // update_size and the personalities' resize (raid5_resize, raid1_resize,
 // raid10_resize): each member gives `sectors` (0: as much as every member
 // has); the array's size follows, and space that grows is resynced
-// (recovery_cp moves back to the old end).
+// (recovery_cp moves back to the old end). A bitmap is resized with it,
+// its dirty chunks kept (md_bitmap_resize).
 Result<void> Array::update_size(uint64_t sectors) {
   if (!pers_type_ || pers_type_->level == 0 || pers_type_->level == LEVEL_LINEAR) return err(EINVAL);
   if (sync_thread_.joinable() || reshape_position_ != kMaxSector) return err(EBUSY);
   if (ro_ != ReadOnly::kReadWrite) return err(EROFS);
-  if (bitmap_) return err(EINVAL);  // the bitmap would have to be resized too
   const bool fit = sectors == 0;
   for (const auto& m : members_) {
     if (m->raid_disk < 0 || m->faulty) continue;
@@ -303,14 +303,23 @@ Result<void> Array::update_size(uint64_t sectors) {
       disks[static_cast<size_t>(m->raid_disk)] = m.get();
   auto pers = pers_type_->run(g, disks, *this);
   if (!pers) return err(pers.error());
+  auto chunk = resized_bitmap_chunk((*pers)->sync_sectors());
+  if (!chunk) return err(chunk.error());
   const uint64_t old = array_sectors_;
   {
     std::unique_lock io_lock(pers_lock_);  // no request in flight
     pers_->quiesce();  // nor a write behind, whose end takes sb_mutex_
     std::lock_guard sb_lock(sb_mutex_);
+    const uint64_t sync_sectors = (*pers)->sync_sectors();
     pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
     if (sectors > dev_sectors_ && recovery_cp_ > dev_sectors_) recovery_cp_ = dev_sectors_;
     dev_sectors_ = sectors;
+    if (bitmap_) {
+      // The bitmap follows before any superblock records the new size.
+      set_live_bitmap(bitmap_->resized(sync_sectors, *chunk,
+                                       BitmapStart{sync_sectors, events_, recovery_cp_.load(), degraded_locked() > 0}));
+      bitmap_info_.chunksize = *chunk;
+    }
     if (!external_size_) array_sectors_ = *size;
     update_superblocks();
   }

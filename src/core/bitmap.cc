@@ -52,6 +52,41 @@ std::unique_ptr<Bitmap> Bitmap::fresh(const format::BitmapSuper& sb, const Bitma
   return std::make_unique<Bitmap>(stale, std::span<const std::byte>{}, start);
 }
 
+std::unique_ptr<Bitmap> Bitmap::resized(uint64_t sync_sectors, uint32_t chunk_bytes, const BitmapStart& start) const {
+  format::BitmapSuper sb;
+  std::vector<std::byte> image;
+  {
+    std::lock_guard lock(counts_mutex_);
+    sb = sb_;
+    sb.chunksize = chunk_bytes;
+    sb.events = start.events;  // up to date: not loaded as stale
+    const unsigned shift = static_cast<unsigned>(std::countr_zero(std::max<uint32_t>(chunk_bytes, 512) / 512));
+    const uint64_t chunks = format::bitmap_chunks(sync_sectors, chunk_bytes);
+    image.assign(format::kBitmapSuperBytes + (chunks + 7) / 8, std::byte{0});
+    const auto set = [&image](uint64_t chunk) {
+      const uint64_t bit = format::kBitmapSuperBytes * 8 + chunk;
+      image[bit / 8] |= std::byte{static_cast<uint8_t>(1u << (bit % 8))};
+    };
+    for (uint64_t c = 0; c < chunks_; ++c) {
+      const uint64_t bit = format::kBitmapSuperBytes * 8 + c;
+      const bool on = ((std::to_integer<uint8_t>(image_[bit / 8]) >> (bit % 8)) & 1) != 0 || counters_[c] != 0;
+      const uint64_t lo = c << shift_;
+      if (!on) continue;
+      if (lo >= sync_sectors) break;
+      const uint64_t hi = std::min((c + 1) << shift_, sync_sectors);
+      for (uint64_t n = lo >> shift; n <= (hi - 1) >> shift; ++n) set(n);
+    }
+    for (uint64_t n = sb_.sync_size >> shift; n < chunks; ++n) set(n);
+  }
+  auto bm = std::make_unique<Bitmap>(sb, image, BitmapStart{sync_sectors, start.events, start.recovery_cp,
+                                                            start.degraded});
+  bm->set_daemon_sleep_ms(daemon_sleep_ms_.load());
+  bm->set_degraded(degraded_.load());
+  bm->set_writable(writable_.load());
+  bm->set_need_sync(need_sync());
+  return bm;
+}
+
 // md_bitmap_load's start and md_bitmap_set_memory_bits for every set bit.
 void Bitmap::init_counters(const BitmapStart& start) {
   const uint64_t from = (!start.degraded || sb_.events_cleared == start.events) ? start.recovery_cp : 0;

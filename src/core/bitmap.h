@@ -65,6 +65,13 @@ class Bitmap {
   // A bitmap as mdadm writes one for --bitmap=internal: every bit set,
   // events 0, so it loads as stale (and its bits clear lazily).
   static std::unique_ptr<Bitmap> fresh(const format::BitmapSuper& sb, const BitmapStart& start);
+  // md_bitmap_resize: this bitmap for an array of `sync_sectors` tracked
+  // in chunks of `chunk_bytes`, for the array quiesced (no write in
+  // flight). A chunk of the new is set where any chunk of the old it
+  // covers had its bit set or a count; the space past the old end is set
+  // (it is resynced from start.recovery_cp). events_cleared carries over,
+  // so a member removed before the resize can still be re-added.
+  std::unique_ptr<Bitmap> resized(uint64_t sync_sectors, uint32_t chunk_bytes, const BitmapStart& start) const;
   Bitmap(const Bitmap&) = delete;
   Bitmap& operator=(const Bitmap&) = delete;
 

@@ -11,7 +11,9 @@
 #   - --update=resync (started read-only, so that mdfs runs no resync): the
 #     kernel resyncs the array and a check finds mismatch_cnt 0;
 #   - --update=devicesize on grown members and --update=no-bbl: assembled
-#     clean, checked clean.
+#     clean, checked clean;
+#   - a raid1 whose bitmap mdfs resized with --grow --size=max: assembled
+#     clean at the new size, checked clean.
 # run-tests: once timeout=600 (one boot of the kernel)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-oracle.sh"
@@ -113,6 +115,19 @@ WANT[nobbl]=$(array_sha "$MNT/dev/md_b")
 "$ADM" -S "$MNT/dev/md_b" 2>/dev/null
 check "--update=no-bbl: no log" "" "$(field b0.img "Bad Block Log")"
 IMAGES+=("$SRC"/b{0,1}.img)
+
+# 7. A raid1 grown with its bitmap (md_bitmap_resize): 8 of 16 MiB, then all.
+truncate -s 16M "$SRC"/e{0,1}.img
+adm -CR --assume-clean "$MNT/dev/md_e" -l1 -n2 --size=8M --bitmap=internal --bitmap-chunk=1M e0.img e1.img
+check "bitmap grown: created" 0 "$RC"
+fill "$MNT/dev/md_e"
+adm --grow "$MNT/dev/md_e" --size=max
+check "bitmap grown: --grow --size=max" 0 "$RC"
+"$ADM" --wait "$MNT/dev/md_e" 2>/dev/null
+fill "$MNT/dev/md_e"
+WANT[bitmap_grown]=$(array_sha "$MNT/dev/md_e")
+"$ADM" -S "$MNT/dev/md_e" 2>/dev/null
+IMAGES+=("$SRC"/e{0,1}.img)
 unmount_mdfs
 
 run_oracle --finish "${IMAGES[@]}"
@@ -122,7 +137,7 @@ declare -A KUUID=() KDEGRADED=()
 while read -r k _ _ _ _ degraded uuid _; do KDEGRADED[$k]=$degraded KUUID[$k]=$uuid; done < <(oracle_section arrays)
 
 n=0
-for c in force12 force90 uuid_name resync devicesize nobbl; do
+for c in force12 force90 uuid_name resync devicesize nobbl bitmap_grown; do
   oracle_match "$c" "${WANT[$c]:-none}" || continue
   n=$((n + 1))
   check "$c: clean" clean "${KSTATE[$K]}"
@@ -142,7 +157,7 @@ for c in force12 force90 uuid_name resync devicesize nobbl; do
     *) check "$c: nothing owed at assembly" idle "${KRESUMED[$K]}" ;;
   esac
 done
-checked_cases "arrays the kernel assembled with mdfs's content" 6 "$n"
+checked_cases "arrays the kernel assembled with mdfs's content" 7 "$n"
 if [ "$FAILED" -ne 0 ]; then
   echo "--- oracle output:"; cat "$T/oracle.txt"; tail -20 "$T/oracle.err"
 fi

@@ -458,3 +458,37 @@ TEST_CASE("bitmap_set_bits: chunks NEEDED and written", "[bitmap]") {
   rig.bitmap.dirty_chunks(kChunks, kChunks + 10, failed);  // past the end: nothing
   CHECK(rig.bitmap.dirty_bits() == 3);
 }
+
+TEST_CASE("a resized bitmap keeps every dirty chunk, sets the grown space and drops what a shrink cuts", "[bitmap]") {
+  // Chunks 3 and 10 on storage, 21 being written (a count, its bit set).
+  Rig rig({kSyncSectors, 10, ~uint64_t{0}, false}, image_with(super_at(10, 10), {3, 10}));
+  REQUIRE(rig.start(21) == 0);
+  rig.end(21, true);
+  const uint64_t events_cleared = rig.bitmap.events_cleared();
+
+  SECTION("same chunk, grown by 100 chunks: the new space set from the old end on") {
+    const uint64_t grown = kSyncSectors + 100 * kChunkSectors;
+    auto bm = rig.bitmap.resized(grown, kChunkSectors * 512, {grown, 10, kSyncSectors, false});
+    CHECK(bm->chunks() == kChunks + 100);
+    CHECK(bm->dirty_bits() == 3 + 100);
+    for (uint64_t c : {3, 10, 21}) CHECK(bm->counter(c) != 0);
+    CHECK(bm->counter(4) == 0);
+    CHECK(bm->counter(kChunks) == (Bitmap::kNeeded | 2));  // resynced from the old end
+    CHECK(!bm->needed(3 * kChunkSectors, 4 * kChunkSectors));  // dirty, not owed a resync
+    CHECK(bm->events_cleared() == events_cleared);
+  }
+  SECTION("chunk doubled: each old chunk's bit lands in the chunk that now covers it") {
+    auto bm = rig.bitmap.resized(kSyncSectors, kChunkSectors * 1024, {kSyncSectors, 10, ~uint64_t{0}, false});
+    CHECK(bm->chunk_sectors() == 2 * kChunkSectors);
+    CHECK(bm->chunks() == kChunks / 2);
+    CHECK(bm->dirty_bits() == 3);
+    for (uint64_t c : {1, 5, 10}) CHECK(bm->counter(c) != 0);
+  }
+  SECTION("shrunk below chunk 10: only chunk 3 is left") {
+    const uint64_t shrunk = 8 * kChunkSectors;
+    auto bm = rig.bitmap.resized(shrunk, kChunkSectors * 512, {shrunk, 10, ~uint64_t{0}, false});
+    CHECK(bm->chunks() == 8);
+    CHECK(bm->dirty_bits() == 1);
+    CHECK(bm->counter(3) != 0);
+  }
+}

@@ -92,6 +92,8 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::string safe_mode_delay_text() const;
   Result<void> store_safe_mode_delay(std::string_view text);
   std::string uuid_text() const;
+  std::string set_name_text() const;
+  Result<void> store_set_name(std::string_view text);
   std::string fail_last_dev_text() const;
   Result<void> store_fail_last_dev(std::string_view text);
   std::string max_read_errors_text() const;

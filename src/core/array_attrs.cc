@@ -302,6 +302,29 @@ std::string Array::uuid_text() const {
   return buf;
 }
 
+// set_name is mdfs's own attribute: with the kernel, mdadm writes the 1.x
+// superblocks (and their name) before it hands the members over; mdfs
+// writes a new array's superblocks itself, so the name it gives them is
+// told here, as mdadm would have written it. It only counts while the
+// array is created (members without superblocks); an assembled array keeps
+// its superblocks' name.
+std::string Array::set_name_text() const {
+  std::lock_guard lock(mutex_);
+  return set_name_ + "\n";
+}
+
+Result<void> Array::store_set_name(std::string_view text) {
+  text = strip_newline(text);
+  // The 1.x superblock's 32-byte field, NUL-padded: a NUL or a newline
+  // inside could not be read back as written.
+  if (text.size() > 32 || text.find_first_of(std::string_view("\0\n", 2)) != std::string_view::npos)
+    return err(EINVAL);
+  std::lock_guard lock(mutex_);
+  if (pers_) return err(EBUSY);
+  set_name_ = std::string(text);
+  return {};
+}
+
 std::string Array::consistency_policy_text() const {
   std::lock_guard lock(mutex_);
   if (!pers_type_) return "unknown\n";

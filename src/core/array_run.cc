@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <ctime>
 #include <set>
 #include <tuple>
@@ -40,13 +41,15 @@ int Array::degraded_locked() const {
 
 namespace {
 
-// mdadm's set_name: "homehost:name", name being what follows md_ (or the
-// number of mdN).
+// mdadm's set_name (init_super1): "homehost:name", name being what follows
+// md_ (or the number of mdN); when both do not fit in 31 bytes, the name
+// alone.
 std::string default_set_name(const std::string& array_name) {
-  char host[64] = {};
+  char host[256] = {};
   if (gethostname(host, sizeof host - 1) != 0 || !host[0]) std::snprintf(host, sizeof host, "localhost");
   std::string name = array_name.starts_with("md_") ? array_name.substr(3) : array_name.substr(2);
-  return std::string(host).substr(0, 31 - std::min<size_t>(name.size(), 30)) + ":" + name;
+  if (std::strlen(host) + 1 + name.size() < 32) return std::string(host) + ":" + name;
+  return name.substr(0, 31);
 }
 
 }  // namespace
@@ -413,7 +416,9 @@ Result<void> Array::do_md_run() {
     ctime_ = static_cast<int64_t>(std::time(nullptr));
     events_ = 0;
     recovery_cp_ = create_cp;
-    set_name_ = default_set_name(name_);
+    // A name told through set_name (mdfsadm --create --name) wins.
+    if (major_version_ == 0) set_name_.clear();  // 0.90 has no name
+    else if (set_name_.empty()) set_name_ = default_set_name(name_);
     // Striping without redundancy keeps no component size (as mdadm writes).
     dev_sectors_ = type->level == 0 || type->level == LEVEL_LINEAR ? 0 : g.dev_sectors;
   } else {

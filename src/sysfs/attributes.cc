@@ -196,6 +196,7 @@ const Attribute kMdAttributes[] = {
     {"resync_start", 0644, show<&Array::resync_start_text>, store<&Array::store_resync_start>},
     {"safe_mode_delay", 0644, show<&Array::safe_mode_delay_text>, store<&Array::store_safe_mode_delay>},
     {"serialize_policy", 0644, show<&Array::serialize_policy_text>, refuse},
+    {"set_name", 0644, show<&Array::set_name_text>, store<&Array::store_set_name>},
     {"uuid", 0444, show<&Array::uuid_text>, nullptr},
 };
 

@@ -216,6 +216,19 @@ void zero_members(const ArrayRef& arr, const std::vector<std::string>& names, st
   std::fflush(stdout);
 }
 
+// The 1.x superblock name mdadm 4.2 writes (Create, init_super1): --name,
+// else the array's own name (md0 gives "0", md_data "data"); with a
+// homehost and no ':' in it, "homehost:name" when that fits in 31 bytes,
+// else the name alone, cut at 31 bytes. mdfs writes the superblocks, so
+// mdfsadm tells it through the array's set_name.
+std::string superblock_name(const ArrayRef& arr, const CreateOptions& opts) {
+  std::string name = opts.name;
+  if (name.empty()) name = arr.name.starts_with("md_") ? arr.name.substr(3) : arr.name.substr(2);
+  if (!opts.homehost.empty() && name.find(':') == std::string::npos && opts.homehost.size() + 1 + name.size() < 32)
+    return opts.homehost + ":" + name;
+  return name.substr(0, 31);
+}
+
 }  // namespace
 
 void new_array(const ArrayRef& arr) {
@@ -302,23 +315,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
     fail("You haven't given enough devices (real or missing) to create this array");
 
   ArrayRef arr = resolve_array(dev, mopts);
-  if (!opts.name.empty()) {
-    // mdfs writes the superblocks and names them after the array (md_NAME
-    // gives "host:NAME"), so --name must agree with DEV.
-    const std::string want = arr.name.starts_with("md_") ? arr.name.substr(3) : arr.name.substr(2);
-    if (opts.name != want)
-      fail("--name " + opts.name + " does not match " + arr.dev() + ": mdfs names an array's superblock after the array; create " +
-           arr.mount.dev("md_" + opts.name) + " instead");
-  }
-  if (*metadata != "0.90") {
-    // The superblock's name is "HOST:NAME" with the mount's host name.
-    char host[256] = {};
-    ::gethostname(host, sizeof host - 1);
-    if (opts.homehost != host)
-      fail("--homehost " + (opts.homehost.empty() ? std::string("<none>") : opts.homehost) +
-           ": mdfs writes the superblocks and names them after its own host (" + host +
-           "); create the array without --homehost");
-  }
+  const std::string set_name = *metadata == "0.90" ? std::string() : superblock_name(arr, opts);
   std::vector<std::pair<std::string, FoundSuper>> old;
   const auto names = member_names(arr, members, &old);
   if (!confirm_old_superblocks(arr, old, opts)) return 1;
@@ -339,6 +336,7 @@ int create(const std::string& dev, const std::vector<std::string>& members, cons
   building(arr, [&] {
     clear_old_superblocks(arr, old);
     write_attr_or_fail(arr.md("metadata_version"), *metadata);
+    if (!set_name.empty()) write_attr_or_fail(arr.md("set_name"), set_name);
     write_attr_or_fail(arr.md("level"), level_name(*level).value_or(opts.level));
     write_attr_or_fail(arr.md("raid_disks"), std::to_string(*n));
     if (chunk_sectors) write_attr_or_fail(arr.md("chunk_size"), std::to_string(chunk_sectors * 512));

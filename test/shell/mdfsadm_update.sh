@@ -85,6 +85,75 @@ adm -A "$MNT/dev/md7" --update=uuid --uuid=$new z0.img z1.img
 check "0.90 --update=uuid --uuid: mdadm reads it" "$new" "$(field z0.img UUID)"
 ran=$((ran + 1))
 
-check "cases run" 6 "$ran"
+# metadata: clean 0.90 members without a bitmap become 1.0 (super1_make_v0):
+# same uuid as mdadm shows it, the preferred minor as name, ctime one
+# second on, events from 0, every role kept; the data stays where it was.
+# The 0.90 superblock is left behind, as mdadm leaves it; the 1.0 one wins
+# by its later ctime, for Debian's mdadm, mdfsadm and mdfs's own start.
+SB_EDIT=$(cd "$(dirname "$0")/../.." && pwd)/tools/sb-edit
+convert() {  # convert LEVEL FILES...: a 0.90 array md4 made, filled, stopped
+  local level=$1
+  shift
+  rm -f "$SRC"/m*.img
+  truncate -s 20M "${@/#/$SRC/}"
+  local chunk=(-c64)
+  [ "$level" = raid1 ] && chunk=()
+  "$ADM" -CR --assume-clean "$MNT/dev/md4" -e0.90 -l"$level" -n$# "${chunk[@]}" "$@" 2>/dev/null ||
+    fail "creating 0.90 $level"
+  head -c 4M /dev/urandom >"$T/data"
+  dd if="$T/data" of="$MNT/dev/md4" bs=1M conv=notrunc,fsync status=none
+  "$ADM" -S "$MNT/dev/md4" 2>/dev/null
+}
+for level in raid5 raid0 linear raid1; do
+  convert $level m0.img m1.img m2.img
+  # mdadm copies the 0.90 uuid's words as they are in memory: on this
+  # little-endian machine each word's bytes come out reversed in 1.0's
+  # byte-wise uuid.
+  uuid=$(field m0.img UUID | tr : '\n' | sed -E 's/(..)(..)(..)(..)/\4\3\2\1/' | paste -sd:)
+  ctime=$(date -d "$(field m0.img "Creation Time")" +%s)
+  adm -A "$MNT/dev/md4" --update=metadata m0.img m1.img m2.img
+  check "$level --update=metadata: assembled as 1.0" "0 1.0" "$RC $(cat "$(sys md4 metadata_version)")"
+  cmp -s <(head -c 4M "$MNT/dev/md4") "$T/data" && pass "$level 1.0: same data" || fail "$level 1.0: data differs"
+  "$ADM" -S "$MNT/dev/md4" 2>/dev/null
+  for f in m0.img m1.img m2.img; do
+    adm --examine "$SRC/$f"
+    check "$level $f: examined as mdadm does" "" "$(diff <(mdadm --examine "$SRC/$f" 2>&1) "$T/out" | head -2)"
+  done
+  check "$level: 1.0, uuid kept, name 4, ctime +1, clean" "1.0 $uuid 4 $((ctime + 1)) clean" \
+    "$(field m0.img Version) $(field m0.img "Array UUID") $(field m0.img Name) \
+$(date -d "$(field m0.img "Creation Time")" +%s) $(field m0.img State)"
+  check "$level: the roles kept" "Active device 0 Active device 1 Active device 2" \
+    "$(field m0.img "Device Role") $(field m1.img "Device Role") $(field m2.img "Device Role")"
+  check "$level: the 0.90 superblock left in place" "90" "$("$SB_EDIT" --minor 90 "$SRC/m1.img" minor_version 2>&1)"
+  ran=$((ran + 1))
+done
+# The array comes back at mount as 1.0 with the same data.
+unmount_mdfs
+mount_mdfs
+check "converted raid1: assembled at mount as 1.0" "1.0" "$(cat "$(sys md_4 metadata_version)" 2>/dev/null || cat "$(sys md4 metadata_version)")"
+unmount_mdfs
+mount_mdfs -o assemble=none
+# Refused, nothing written: 1.x members, a bitmap, an unclean array.
+convert raid1 m0.img m1.img
+adm -A "$MNT/dev/md4" --update=metadata "$SRC"/u0.img "$SRC"/u1.img
+check "1.2 --update=metadata: exit 1, not understood" "1 mdfsadm: --update=metadata not understood for 1.2 metadata" \
+  "$RC $(cat "$T/err")"
+# Only the second member unclean: the first is not converted either.
+"$SB_EDIT" --minor 90 "$SRC/m1.img" state=0 >/dev/null || fail "sb-edit state=0"
+sum=$(cat "$SRC"/m*.img | sha256sum)
+adm -A "$MNT/dev/md4" --update=metadata m0.img m1.img
+check "unclean 0.90 --update=metadata: refused as mdadm, nothing written, no array" \
+  "1 mdfsadm: Cannot update metadata on unclean array $sum no" "$RC $(cat "$T/err") $(cat "$SRC"/m*.img | sha256sum) $(exists md4)"
+rm -f "$SRC"/m*.img
+truncate -s 20M "$SRC"/m{0,1}.img
+"$ADM" -CR --assume-clean "$MNT/dev/md4" -e0.90 -l1 -n2 --bitmap=internal m0.img m1.img 2>/dev/null
+"$ADM" -S "$MNT/dev/md4" 2>/dev/null
+sum=$(cat "$SRC"/m*.img | sha256sum)
+adm -A "$MNT/dev/md4" --update=metadata m0.img m1.img
+check "0.90 with a bitmap --update=metadata: refused as mdadm, nothing written" \
+  "1 mdfsadm: Cannot update metadata when bitmap is present $sum" "$RC $(cat "$T/err") $(cat "$SRC"/m*.img | sha256sum)"
+ran=$((ran + 1))
+
+check "cases run" 11 "$ran"
 unmount_mdfs
 finish

@@ -190,6 +190,7 @@ void update_members(const AssembleContext& ctx, const ArrayRef& arr, std::vector
     if (!numbered) fail("--update=super-minor needs an array named mdN, not " + arr.dev());
     req.md_minor = std::stoi(n.substr(2));
   }
+  for (const auto& m : members) check_update(m.sb, req);
   for (auto& m : members) apply_update(arr.mount, m.file, m.sb, req);
 }
 

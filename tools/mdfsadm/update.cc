@@ -34,7 +34,6 @@ constexpr const char* kValidList =
 const char* unsupported_reason(const std::string& what) {
   if (what == "sparc2.2") return "the SPARC 2.2 kernel's superblock layout";
   if (what == "home-cluster" || what == "nodes" || what == "bitmap") return "clustered arrays";
-  if (what == "metadata") return "converting 0.90 superblocks to 1.0";
   if (what == "revert-reshape") return "reverting a reshape";
   if (what == "ppl") return "PPL arrays are read, not written";
   return nullptr;
@@ -197,6 +196,45 @@ bool update0(format::Superblock0& sb, const std::string& what, const UpdateReque
   return true;
 }
 
+// update_super0's "metadata" (super1_make_v0): the 1.0 superblock that
+// takes over a clean 0.90 member without a bitmap. The data stays where it
+// is (1.0 keeps it at 0, as 0.90); the 0.90 superblock is left in place, as
+// mdadm leaves it, and the 1.0 one is found first by its later creation
+// time (one second on). Events start again at 0; the name is the 0.90
+// preferred minor; the roles are the 0.90 table's in-sync, non-faulty
+// disks by their number, every other slot spare.
+void check_convertible(const format::Superblock0& sb0) {
+  if (sb0.state & (1u << MD_SB_BITMAP_PRESENT)) fail("Cannot update metadata when bitmap is present");
+  if (sb0.state != 1u << MD_SB_CLEAN) fail("Cannot update metadata on unclean array");
+}
+
+format::Superblock1 superblock1_from0(const format::Superblock0& sb0, uint64_t device_sectors) {
+  check_convertible(sb0);
+  format::Superblock1 sb;
+  sb.set_uuid = format::superblock0_uuid_bytes(sb0);
+  sb.set_name = std::to_string(sb0.md_minor);
+  sb.ctime = static_cast<uint64_t>(sb0.ctime) + 1;
+  sb.level = sb0.level;
+  sb.layout = sb0.layout;
+  sb.size = static_cast<uint64_t>(sb0.size) * 2;
+  sb.chunksize = sb0.chunk_size / 512;
+  sb.raid_disks = sb0.raid_disks;
+  // Levels without redundancy: what a 0.90 member offers (avail_size0).
+  sb.data_size = sb0.level > 0 ? sb.size : (device_sectors & ~uint64_t{127}) - 128;
+  sb.resync_offset = format::kMaxSector;
+  sb.dev_number = sb0.this_disk.number;
+  sb.utime = sb0.utime;
+  sb.super_offset = (device_sectors - 16) & ~uint64_t{7};
+  sb.device_uuid = random_uuid();
+  sb.dev_roles.assign(sb0.disks.size(), 0xffff);
+  for (std::size_t i = 0; i < sb0.disks.size(); ++i) {
+    const uint32_t state = sb0.disks[i].state;
+    if ((state & (1u << MD_DISK_SYNC)) && !(state & (1u << MD_DISK_FAULTY)))
+      sb.dev_roles[i] = static_cast<uint16_t>(sb0.disks[i].raid_disk);
+  }
+  return sb;
+}
+
 }  // namespace
 
 std::array<uint8_t, 16> random_uuid() {
@@ -220,6 +258,10 @@ void check_update_word(const std::string& what) {
   if (const char* why = unsupported_reason(what)) fail("not supported by mdfs: --update=" + what + " (" + why + ")");
 }
 
+void check_update(const FoundSuper& found, const UpdateRequest& req) {
+  if (req.what == "metadata" && found.sb0) check_convertible(*found.sb0);
+}
+
 void apply_update(const Mount& mount, const std::string& name, FoundSuper& found, const UpdateRequest& req) {
   const std::string path = mount.member_path(name);
   bool bitmap_uuid = false;
@@ -234,6 +276,14 @@ void apply_update(const Mount& mount, const std::string& name, FoundSuper& found
       fail("--update=uuid of 0.90 metadata needs --uuid (mdadm derives half of it from the host name)");
     if (req.what == "homehost")
       fail("not supported by mdfs: --update=homehost of 0.90 metadata (mdadm hashes the host name into the uuid)");
+    if (req.what == "metadata") {
+      found.sb1 = superblock1_from0(*found.sb0, found.device_sectors);
+      found.sb0.reset();
+      found.major = 1;
+      found.minor = 0;
+      store_super(mount, name, found);
+      return;
+    }
     understood = update0(*found.sb0, req.what, req, &bitmap_uuid);
     if (auto at = format::superblock0_offset(found.device_sectors * 512)) bitmap_byte = *at + 4096;
   }

@@ -29,6 +29,12 @@ std::array<uint8_t, 16> random_uuid();
 // the words mdfs does not do fail with "not supported by mdfs" (exit 1).
 void check_update_word(const std::string& what);
 
+// Fails, before anything is written, as apply_update would on this member
+// for a reason of its own superblock (--update=metadata of an unclean 0.90
+// member or one with a bitmap), so that no member of the array is changed
+// when one of them would be refused.
+void check_update(const FoundSuper& found, const UpdateRequest& req);
+
 // Applies the update to `found` (in memory) and writes it to the member
 // file `name` (with the bitmap superblock's uuid for "uuid"). Fails, as
 // mdadm, with "--update=WHAT not understood for VERSION metadata".

@@ -514,9 +514,28 @@ void Array::mark_clean_for_stop() {
     cancel_safemode_ = nullptr;
   }
   if (ro_ != ReadOnly::kReadWrite) return;  // nothing was written
+  // __md_stop_writes: the superblocks are written (marked clean) only when
+  // the array is active or a change is pending; a clean array the
+  // superblocks already describe is left as it is. mdfs stays conservative
+  // and writes for any array that is not whole and in sync (a failed or
+  // missing member, a resync owed, a reshape), as it always did.
+  const bool whole = degraded_locked() == 0 && !broken_ && recovery_cp_ == kMaxSector &&
+                     reshape_position_ == kMaxSector &&
+                     std::none_of(members_.begin(), members_.end(), [](const auto& m) { return m->faulty; });
+  const bool write = !in_sync_ || !whole || sb_change_pending_ || bad_blocks_pending();
   if (!in_sync_ && recovery_cp_ == kMaxSector) in_sync_ = true;
   bitmap_flush_for_stop();
-  update_superblocks();
+  if (write) update_superblocks();
+}
+
+// A member's bad block log changed since it was last written (bb_store
+// records ranges that reach the member with the next superblock write).
+bool Array::bad_blocks_pending() const {
+  for (const auto& m : members_) {
+    std::lock_guard bb_lock(m->bb_mutex);
+    if (m->bad_blocks.changed) return true;
+  }
+  return false;
 }
 
 int Array::sync() {

@@ -245,6 +245,7 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   // sb_mutex_ held; returns the first error.
   int update_superblocks();
   void number_members_090();
+  bool bad_blocks_pending() const;
   raid::Geometry geometry_locked() const;
   int degraded_locked() const;
   // The working member in `role` of the running array; sb_mutex_ held.
@@ -514,6 +515,11 @@ class Array : public raid::ArrayEvents, public std::enable_shared_from_this<Arra
   std::atomic<bool> recovery_full_{true};
   SyncBitmap sync_bitmap_;                // the running pass's; mutex_
   bool can_decrease_events_ = false;
+  // The kernel's sb_flags for what mdfs does not write at once (a check
+  // that ran, corrected read errors): a change the superblocks have yet to
+  // record (sb_mutex_). update_superblocks clears it; a stop of a clean
+  // array writes only with it set.
+  bool sb_change_pending_ = false;
   std::string set_name_;                  // v1 set_name, "homehost:name"
   int64_t utime_ = 0;
   const raid::PersonalityType* pers_type_ = nullptr;

@@ -455,6 +455,9 @@ void Array::read_error_corrected(int role, uint64_t sector, uint64_t sectors) {
   Member* m = member_in_role_locked(role);
   if (!m) return;
   m->corrected_errors += static_cast<uint32_t>(sectors);
+  // The count reaches the superblocks with the next write, at the latest
+  // the stop (the kernel would leave it to a write that may never come).
+  sb_change_pending_ = true;
   log_line(md_prefix() + "read error corrected (" + std::to_string(sectors) + " sectors at " +
            std::to_string(m->data_offset + sector) + " on " + m->name() + ")");
 }

@@ -423,6 +423,7 @@ Result<void> Array::do_md_run() {
     dev_sectors_ = type->level == 0 || type->level == LEVEL_LINEAR ? 0 : g.dev_sectors;
   } else {
     ctime_ = static_cast<int64_t>(freshest->ctime);
+    utime_ = freshest->utime;  // until the next superblock write
     events_ = freshest->events;
     recovery_cp_ = freshest->resync_offset;
     set_name_ = freshest->name;
@@ -469,7 +470,26 @@ Result<void> Array::do_md_run() {
     set_live_bitmap(std::move(opened->bitmap));
     pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
   }
-  if (ro_ != ReadOnly::kReadOnly) update_superblocks();
+  // As md_run: the superblocks are written at the start only when it
+  // changed what they record (the kernel's sb_flags). A clean array
+  // assembled whole and unchanged is left as found until its first write
+  // or change: an assemble and a stop leave events, the update time and a
+  // 0.90 preferred minor as they were. mdfs writes at once, as before,
+  // wherever the start is not that plain (a new array, a member left out,
+  // recovering or replaced, a member behind the others, degraded, dirty,
+  // mid-reshape, a journal); a bitmap's own superblock is written as
+  // md_bitmap_load writes it.
+  can_decrease_events_ = false;
+  sb_change_pending_ = false;
+  bool plain = !creating && !reshaping && !has_journal_ && recovery_cp_ == kMaxSector && degraded_locked() == 0;
+  for (const auto& p : plans)
+    if (p.kicked || p.replacement || (p.role >= 0 && !p.in_sync) || !p.member->super ||
+        p.member->super->events != freshest->events)
+      plain = false;
+  if (ro_ != ReadOnly::kReadOnly) {
+    if (plain) bitmap_update_sb();
+    else update_superblocks();
+  }
   update_configured();
   // As md_run: the array's start is an event, its state and sync_action
   // changed, and so did degraded.
@@ -486,6 +506,7 @@ Result<void> Array::do_md_run() {
 // does for a pure clean/dirty toggle.
 int Array::update_superblocks() {
   if (!persistent_ || members_.empty()) return 0;
+  sb_change_pending_ = false;
   if (in_sync_ && recovery_cp_ == kMaxSector && can_decrease_events_ && events_ > 1) {
     --events_;
     can_decrease_events_ = false;

@@ -532,6 +532,9 @@ void Array::reap_sync_thread(bool wait) {
       }
     }
     if (kind == Sync::kResync || kind == Sync::kRecover) update_superblocks();
+    // md_do_sync ends every pass with MD_SB_CHANGE_DEVS set: a check or
+    // repair leaves its write for later (at the latest the stop).
+    else sb_change_pending_ = true;
   }
   if (kind == Sync::kRecover && complete) replacements_done();
   replace_pairs_.clear();

@@ -153,7 +153,8 @@ int run(int argc, char** argv) {
     return 0;
   }
   const bool reads_config = cmd.mode == Mode::kAssemble || cmd.mode == Mode::kIncremental ||
-                            cmd.mode == Mode::kMonitor || (cmd.mode == Mode::kMisc && !cmd.config.empty());
+                            cmd.mode == Mode::kMonitor ||
+                            ((cmd.mode == Mode::kMisc || cmd.mode == Mode::kCreate) && !cmd.config.empty());
   const Config config = reads_config ? load_config(cmd.config) : Config{};
   const std::string homehost = resolve_homehost(cmd, config);
   switch (cmd.mode) {

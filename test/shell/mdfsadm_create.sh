@@ -102,6 +102,11 @@ for spec in "${NAMES[@]}"; do
   named=$((named + 1))
 done
 check "superblock names: cases run" 9 "$named"
+# The config's HOMEHOST, as mdadm reads it in every mode.
+printf 'HOMEHOST confhost\n' >"$T/home.conf"
+truncate -s 8M "$SRC/hc-0.img" "$SRC/hc-1.img"
+adm --create "$MNT/dev/md89" --config="$T/home.conf" --name=x -l0 -n2 hc-0.img hc-1.img
+check "--config with HOMEHOST: confhost:x" "0 confhost:x" "$RC $(sb_name hc-0.img)"
 # mdadm's Create ignores the name for 0.90, which has no room for one.
 truncate -s 8M "$SRC/n90-0.img" "$SRC/n90-1.img"
 adm --create "$MNT/dev/md98" -e0.90 --name=other -l0 -n2 n90-0.img n90-1.img

@@ -37,6 +37,7 @@ for i in 1 2 3 4 5 6 7 8; do
   if [ "$pos" = none ]; then
     [ "$i" -gt 5 ] && pass "the reshape finished after $kills kills" || fail "kill $i: the reshape finished too early to be killed"
     last=none
+    unmount_mdfs  # else the next mount would stack on this one
     break
   fi
   [ "$pos" -ge "$last" ] && pass "kill $i: resumes at $pos, not before $last" || fail "kill $i: position went back from $last to $pos"

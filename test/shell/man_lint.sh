@@ -3,7 +3,7 @@
 # worse; --help, the man pages and mdfsadm's parser name the same options
 # and agree on what mdfs does with each.
 . "$(dirname "$0")/lib.sh"
-requires mandoc
+requires mandoc col
 for page in "$(dirname "$0")"/../../man/*.8; do
   out=$(mandoc -Tlint -W warning "$page" 2>&1 | grep -v 'mandoc.db')
   check "$(basename "$page") lints clean" "" "$out"

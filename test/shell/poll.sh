@@ -102,6 +102,8 @@ truncate -s 16M "$SRC/p0.img"
 watch "mdstat: starting one is one" "$MNT/proc/mdstat" "Personalities : .*" \
   "$ADM" -CR "$MNT/dev/md1" -l1 -n2 p0.img p1.img
 
+settled md1  # its first resync's end would be an event of its own
+
 # An attribute's reader that has not read is answered at once; a new
 # mdstat reader has seen the events before it opened; without a change,
 # nothing wakes a reader that has read (the poll times out).

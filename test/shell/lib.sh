@@ -16,11 +16,20 @@ MNT=$T/mnt
 mkdir -p "$SRC" "$MNT"
 FAILED=0
 
+# cleanup: every mount on $MNT goes, even mounts stacked on one another (a
+# failing test may mount again without unmounting), before the folder is
+# removed: rm must never walk into a live mount.
 cleanup() {
-  if mountpoint -q "$MNT" 2>/dev/null; then
+  local n
+  for n in 1 2 3 4 5 6 7 8; do
+    mountpoint -q "$MNT" 2>/dev/null || break
     fusermount3 -u "$MNT" 2>/dev/null || umount -l "$MNT" 2>/dev/null
-  fi
+  done
   [ -n "${MDFS_PID:-}" ] && kill "$MDFS_PID" 2>/dev/null
+  if mountpoint -q "$MNT" 2>/dev/null; then
+    echo "FAIL: $MNT is still mounted; $T left in place"
+    exit 1
+  fi
   rm -rf "$T"
 }
 trap cleanup EXIT

@@ -303,14 +303,14 @@ Result<void> Array::update_size(uint64_t sectors) {
       disks[static_cast<size_t>(m->raid_disk)] = m.get();
   auto pers = pers_type_->run(g, disks, *this);
   if (!pers) return err(pers.error());
-  auto chunk = resized_bitmap_chunk((*pers)->sync_sectors());
+  const uint64_t sync_sectors = (*pers)->sync_sectors();
+  auto chunk = resized_bitmap_chunk(sync_sectors);
   if (!chunk) return err(chunk.error());
   const uint64_t old = array_sectors_;
   {
     std::unique_lock io_lock(pers_lock_);  // no request in flight
     pers_->quiesce();  // nor a write behind, whose end takes sb_mutex_
     std::lock_guard sb_lock(sb_mutex_);
-    const uint64_t sync_sectors = (*pers)->sync_sectors();
     pers_ = std::shared_ptr<raid::Personality>(std::move(*pers));
     if (sectors > dev_sectors_ && recovery_cp_ > dev_sectors_) recovery_cp_ = dev_sectors_;
     dev_sectors_ = sectors;

@@ -8,9 +8,19 @@
 
 namespace mdfs::core {
 
+namespace {
+
+// Sectors to chunks: a chunk of `chunk_bytes` (a power of two, at least a
+// sector) is 1 << chunk_shift sectors.
+unsigned chunk_shift(uint32_t chunk_bytes) {
+  return static_cast<unsigned>(std::countr_zero(std::max<uint32_t>(chunk_bytes, 512) / 512));
+}
+
+}  // namespace
+
 Bitmap::Bitmap(const format::BitmapSuper& sb, std::span<const std::byte> image, const BitmapStart& start)
     : sb_(sb) {
-  shift_ = static_cast<unsigned>(std::countr_zero(std::max<uint32_t>(sb.chunksize, 512) / 512));
+  shift_ = chunk_shift(sb.chunksize);
   chunks_ = format::bitmap_chunks(start.sync_sectors, sb.chunksize);
   bytes_ = format::kBitmapSuperBytes + (chunks_ + 7) / 8;
   file_pages_ = (bytes_ + kPageBytes - 1) / kPageBytes;
@@ -60,7 +70,7 @@ std::unique_ptr<Bitmap> Bitmap::resized(uint64_t sync_sectors, uint32_t chunk_by
     sb = sb_;
     sb.chunksize = chunk_bytes;
     sb.events = start.events;  // up to date: not loaded as stale
-    const unsigned shift = static_cast<unsigned>(std::countr_zero(std::max<uint32_t>(chunk_bytes, 512) / 512));
+    const unsigned shift = chunk_shift(chunk_bytes);
     const uint64_t chunks = format::bitmap_chunks(sync_sectors, chunk_bytes);
     image.assign(format::kBitmapSuperBytes + (chunks + 7) / 8, std::byte{0});
     const auto set = [&image](uint64_t chunk) {
@@ -70,8 +80,8 @@ std::unique_ptr<Bitmap> Bitmap::resized(uint64_t sync_sectors, uint32_t chunk_by
     for (uint64_t c = 0; c < chunks_; ++c) {
       const uint64_t bit = format::kBitmapSuperBytes * 8 + c;
       const bool on = ((std::to_integer<uint8_t>(image_[bit / 8]) >> (bit % 8)) & 1) != 0 || counters_[c] != 0;
-      const uint64_t lo = c << shift_;
       if (!on) continue;
+      const uint64_t lo = c << shift_;
       if (lo >= sync_sectors) break;
       const uint64_t hi = std::min((c + 1) << shift_, sync_sectors);
       for (uint64_t n = lo >> shift; n <= (hi - 1) >> shift; ++n) set(n);
